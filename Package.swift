@@ -1,0 +1,61 @@
+// swift-tools-version: 6.0
+//
+// Module layout (dependencies point down only):
+//
+//   SpanTapSink      drains rings into outputs (Dispatch)
+//     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
+//     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
+//
+// SpanTapTestSupport is used by tests only: namespace labs, unique device names, capture sockets.
+import PackageDescription
+
+let package = Package(
+    name: "SpanTap",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SpanTapRing", targets: ["SpanTapRing"]),
+        .library(name: "SpanTapLink", targets: ["SpanTapLink"]),
+        .library(name: "SpanTapSink", targets: ["SpanTapSink"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // C layer: thin, no logic beyond what Swift cannot express.
+        .target(name: "CSpanTapRing"),
+        .target(name: "CSpanTapSys"),
+        .systemLibrary(name: "CLibNLRoute", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        .systemLibrary(name: "CLibMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+
+        // Swift layer.
+        .target(name: "SpanTapRing", dependencies: [
+            "CSpanTapRing", "CSpanTapSys",
+            .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "SpanTapLink", dependencies: [
+            "CLibNLRoute", "CLibMnl", "CSpanTapSys",
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SpanTapSink", dependencies: [
+            "SpanTapRing", "SpanTapLink",
+            .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Tests.
+        .target(name: "SpanTapTestSupport", dependencies: [
+            "CSpanTapSys",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], path: "Tests/SpanTapTestSupport"),
+        .testTarget(name: "SpanTapRingTests", dependencies: ["SpanTapRing", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapLinkTests", dependencies: ["SpanTapLink", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+#include <netlink/netlink.h>
+#include <netlink/errno.h>
+#include <netlink/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
