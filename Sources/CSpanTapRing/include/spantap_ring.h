@@ -40,7 +40,7 @@
 extern "C" {
 #endif
 
-#define SPANTAP_RING_MAGIC UINT64_C(0x474E495250544E53) /* "SNTPRING" read as little-endian bytes */
+#define SPANTAP_RING_MAGIC 0x474E495250544E53ull /* "SNTPRING" read as little-endian bytes */
 #define SPANTAP_RING_VERSION 1u
 #define SPANTAP_RING_LINE 128u
 #define SPANTAP_RING_HEADER_SIZE 384u
@@ -88,7 +88,8 @@ struct spantap_record {
     uint64_t timestamp_ns;    /* CLOCK_MONOTONIC when the producer took it; 0 if unknown */
 };
 
-#define SPANTAP_RECORD_SIZE ((uint32_t)sizeof(struct spantap_record))
+/* sizeof(struct spantap_record), spelled out so other languages can import it. */
+#define SPANTAP_RECORD_SIZE 24u
 
 /* The largest frame a slot of this ring can hold without truncation. */
 static inline uint32_t spantap_ring_slot_capacity(const struct spantap_ring_header *h)

@@ -1,0 +1,141 @@
+import Atomics
+import CSpanTapRing
+import CSpanTapSys
+import Glibc
+import SystemPackage
+
+/// A single-producer single-consumer ring of sampled frames in shared memory.
+///
+/// The ring lives in a sealed memfd, so spantapd can pass it (with its wake-up eventfd) to another
+/// process, whose producer may be written in any language against `spantap_ring.h`. One side
+/// calls `makeProducer()`, the other `makeConsumer()`; each may be taken once per mapping.
+///
+/// Memory is bounded by construction: `geometry.mappingSize` bytes, allocated once.
+public final class HandoffRing: Sendable {
+    public let geometry: RingGeometry
+    /// The memfd holding header and slots; hand it out to attach an external producer.
+    public let memory: FileDescriptor
+    /// The eventfd the consumer sleeps on; the producer writes it only when `need_wakeup` is set.
+    public let wakeup: FileDescriptor
+
+    nonisolated(unsafe) let base: UnsafeMutableRawPointer
+    private let mappedSize: Int
+    let layout: RingLayout
+    private let producerTaken = ManagedAtomic(false)
+    private let consumerTaken = ManagedAtomic(false)
+
+    /// Creates a ring in a new memfd named `name` (visible in /proc/PID/fd as `memfd:NAME`).
+    public static func create(name: String, geometry: RingGeometry) throws(RingError) -> HandoffRing {
+        let memfd = spantap_memfd_create(name)
+        guard memfd >= 0 else { throw .system(operation: "memfd_create \(name)", errno: Errno(rawValue: errno)) }
+        var base: UnsafeMutableRawPointer?
+        var wakeup: FileDescriptor?
+        var created = false
+        defer {
+            if !created {
+                if let base { munmap(base, geometry.mappingSize) }
+                try? wakeup?.close()
+                close(memfd)
+            }
+        }
+        // The seals stop a process we hand the memfd to from shrinking it under our mapping (SIGBUS).
+        guard ftruncate(memfd, off_t(geometry.mappingSize)) == 0 else {
+            throw .system(operation: "size ring memfd to \(geometry.mappingSize) B", errno: Errno(rawValue: errno))
+        }
+        guard spantap_memfd_seal_size(memfd) == 0 else {
+            throw .system(operation: "seal ring memfd", errno: Errno(rawValue: errno))
+        }
+        base = try map(memfd, size: geometry.mappingSize)
+        wakeup = try makeEventFD()
+        let header = base!.assumingMemoryBound(to: spantap_ring_header.self)
+        header.pointee.magic = SPANTAP_RING_MAGIC
+        header.pointee.version = SPANTAP_RING_VERSION
+        header.pointee.header_size = SPANTAP_RING_HEADER_SIZE
+        header.pointee.slot_count = UInt32(geometry.slotCount)
+        header.pointee.slot_size = UInt32(geometry.slotSize)
+        header.pointee.snap_length = UInt32(geometry.snapLength)
+        created = true
+        return HandoffRing(geometry: geometry, memory: FileDescriptor(rawValue: memfd), wakeup: wakeup!, base: base!,
+                           mappedSize: geometry.mappingSize)
+    }
+
+    /// Maps a ring another process created. Takes ownership of both descriptors on success; on
+    /// failure they stay the caller's.
+    public static func attach(memory: FileDescriptor, wakeup: FileDescriptor) throws(RingError) -> HandoffRing {
+        var status = stat()
+        guard fstat(memory.rawValue, &status) == 0 else {
+            throw .system(operation: "fstat ring memfd", errno: Errno(rawValue: errno))
+        }
+        let size = Int(status.st_size)
+        guard size >= Int(SPANTAP_RING_HEADER_SIZE) else { throw .notARing("memfd is only \(size) B") }
+        let base = try map(memory.rawValue, size: size)
+        var attached = false
+        defer { if !attached { munmap(base, size) } }
+        let header = base.assumingMemoryBound(to: spantap_ring_header.self).pointee
+        guard header.magic == SPANTAP_RING_MAGIC else { throw .notARing("bad magic") }
+        guard header.version == SPANTAP_RING_VERSION, header.header_size == SPANTAP_RING_HEADER_SIZE else {
+            throw .notARing("version \(header.version) with header size \(header.header_size); this build reads version \(SPANTAP_RING_VERSION)")
+        }
+        let geometry = try RingGeometry(slotCount: Int(header.slot_count), slotSize: Int(header.slot_size),
+                                        snapLength: Int(header.snap_length))
+        guard geometry.mappingSize <= size else {
+            throw .notARing("geometry \(geometry) needs \(geometry.mappingSize) B, memfd has \(size) B")
+        }
+        attached = true
+        return HandoffRing(geometry: geometry, memory: memory, wakeup: wakeup, base: base, mappedSize: size)
+    }
+
+    private init(geometry: RingGeometry, memory: FileDescriptor, wakeup: FileDescriptor,
+                 base: UnsafeMutableRawPointer, mappedSize: Int) {
+        self.geometry = geometry
+        self.mappedSize = mappedSize
+        self.memory = memory
+        self.wakeup = wakeup
+        self.base = base
+        self.layout = RingLayout(base: base)
+    }
+
+    deinit {
+        munmap(base, mappedSize)
+        try? memory.close()
+        try? wakeup.close()
+    }
+
+    /// The ring's single producer. Traps if one was already made: two producers would corrupt it.
+    public func makeProducer() -> RingProducer {
+        precondition(!producerTaken.exchange(true, ordering: .relaxed), "a HandoffRing has exactly one producer")
+        return RingProducer(ring: self)
+    }
+
+    /// The ring's single consumer. Traps if one was already made.
+    public func makeConsumer() -> RingConsumer {
+        precondition(!consumerTaken.exchange(true, ordering: .relaxed), "a HandoffRing has exactly one consumer")
+        return RingConsumer(ring: self)
+    }
+
+    /// Current counters; never blocks or disturbs the producer.
+    public var counters: RingCounters {
+        var counters = RingCounters()
+        counters.mirroredPackets = layout.mirroredPackets.load(ordering: .relaxed)
+        counters.mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
+        counters.mirrorDropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
+        counters.mirrorDropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
+        counters.mirrorDropsNoBinding = layout.dropsNoBinding.load(ordering: .relaxed)
+        let consumed = layout.consumerIndex.load(ordering: .relaxed)
+        counters.queued = layout.producerIndex.load(ordering: .relaxed) &- consumed
+        return counters
+    }
+
+    private static func makeEventFD() throws(RingError) -> FileDescriptor {
+        let fd = spantap_eventfd()
+        guard fd >= 0 else { throw .system(operation: "eventfd", errno: Errno(rawValue: errno)) }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    private static func map(_ fd: Int32, size: Int) throws(RingError) -> UnsafeMutableRawPointer {
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+            throw .system(operation: "mmap ring (\(size) B)", errno: Errno(rawValue: errno))
+        }
+        return base
+    }
+}

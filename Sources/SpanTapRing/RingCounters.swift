@@ -1,0 +1,13 @@
+/// A ring's counters, read without stopping its producer (relaxed loads of the shared header).
+/// Names follow the forwarder's status fields.
+public struct RingCounters: Sendable, Equatable {
+    public var mirroredPackets: UInt64 = 0
+    public var mirroredBytes: UInt64 = 0
+    public var mirrorDropsQueueFull: UInt64 = 0
+    public var mirrorDropsNoFrame: UInt64 = 0
+    public var mirrorDropsNoBinding: UInt64 = 0
+    /// Records enqueued but not yet taken by the consumer.
+    public var queued: UInt64 = 0
+
+    public init() {}
+}

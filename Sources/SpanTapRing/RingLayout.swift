@@ -1,0 +1,36 @@
+import Atomics
+import CSpanTapRing
+
+/// Typed views of the shared header fields, at the offsets the C header defines.
+///
+/// Every field is reached through an `UnsafeAtomic`, so each access states its memory order; the
+/// owner and order of each field are documented in `spantap_ring.h`.
+@usableFromInline
+struct RingLayout: @unchecked Sendable {
+    @usableFromInline let producerIndex: UnsafeAtomic<UInt64>
+    @usableFromInline let mirroredPackets: UnsafeAtomic<UInt64>
+    @usableFromInline let mirroredBytes: UnsafeAtomic<UInt64>
+    @usableFromInline let dropsQueueFull: UnsafeAtomic<UInt64>
+    @usableFromInline let dropsNoFrame: UnsafeAtomic<UInt64>
+    @usableFromInline let consumerIndex: UnsafeAtomic<UInt64>
+    @usableFromInline let needWakeup: UnsafeAtomic<UInt32>
+    @usableFromInline let dropsNoBinding: UnsafeAtomic<UInt64>
+    /// First byte of slot 0.
+    @usableFromInline let slots: UnsafeMutableRawPointer
+
+    init(base: UnsafeMutableRawPointer) {
+        func field<T: AtomicValue>(_ path: KeyPath<spantap_ring_header, T>) -> UnsafeAtomic<T> {
+            let offset = MemoryLayout<spantap_ring_header>.offset(of: path)!
+            return UnsafeAtomic(at: (base + offset).assumingMemoryBound(to: T.AtomicRepresentation.self))
+        }
+        producerIndex = field(\.producer_index)
+        mirroredPackets = field(\.mirrored_packets)
+        mirroredBytes = field(\.mirrored_bytes)
+        dropsQueueFull = field(\.drops_queue_full)
+        dropsNoFrame = field(\.drops_no_frame)
+        consumerIndex = field(\.consumer_index)
+        needWakeup = field(\.need_wakeup)
+        dropsNoBinding = field(\.drops_no_binding)
+        slots = base + Int(SPANTAP_RING_HEADER_SIZE)
+    }
+}

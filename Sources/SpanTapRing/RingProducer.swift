@@ -1,0 +1,109 @@
+import Atomics
+import CSpanTapRing
+import Glibc
+
+/// What happened to one clone offered to the ring. Drops are already counted in the ring header.
+public enum EnqueueResult: UInt8, Sendable {
+    case enqueued
+    /// The consumer is behind and every slot is taken: `mirror_drops_queue_full`.
+    case droppedQueueFull
+    /// Longer than a slot and the ring does not truncate: `mirror_drops_no_frame`.
+    case droppedNoFrame
+}
+
+/// The writing end of a `HandoffRing`, for exactly one thread (an AF_XDP binding's loop).
+///
+/// `tryEnqueue` is the per-packet mirror path: it never blocks, allocates, locks or retains, and
+/// enters the kernel only to wake a sleeping consumer (at most once per sleep). In the common case
+/// it writes only its own slot and the producer line; the consumer index is re-read only when the
+/// cached copy says the ring is full, as xsk rings do.
+public struct RingProducer: ~Copyable {
+    /// Keeps the mapping alive; never touched on the hot path, so it costs no ARC traffic there.
+    let ring: HandoffRing
+    @usableFromInline let layout: RingLayout
+    @usableFromInline let slotSize: Int
+    @usableFromInline let slotCount: UInt64
+    @usableFromInline let captureLimit: Int
+    @usableFromInline let truncates: Bool
+    @usableFromInline let wakeupFD: Int32
+    /// Private copies of producer-owned shared fields: the producer is their only writer, so it
+    /// never needs to read them back from the shared line.
+    @usableFromInline var producerIndex: UInt64
+    @usableFromInline var cachedConsumerIndex: UInt64
+    @usableFromInline var mirroredPackets: UInt64
+    @usableFromInline var mirroredBytes: UInt64
+    @usableFromInline var dropsQueueFull: UInt64
+    @usableFromInline var dropsNoFrame: UInt64
+
+    init(ring: HandoffRing) {
+        let layout = ring.layout
+        self.ring = ring
+        self.layout = layout
+        slotSize = ring.geometry.slotSize
+        slotCount = UInt64(ring.geometry.slotCount)
+        captureLimit = ring.geometry.captureLimit
+        truncates = ring.geometry.snapLength > 0
+        wakeupFD = ring.wakeup.rawValue
+        producerIndex = layout.producerIndex.load(ordering: .relaxed)
+        cachedConsumerIndex = layout.consumerIndex.load(ordering: .acquiring)
+        mirroredPackets = layout.mirroredPackets.load(ordering: .relaxed)
+        mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
+        dropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
+        dropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
+    }
+
+    /// Copies `frame` (a whole L2 frame) into the next slot, truncating to the ring's snap length
+    /// if it has one. `timestampNanoseconds` is CLOCK_MONOTONIC; callers take one per RX batch.
+    @inlinable @inline(__always)
+    public mutating func tryEnqueue(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32, outputID: UInt32,
+                                    timestampNanoseconds: UInt64 = 0) -> EnqueueResult {
+        var captured = frame.count
+        if captured > captureLimit {
+            guard truncates else {
+                dropsNoFrame &+= 1
+                layout.dropsNoFrame.store(dropsNoFrame, ordering: .relaxed)
+                return .droppedNoFrame
+            }
+            captured = captureLimit
+        }
+        if producerIndex &- cachedConsumerIndex >= slotCount {
+            cachedConsumerIndex = layout.consumerIndex.load(ordering: .acquiring)
+            if producerIndex &- cachedConsumerIndex >= slotCount {
+                dropsQueueFull &+= 1
+                layout.dropsQueueFull.store(dropsQueueFull, ordering: .relaxed)
+                return .droppedQueueFull
+            }
+        }
+        let slot = layout.slots + Int(truncatingIfNeeded: producerIndex & (slotCount &- 1)) &* slotSize
+        slot.storeBytes(of: spantap_record(captured_length: UInt32(truncatingIfNeeded: captured),
+                                           original_length: UInt32(truncatingIfNeeded: frame.count),
+                                           ingress_ifindex: ingressIfindex, output_id: outputID,
+                                           timestamp_ns: timestampNanoseconds),
+                        as: spantap_record.self)
+        if captured > 0 {
+            (slot + Int(SPANTAP_RECORD_SIZE)).copyMemory(from: frame.baseAddress!, byteCount: captured)
+        }
+        producerIndex &+= 1
+        layout.producerIndex.store(producerIndex, ordering: .releasing)
+        mirroredPackets &+= 1
+        mirroredBytes &+= UInt64(truncatingIfNeeded: captured)
+        layout.mirroredPackets.store(mirroredPackets, ordering: .relaxed)
+        layout.mirroredBytes.store(mirroredBytes, ordering: .relaxed)
+        // Pairs with the consumer's fence between setting need_wakeup and re-reading our index:
+        // one of the two sides is guaranteed to see the other's store (spantap_ring.h).
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if layout.needWakeup.load(ordering: .relaxed) != 0 {
+            wakeConsumer()
+        }
+        return .enqueued
+    }
+
+    /// Slow path, out of line: the consumer is asleep. The exchange makes one sleep cost one write.
+    @usableFromInline @inline(never)
+    func wakeConsumer() {
+        guard layout.needWakeup.exchange(0, ordering: .relaxed) != 0 else { return }
+        var one: UInt64 = 1
+        // EAGAIN means the eventfd counter is already non-zero, so the consumer wakes anyway.
+        _ = write(wakeupFD, &one, MemoryLayout<UInt64>.size)
+    }
+}
