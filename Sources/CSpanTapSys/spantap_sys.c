@@ -5,10 +5,14 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int spantap_memfd_create(const char *name)
@@ -41,4 +45,47 @@ int spantap_tun_set_tap(int fd, char *name)
 int spantap_tun_set_persist(int fd, int persist)
 {
     return ioctl(fd, TUNSETPERSIST, (unsigned long)persist);
+}
+
+int spantap_packet_socket(int ifindex)
+{
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                                   .sll_ifindex = ifindex };
+    if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0 ||
+        bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+long spantap_packet_recv(int fd, void *buf, size_t len, uint32_t *tag, int *outgoing)
+{
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))]; } control;
+    struct sockaddr_ll from;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+    long n = recvmsg(fd, &msg, MSG_TRUNC);
+    if (n < 0)
+        return n;
+    *tag = 0;
+    *outgoing = from.sll_pkttype == PACKET_OUTGOING;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
+            continue;
+        struct tpacket_auxdata aux;
+        memcpy(&aux, CMSG_DATA(c), sizeof aux);
+        if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+            uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
+            *tag = (uint32_t)tpid << 16 | aux.tp_vlan_tci;
+        }
+    }
+    return n;
 }

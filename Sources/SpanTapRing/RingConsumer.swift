@@ -88,9 +88,10 @@ public struct RingConsumer: ~Copyable {
         _ = read(ring.wakeup.rawValue, &counter, MemoryLayout<UInt64>.size)
     }
 
-    /// Counts a record whose output is missing or down (`mirror_drops_no_binding`), in the shared
-    /// header so an external producer sees it too. Only the consumer writes this field.
-    public func countDropNoBinding() {
-        layout.dropsNoBinding.store(layout.dropsNoBinding.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    /// Counts records whose output was missing or down (`mirror_drops_no_binding`), in the shared
+    /// header so an external producer sees them too. Only the consumer writes this field.
+    public func countDropsNoBinding(_ count: Int) {
+        guard count > 0 else { return }
+        layout.dropsNoBinding.store(layout.dropsNoBinding.load(ordering: .relaxed) &+ UInt64(count), ordering: .relaxed)
     }
 }

@@ -22,4 +22,12 @@ int spantap_tun_set_tap(int fd, char *name);
 /* TUNSETPERSIST: keep the device when the last fd closes. */
 int spantap_tun_set_persist(int fd, int persist);
 
+/* An AF_PACKET raw socket bound to ifindex for every protocol, non-blocking, with PACKET_AUXDATA on.
+ * Writing sends a whole frame out of that port (SPAN to an existing L2 port); reading captures. */
+int spantap_packet_socket(int ifindex);
+/* Receives one frame from a spantap_packet_socket. The kernel moves a received frame's outer VLAN
+ * tag into metadata; *tag returns it as (TPID << 16 | TCI), 0 if there was none, so callers can put
+ * it back as libpcap does. *outgoing is 1 for frames this host sent out of the port. */
+long spantap_packet_recv(int fd, void *buf, size_t len, uint32_t *tag, int *outgoing);
+
 #endif

@@ -1,0 +1,43 @@
+import Atomics
+import SystemPackage
+
+/// Where the sink writes one output's frames: a TAP device's fd, or a packet socket bound to an
+/// existing L2 port. Each `write(2)` is one whole frame.
+///
+/// The output does not own `descriptor`: whoever made it (a `TapOutput`) keeps it open until
+/// `SinkService.removeOutput` has returned, after which the sink never touches it again.
+public final class SinkOutput: Sendable {
+    /// The id producers put in `spantap_record.output_id` to reach this output.
+    public let id: UInt32
+    /// Interface name, for logs and status.
+    public let name: String
+    public let descriptor: FileDescriptor
+    public let counters = OutputCounters()
+
+    public init(id: UInt32, name: String, descriptor: FileDescriptor) {
+        self.id = id
+        self.name = name
+        self.descriptor = descriptor
+    }
+}
+
+/// Per-output counters. The sink queue is the single writer (plain load + store, no locked RMW);
+/// anyone may read them at any time with relaxed loads.
+public final class OutputCounters: Sendable {
+    let deliveredPacketsCell = ManagedAtomic<UInt64>(0)
+    let deliveredBytesCell = ManagedAtomic<UInt64>(0)
+    let writeErrorsCell = ManagedAtomic<UInt64>(0)
+
+    public var deliveredPackets: UInt64 { deliveredPacketsCell.load(ordering: .relaxed) }
+    public var deliveredBytes: UInt64 { deliveredBytesCell.load(ordering: .relaxed) }
+    public var writeErrors: UInt64 { writeErrorsCell.load(ordering: .relaxed) }
+
+    func delivered(bytes: Int) {
+        deliveredPacketsCell.store(deliveredPacketsCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        deliveredBytesCell.store(deliveredBytesCell.load(ordering: .relaxed) &+ UInt64(bytes), ordering: .relaxed)
+    }
+
+    func writeFailed() {
+        writeErrorsCell.store(writeErrorsCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+}

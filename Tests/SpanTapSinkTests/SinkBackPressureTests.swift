@@ -1,0 +1,91 @@
+import Glibc
+import SpanTapRing
+import SpanTapSink
+import SpanTapTestSupport
+import SystemPackage
+import Testing
+
+/// The sink against an output that really blocks: an AF_UNIX datagram socketpair whose reader
+/// stops reading, so the kernel answers EAGAIN once the peer queue holds net.unix.max_dgram_qlen
+/// frames. The sink must pause without spinning, the ring must absorb and then drop (counted), and
+/// everything must flow again, in order, when the reader resumes.
+@Suite struct SinkBackPressureTests {
+    @Test func blockedOutputPausesTheRingWithoutSpinningThenResumes() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+        let writer = FileDescriptor(rawValue: fds[0]), reader = FileDescriptor(rawValue: fds[1])
+        defer { try? writer.close(); try? reader.close() }
+
+        let ring = try HandoffRing.create(name: "sink-pressure", geometry: RingGeometry(slotCount: 64, slotSize: 256))
+        let sink = SinkService()
+        let output = SinkOutput(id: 0, name: "socketpair", descriptor: writer)
+        sink.addOutput(output)
+        sink.attach(ring)
+        defer { sink.detach(ring) }
+
+        var producer = ring.makeProducer()
+        let offered = 500
+        for seq in 0..<offered {
+            var frame = EthernetFrames.ipv4(total: 100)
+            frame[14] = UInt8(seq >> 8)
+            frame[15] = UInt8(seq & 0xff)
+            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: UInt32(seq), outputID: 0) }
+            if seq % 50 == 0 { usleep(2000) } // let the sink run into the blocked output mid-stream
+        }
+        // Blocked: the ring is full, the rest were dropped and counted, and the sink sleeps.
+        #expect(waitUntil { ring.counters.queued == 64 })
+        let counters = ring.counters
+        #expect(counters.mirroredPackets + counters.mirrorDropsQueueFull == UInt64(offered))
+        #expect(counters.mirrorDropsQueueFull > 0)
+        let cpuBefore = processCPUSeconds()
+        usleep(500_000)
+        #expect(processCPUSeconds() - cpuBefore < 0.2, "a blocked sink must sleep, not spin")
+
+        // Reader resumes: every mirrored frame arrives, in order, unmodified.
+        var received: [UInt32] = []
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        _ = waitUntil {
+            while true {
+                let n = read(reader.rawValue, &buffer, buffer.count)
+                guard n > 0 else { break }
+                received.append(UInt32(buffer[14]) << 8 | UInt32(buffer[15]))
+                #expect(n == 100)
+            }
+            return UInt64(received.count) == counters.mirroredPackets
+        }
+        #expect(UInt64(received.count) == counters.mirroredPackets)
+        #expect(received == received.sorted() && Set(received).count == received.count, "frames must arrive in order, once")
+        #expect(received.first == 0)
+        #expect(output.counters.deliveredPackets == counters.mirroredPackets)
+        #expect(output.counters.deliveredBytes == counters.mirroredPackets * 100)
+        #expect(output.counters.writeErrors == 0)
+        #expect(ring.counters.queued == 0)
+    }
+
+    @Test func recordsForMissingOutputsAreCountedNoBinding() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+        let writer = FileDescriptor(rawValue: fds[0]), reader = FileDescriptor(rawValue: fds[1])
+        defer { try? writer.close(); try? reader.close() }
+
+        let ring = try HandoffRing.create(name: "sink-nobinding", geometry: RingGeometry(slotCount: 64, slotSize: 256))
+        let sink = SinkService()
+        let output = SinkOutput(id: 1, name: "socketpair", descriptor: writer)
+        sink.addOutput(output)
+        sink.attach(ring)
+        defer { sink.detach(ring) }
+
+        var producer = ring.makeProducer()
+        let frame = EthernetFrames.ipv6(total: 80)
+        for outputID: UInt32 in [1, 0, 7, 1] {
+            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 3, outputID: outputID) }
+        }
+        #expect(waitUntil { ring.counters.queued == 0 && ring.counters.mirrorDropsNoBinding == 2 })
+        #expect(output.counters.deliveredPackets == 2)
+
+        sink.removeOutput(id: 1)
+        _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 3, outputID: 1) }
+        #expect(waitUntil { ring.counters.mirrorDropsNoBinding == 3 })
+        #expect(output.counters.deliveredPackets == 2)
+    }
+}
