@@ -1,3 +1,4 @@
+import Atomics
 import Dispatch
 import Glibc
 import Logging
@@ -21,6 +22,11 @@ public final class SinkService: @unchecked Sendable {
     private var outputs: [SinkOutput?] = []
     private var writeWatchers: [UInt32: DispatchSourceWrite] = [:]
     private var sources: [ObjectIdentifier: RingSource] = [:]
+    private let drainPassesCell = ManagedAtomic<UInt64>(0)
+
+    /// How many times the sink woke to drain a ring. At a steady load this grows with the offered
+    /// rate divided by the batch size; while every ring is idle or paused it must not grow at all.
+    public var drainPasses: UInt64 { drainPassesCell.load(ordering: .relaxed) }
 
     public init(queue: DispatchQueue = DispatchQueue(label: "spantap.sink"), batchSize: Int = 256,
                 logger: Logger = Logger(label: "spantap.sink")) {
@@ -81,6 +87,7 @@ public final class SinkService: @unchecked Sendable {
     // MARK: Draining
 
     private func service(_ source: RingSource) {
+        drainPassesCell.store(drainPassesCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         source.consumer.acknowledgeWakeup()
         guard source.blockedOn == nil else { return }
         while true {

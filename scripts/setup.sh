@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what SpanTap needs to build, test, demo and benchmark on Debian, as root. Idempotent:
+# a second run installs nothing and says so.
+set -euo pipefail
+
+packages=(
+    pkg-config gcc                                           # C shims and the C producer tests
+    libxdp-dev libbpf-dev libmnl-dev libnl-3-dev libnl-route-3-dev   # linked libraries
+    iproute2 tcpdump iputils-ping netsniff-ng ethtool iperf3 xdp-tools   # labs, demo, benchmarks
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root (installs packages, mounts bpffs)" >&2
+    exit 1
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    echo "setup: all ${#packages[@]} system packages already installed"
+fi
+
+# libxdp keeps its dispatcher programs pinned in bpffs; without it, XDP attach fails.
+if ! mountpoint -q /sys/fs/bpf; then
+    mount -t bpf bpf /sys/fs/bpf
+    echo "setup: mounted bpffs at /sys/fs/bpf"
+else
+    echo "setup: bpffs already mounted at /sys/fs/bpf"
+fi
+
+for module in tun veth; do
+    [ -e "/sys/module/$module" ] || modprobe "$module" 2>/dev/null || echo "setup: warning: kernel module $module not loaded"
+done
+[ -c /dev/net/tun ] || { echo "setup: /dev/net/tun is missing: this kernel cannot make TAP devices" >&2; exit 1; }
+echo "setup: done"
