@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "SpanTapRingTests", dependencies: ["SpanTapRing", "SpanTapTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapLinkTests", dependencies: ["SpanTapLink", "SpanTapTestSupport"]),
-        .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
