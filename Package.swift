@@ -2,6 +2,7 @@
 //
 // Module layout (dependencies point down only):
 //
+//   SpanTapConfig    Junos-style config: parse and validate, touches nothing (leaf)
 //   SpanTapSink      drains rings into outputs (Dispatch)
 //     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
 //     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "SpanTapRing", targets: ["SpanTapRing"]),
         .library(name: "SpanTapLink", targets: ["SpanTapLink"]),
         .library(name: "SpanTapSink", targets: ["SpanTapSink"]),
+        .library(name: "SpanTapConfig", targets: ["SpanTapConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
@@ -47,6 +49,7 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "SpanTapConfig"),
 
         // Tests.
         .target(name: "SpanTapTestSupport", dependencies: [
@@ -56,6 +59,8 @@ let package = Package(
         .testTarget(name: "SpanTapRingTests", dependencies: ["SpanTapRing", "SpanTapTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapLinkTests", dependencies: ["SpanTapLink", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapTestSupport"],
+                    exclude: ["Corpus"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
