@@ -1,0 +1,128 @@
+import Dispatch
+import SpanTapLink
+import SpanTapTestSupport
+import Testing
+
+@Suite("LinkMonitor follows real links")
+struct LinkMonitorTests {
+    @Test(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+    func reportsAddUpRenameAndRemove() throws {
+        let first = uniqueName("mon")
+        let second = uniqueName("mon")
+        let peer = uniqueName("monp")
+        defer {
+            removeLinkIfPresent(first)
+            removeLinkIfPresent(second)
+            removeLinkIfPresent(peer)
+        }
+        let recorder = EventRecorder()
+        let monitor = try LinkMonitor(queue: DispatchQueue(label: "test.link-monitor"), handler: recorder.record)
+        try monitor.start()
+        defer { monitor.cancel() }
+        #expect(monitor.links.contains { $0.name == "lo" }, "the seeding dump lists existing links")
+
+        try addVethPair(first, peer: peer)
+        let added = try #require(recorder.wait { event -> LinkInfo? in
+            if case .added(let link) = event, link.name == first { link } else { nil }
+        }, "no .added for \(first); got \(recorder.all)")
+        #expect(added.kind == "veth")
+        #expect(!added.isUp)
+        #expect(monitor.links.contains(where: { $0.ifindex == added.ifindex }))
+
+        try run("ip", "link", "set", first, "up")
+        let up = recorder.wait { event -> LinkInfo? in
+            if case .stateChanged(let link) = event, link.ifindex == added.ifindex, link.isUp { link } else { nil }
+        }
+        #expect(up != nil, "no .stateChanged(up) for \(first); got \(recorder.all)")
+
+        try run("ip", "link", "set", first, "name", second)
+        let renamed = recorder.wait { event -> (LinkInfo, String)? in
+            if case .renamed(let link, let from) = event, link.ifindex == added.ifindex { (link, from) } else { nil }
+        }
+        #expect(renamed?.0.name == second)
+        #expect(renamed?.1 == first, "got \(recorder.all)")
+
+        try run("ip", "link", "del", second)
+        let removed = recorder.wait { event -> LinkInfo? in
+            if case .removed(let link) = event, link.ifindex == added.ifindex { link } else { nil }
+        }
+        #expect(removed?.name == second, "got \(recorder.all)")
+        #expect(!monitor.links.contains(where: { $0.ifindex == added.ifindex }))
+    }
+
+    @Test(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+    func linksPresentAtStartAreSeededNotReported() throws {
+        let existing = uniqueName("old")
+        let fresh = uniqueName("new")
+        defer {
+            removeLinkIfPresent(existing)
+            removeLinkIfPresent(fresh)
+        }
+        try addVethPair(existing, peer: uniqueName("oldp"))
+
+        let recorder = EventRecorder()
+        let monitor = try LinkMonitor(queue: DispatchQueue(label: "test.link-monitor"), handler: recorder.record)
+        try monitor.start()
+        defer { monitor.cancel() }
+        #expect(monitor.links.contains { $0.name == existing && $0.kind == "veth" })
+
+        // Events arrive in order, so once the fresh link's .added is in, any event about the
+        // existing link would have been too.
+        try addVethPair(fresh, peer: uniqueName("newp"))
+        let sawFresh = recorder.wait { event -> Bool? in
+            if case .added(let link) = event, link.name == fresh { true } else { nil }
+        }
+        #expect(sawFresh == true)
+        #expect(!recorder.all.contains { $0.link.name == existing }, "got \(recorder.all)")
+    }
+
+    @Test(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+    func cancelStopsEvents() throws {
+        let name = uniqueName("cxl")
+        defer { removeLinkIfPresent(name) }
+        let recorder = EventRecorder()
+        let queue = DispatchQueue(label: "test.link-monitor")
+        let monitor = try LinkMonitor(queue: queue, handler: recorder.record)
+        try monitor.start()
+        monitor.cancel()
+        monitor.cancel()
+        queue.sync {}  // anything already queued has run
+
+        try addVethPair(name, peer: uniqueName("cxlp"))
+        let late = recorder.wait(timeout: .milliseconds(500)) { $0.link.name == name ? true : nil }
+        #expect(late == nil)
+    }
+}
+
+@Suite("LinkMonitor recovers from lost notifications")
+struct LinkMonitorOverrunTests {
+    /// With a tiny receive buffer and the queue held, the kernel must drop notifications
+    /// (ENOBUFS); the monitor then re-dumps and still reports every new link.
+    @Test(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+    func overrunIsRepairedByADump() throws {
+        let names = (0..<4).map { _ in uniqueName("ovr") }
+        defer { names.forEach(removeLinkIfPresent) }
+        let recorder = EventRecorder()
+        let queue = DispatchQueue(label: "test.link-monitor")
+        let monitor = try LinkMonitor(queue: queue, receiveBufferSize: 1024, handler: recorder.record)
+        try monitor.start()
+        defer { monitor.cancel() }
+
+        queue.suspend()
+        for name in names {
+            try addVethPair(name, peer: uniqueName("ovrp"))
+        }
+        queue.resume()
+
+        for name in names {
+            let added = recorder.wait { event -> Bool? in
+                if case .added(let link) = event, link.name == name { true } else { nil }
+            }
+            #expect(added == true, "no .added for \(name); got \(recorder.all)")
+        }
+        #expect(monitor.overruns > 0, "the test did not provoke an overrun; it proves nothing")
+        for name in names {
+            #expect(monitor.links.contains { $0.name == name })
+        }
+    }
+}
