@@ -1,0 +1,109 @@
+import Glibc
+import SpanTapLink
+import SpanTapRing
+import SpanTapSink
+import SpanTapTestSupport
+import Testing
+
+/// Ring -> SinkService -> real TAP -> AF_PACKET capture on the TAP: what tcpdump would see.
+@Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+struct SinkTapTests {
+    /// A TAP output, its sink and a ring feeding it; torn down in reverse order by `close()`.
+    final class Lab {
+        let tap: TapOutput
+        let ring: HandoffRing
+        let sink = SinkService()
+        let output: SinkOutput
+
+        init(mtu: UInt32 = 1600, slots: Int = 256) throws {
+            let name = uniqueName("sink")
+            do {
+                tap = try TapOutput.create(name: name, configuration: TapConfiguration(mtu: mtu, alias: "spantap: test"),
+                                           control: LinkControl())
+            } catch {
+                removeLinkIfPresent(name)
+                throw error
+            }
+            ring = try HandoffRing.create(name: "sink-tap", geometry: RingGeometry(slotCount: slots, maximumFrameLength: Int(mtu) + 18))
+            output = SinkOutput(id: 0, name: tap.name, descriptor: tap.fd)
+            sink.addOutput(output)
+            sink.attach(ring)
+        }
+
+        func close() {
+            sink.detach(ring)
+            sink.removeOutput(id: 0)
+            try? tap.remove()
+            removeLinkIfPresent(tap.name)
+        }
+    }
+
+    @Test func framesArriveOnTheTapByteForByte() throws {
+        let lab = try Lab(mtu: 1600)
+        defer { lab.close() }
+        let capture = try PacketCapture(ifindex: lab.tap.ifindex)
+        var producer = lab.ring.makeProducer()
+        let frames: [[UInt8]] = [
+            EthernetFrames.ipv4(total: 60, seed: 1),
+            EthernetFrames.ipv4(total: 1514, seed: 2),
+            EthernetFrames.ipv6(total: 86, seed: 3),
+            EthernetFrames.ipv6(total: 1614, seed: 4),                        // TAP MTU + Ethernet header
+            EthernetFrames.vlanTagged(vid: 100, total: 64, seed: 5),          // 802.1Q
+            EthernetFrames.vlanTagged(vid: 4094, priority: 7, total: 1518, seed: 6),
+            EthernetFrames.vlanTagged(vid: 20, tpid: 0x88a8, total: 200, seed: 7), // 802.1ad outer tag
+        ]
+        for frame in frames {
+            let result = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
+            #expect(result == .enqueued)
+        }
+        let captured = capture.drain()
+        #expect(captured.count == frames.count)
+        for (sent, seen) in zip(frames, captured) {
+            #expect(seen == sent, "frame of \(sent.count) B changed on its way to the TAP")
+        }
+        #expect(lab.output.counters.deliveredPackets == UInt64(frames.count))
+        #expect(lab.output.counters.deliveredBytes == UInt64(frames.map(\.count).reduce(0, +)))
+        #expect(lab.output.counters.writeErrors == 0)
+    }
+
+    @Test func absentOrStalledReaderNeverBlocksTheSink() throws {
+        let lab = try Lab(slots: 512)
+        defer { lab.close() }
+        // A reader that never reads, with the smallest receive buffer: the kernel drops for it.
+        let stalled = try PacketCapture(ifindex: lab.tap.ifindex)
+        var small: Int32 = 1
+        setsockopt(stalled.descriptor.rawValue, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var producer = lab.ring.makeProducer()
+        let frame = EthernetFrames.ipv4(total: 512)
+        var offered: UInt64 = 0
+        for _ in 0..<20 {
+            for _ in 0..<500 {
+                _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
+                offered += 1
+            }
+            usleep(1000)
+        }
+        #expect(waitUntil { lab.ring.counters.queued == 0 && lab.output.counters.deliveredPackets == lab.ring.counters.mirroredPackets })
+        let counters = lab.ring.counters
+        #expect(counters.mirroredPackets + counters.mirrorDropsQueueFull == offered)
+        #expect(lab.output.counters.writeErrors == 0)
+        #expect(counters.mirroredPackets > offered / 2, "the sink should keep up with a paced 10k frames")
+    }
+
+    @Test func tapThatIsDownCountsNoBindingAndRecovers() throws {
+        let lab = try Lab()
+        defer { lab.close() }
+        var producer = lab.ring.makeProducer()
+        let frame = EthernetFrames.ipv4(total: 100)
+        try run("ip", "link", "set", lab.tap.name, "down")
+        for _ in 0..<5 { _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) } }
+        #expect(waitUntil { lab.ring.counters.mirrorDropsNoBinding == 5 })
+        #expect(lab.output.counters.deliveredPackets == 0)
+
+        try run("ip", "link", "set", lab.tap.name, "up")
+        let capture = try PacketCapture(ifindex: lab.tap.ifindex)
+        _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
+        #expect(capture.next() == frame)
+        #expect(lab.output.counters.deliveredPackets == 1)
+    }
+}
