@@ -3,6 +3,7 @@
 // Module layout (dependencies point down only):
 //
 //   SpanTapConfig    Junos-style config: parse and validate, touches nothing (leaf)
+//   SpanTapControl   control socket: JSON-lines protocol, server, client, fd passing (leaf)
 //   SpanTapSink      drains rings into outputs (Dispatch)
 //     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
 //     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
@@ -18,6 +19,7 @@ let package = Package(
         .library(name: "SpanTapLink", targets: ["SpanTapLink"]),
         .library(name: "SpanTapSink", targets: ["SpanTapSink"]),
         .library(name: "SpanTapConfig", targets: ["SpanTapConfig"]),
+        .library(name: "SpanTapControl", targets: ["SpanTapControl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
@@ -50,6 +52,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapConfig"),
+        .target(name: "SpanTapControl", dependencies: [
+            "CSpanTapSys",
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Tests.
         .target(name: "SpanTapTestSupport", dependencies: [
@@ -61,6 +68,8 @@ let package = Package(
         .testTarget(name: "SpanTapLinkTests", dependencies: ["SpanTapLink", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapTestSupport"],
                     exclude: ["Corpus"]),
+        .testTarget(name: "SpanTapControlTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -89,3 +89,62 @@ long spantap_packet_recv(int fd, void *buf, size_t len, uint32_t *tag, int *outg
     }
     return n;
 }
+
+long spantap_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
+{
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int) * 8)]; } control;
+    if (nfds < 0 || nfds > 8) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (nfds > 0) {
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+long spantap_recv_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds)
+{
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int) * 8)]; } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+    *nfds = 0;
+    long n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (*nfds < max_fds)
+                fds[(*nfds)++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
+}
+
+int spantap_peer_credentials(int sock, uint32_t *uid, int32_t *pid)
+{
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0)
+        return -1;
+    *uid = credentials.uid;
+    *pid = credentials.pid;
+    return 0;
+}

@@ -30,4 +30,12 @@ int spantap_packet_socket(int ifindex);
  * it back as libpcap does. *outgoing is 1 for frames this host sent out of the port. */
 long spantap_packet_recv(int fd, void *buf, size_t len, uint32_t *tag, int *outgoing);
 
+/* Sends buf with up to 8 file descriptors attached (SCM_RIGHTS). */
+long spantap_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/* Receives into buf and up to max_fds descriptors (close-on-exec); *nfds says how many came.
+ * Descriptors beyond max_fds are closed, never leaked. */
+long spantap_recv_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds);
+/* The uid and pid of the process at the other end of a connected unix socket (SO_PEERCRED). */
+int spantap_peer_credentials(int sock, uint32_t *uid, int32_t *pid);
+
 #endif

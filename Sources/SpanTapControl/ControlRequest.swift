@@ -1,0 +1,87 @@
+/// One request on the control socket: a JSON object on one line, `{"command": "...", ...}`.
+public enum ControlRequest: Equatable, Sendable {
+    /// Counters and state of every instance, binding and external producer.
+    case status
+    /// Re-read the config file; a bad file is refused and the running config stays.
+    case reload
+    /// Replace the mirror table with the forwarder's snapshot.
+    case apply(ForwarderSnapshot)
+    /// An external forwarder asks for a ring: the reply carries its memfd and eventfd.
+    case attachProducer(AttachProducer)
+    /// An external forwarder is done with its ring (closing the connection does the same).
+    case detachProducer(name: String)
+}
+
+/// The forwarder's own snapshot shape: `{"mirror_configs":[{"ingress_ifindex":7,"output_ifindex":9,"rate":10}]}`.
+public struct ForwarderSnapshot: Codable, Equatable, Sendable {
+    public struct MirrorConfig: Codable, Equatable, Sendable {
+        public var ingressIfindex: Int32
+        public var outputIfindex: Int32
+        public var rate: UInt32
+
+        public init(ingressIfindex: Int32, outputIfindex: Int32, rate: UInt32) {
+            self.ingressIfindex = ingressIfindex
+            self.outputIfindex = outputIfindex
+            self.rate = rate
+        }
+    }
+
+    public var mirrorConfigs: [MirrorConfig]
+
+    public init(mirrorConfigs: [MirrorConfig]) { self.mirrorConfigs = mirrorConfigs }
+}
+
+/// `{"command":"attach-producer","name":"xpf-0","slot_count":4096,"slot_size":2048}`; geometry
+/// fields are optional and default to the daemon's.
+public struct AttachProducer: Codable, Equatable, Sendable {
+    public var name: String
+    public var slotCount: Int?
+    public var slotSize: Int?
+
+    public init(name: String, slotCount: Int? = nil, slotSize: Int? = nil) {
+        self.name = name
+        self.slotCount = slotCount
+        self.slotSize = slotSize
+    }
+}
+
+extension ControlRequest: Codable {
+    private enum CodingKeys: String, CodingKey { case command, snapshot, name, slotCount, slotSize }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let command = try container.decode(String.self, forKey: .command)
+        switch command {
+        case "status": self = .status
+        case "reload": self = .reload
+        case "apply": self = .apply(try container.decode(ForwarderSnapshot.self, forKey: .snapshot))
+        case "attach-producer":
+            self = .attachProducer(AttachProducer(name: try container.decode(String.self, forKey: .name),
+                                                  slotCount: try container.decodeIfPresent(Int.self, forKey: .slotCount),
+                                                  slotSize: try container.decodeIfPresent(Int.self, forKey: .slotSize)))
+        case "detach-producer": self = .detachProducer(name: try container.decode(String.self, forKey: .name))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .command, in: container, debugDescription:
+                "unknown command '\(command)' (expected status, reload, apply, attach-producer or detach-producer)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .status: try container.encode("status", forKey: .command)
+        case .reload: try container.encode("reload", forKey: .command)
+        case .apply(let snapshot):
+            try container.encode("apply", forKey: .command)
+            try container.encode(snapshot, forKey: .snapshot)
+        case .attachProducer(let request):
+            try container.encode("attach-producer", forKey: .command)
+            try container.encode(request.name, forKey: .name)
+            try container.encodeIfPresent(request.slotCount, forKey: .slotCount)
+            try container.encodeIfPresent(request.slotSize, forKey: .slotSize)
+        case .detachProducer(let name):
+            try container.encode("detach-producer", forKey: .command)
+            try container.encode(name, forKey: .name)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// The answer to one request, one JSON line: `{"ok":true,...}` or `{"ok":false,"error":"..."}`.
+public struct ControlResponse: Codable, Equatable, Sendable {
+    public var ok: Bool
+    public var error: String?
+    /// A human-readable note (e.g. what a reload changed, or unknown ifindexes in an apply).
+    public var message: String?
+    public var status: StatusReport?
+    public var producer: ProducerGrant?
+
+    public init(ok: Bool = true, error: String? = nil, message: String? = nil,
+                status: StatusReport? = nil, producer: ProducerGrant? = nil) {
+        self.ok = ok
+        self.error = error
+        self.message = message
+        self.status = status
+        self.producer = producer
+    }
+
+    public static func failure(_ error: String) -> ControlResponse { ControlResponse(ok: false, error: error) }
+}
+
+/// What an external producer needs besides the two descriptors that come with the reply
+/// (SCM_RIGHTS, in this order: the ring's memfd, then its eventfd). Lists, not JSON objects keyed
+/// by interface name, so no key transformation can touch a name.
+public struct ProducerGrant: Codable, Equatable, Sendable {
+    /// One mirrored ingress interface: records for frames from it carry `outputId`, and the
+    /// producer samples them at `rate` with its own counter.
+    public struct Rule: Codable, Equatable, Sendable {
+        public var ingress: String
+        public var ingressIfindex: Int32
+        public var rate: UInt32
+        public var output: String
+        public var outputId: UInt32
+
+        public init(ingress: String, ingressIfindex: Int32, rate: UInt32, output: String, outputId: UInt32) {
+            self.ingress = ingress
+            self.ingressIfindex = ingressIfindex
+            self.rate = rate
+            self.output = output
+            self.outputId = outputId
+        }
+    }
+
+    public var name: String
+    public var slotCount: Int
+    public var slotSize: Int
+    public var snapLength: Int
+    public var mappingSize: Int
+    public var rules: [Rule]
+
+    public init(name: String, slotCount: Int, slotSize: Int, snapLength: Int, mappingSize: Int, rules: [Rule]) {
+        self.name = name
+        self.slotCount = slotCount
+        self.slotSize = slotSize
+        self.snapLength = snapLength
+        self.mappingSize = mappingSize
+        self.rules = rules
+    }
+}

@@ -1,0 +1,148 @@
+import CSpanTapSys
+import Dispatch
+import Glibc
+import Logging
+import SystemPackage
+
+/// Who is on the other end of a control connection (from SO_PEERCRED, not from anything it says).
+public struct ControlPeer: Sendable, Hashable {
+    /// Unique per connection for the daemon's lifetime; ties an attached producer to its socket.
+    public let connection: Int
+    public let uid: UInt32
+    public let pid: Int32
+}
+
+/// A response plus descriptors to pass with it (SCM_RIGHTS), e.g. a ring's memfd and eventfd.
+public struct ControlReply {
+    public var response: ControlResponse
+    public var descriptors: [FileDescriptor]
+
+    public init(_ response: ControlResponse, descriptors: [FileDescriptor] = []) {
+        self.response = response
+        self.descriptors = descriptors
+    }
+}
+
+/// spantapd's control socket: a unix stream socket, mode 0600, that serves root only.
+///
+/// Requests are JSON lines of at most `ControlCodec.maximumLineBytes`. A malformed or unknown
+/// request gets an error response and the connection stays usable; an oversized one, or a peer
+/// that is not root, gets an error response and is disconnected. Nothing a client sends can stop
+/// the server. Everything runs on `queue`, the same queue the handler's state lives on.
+public final class ControlServer: @unchecked Sendable {
+    public typealias Handler = (ControlRequest, ControlPeer) -> ControlReply
+
+    public let path: String
+    private let queue: DispatchQueue
+    private let logger: Logger
+    private let handler: Handler
+    private let disconnected: (ControlPeer) -> Void
+    private var listener: DispatchSourceRead?
+    private var connections: [Int: ControlConnection] = [:]
+    private var nextConnection = 1
+
+    /// `disconnected` runs on `queue` when a client goes away (closed, crashed, or refused).
+    public init(path: String, queue: DispatchQueue, logger: Logger,
+                handler: @escaping Handler, disconnected: @escaping (ControlPeer) -> Void = { _ in }) {
+        self.path = path
+        self.queue = queue
+        self.logger = logger
+        self.handler = handler
+        self.disconnected = disconnected
+    }
+
+    /// Binds and listens. A stale socket file (no one listening) is replaced; a live one means
+    /// another spantapd runs, and is an error.
+    public func start() throws(ControlSocketError) {
+        let address = try UnixSocketAddress(path: path)
+        try removeStaleSocket(address)
+        let fd = try makeUnixStreamSocket(path: path)
+        let bound = address.withSockaddr { bind(fd, $0, $1) }
+        // 0600 right after bind; peer credentials are checked on every connection regardless.
+        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, 16) == 0 else {
+            let error = Errno(rawValue: errno)
+            Glibc.close(fd)
+            throw ControlSocketError(operation: "listen on", path: path, errno: error)
+        }
+        _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        source.setEventHandler { [unowned self] in self.acceptConnections(fd) }
+        source.setCancelHandler { Glibc.close(fd) }
+        listener = source
+        source.activate()
+    }
+
+    /// Closes the listener and every connection, and removes the socket file.
+    public func stop() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        listener?.cancel()
+        listener = nil
+        for connection in connections.values { close(connection) }
+        unlink(path)
+    }
+
+    private func removeStaleSocket(_ address: UnixSocketAddress) throws(ControlSocketError) {
+        guard access(path, F_OK) == 0 else { return }
+        let probe = try makeUnixStreamSocket(path: path)
+        defer { Glibc.close(probe) }
+        if address.withSockaddr({ connect(probe, $0, $1) }) == 0 {
+            throw ControlSocketError(operation: "listen on", path: path, errno: .addressInUse,
+                                     hint: "another spantapd is running; stop it or use --control-socket")
+        }
+        unlink(path)
+    }
+
+    private func acceptConnections(_ listenerFD: Int32) {
+        while true {
+            let fd = accept(listenerFD, nil, nil)
+            guard fd >= 0 else { return }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+            var uid: UInt32 = 0, pid: Int32 = 0
+            guard spantap_peer_credentials(fd, &uid, &pid) == 0 else {
+                Glibc.close(fd)
+                continue
+            }
+            let peer = ControlPeer(connection: nextConnection, uid: uid, pid: pid)
+            nextConnection += 1
+            guard uid == 0 || uid == geteuid() else {
+                logger.warning("control connection refused", metadata: ["uid": "\(uid)", "pid": "\(pid)"])
+                sendReply(ControlReply(.failure("permission denied: spantapd takes control requests from root only (your uid is \(uid))")), on: fd)
+                Glibc.close(fd)
+                continue
+            }
+            let connection = ControlConnection(fd: fd, peer: peer)
+            connections[peer.connection] = connection
+            connection.activate(queue: queue) { [unowned self, unowned connection] in self.readable(connection) }
+        }
+    }
+
+    private func readable(_ connection: ControlConnection) {
+        guard connection.receive() else {
+            close(connection)
+            return
+        }
+        while let line = connection.nextLine() {
+            let reply: ControlReply
+            do {
+                reply = handler(try ControlCodec.decode(ControlRequest.self, from: line), connection.peer)
+            } catch {
+                reply = ControlReply(.failure("bad request: \(ControlCodec.describe(error))"))
+            }
+            guard connection.send(reply) else {
+                close(connection)
+                return
+            }
+        }
+        if connection.pendingBytes > ControlCodec.maximumLineBytes {
+            connection.send(ControlReply(.failure("request too large: more than \(ControlCodec.maximumLineBytes) bytes without a newline")))
+            close(connection)
+        }
+    }
+
+    private func close(_ connection: ControlConnection) {
+        guard connections.removeValue(forKey: connection.peer.connection) != nil else { return }
+        connection.cancel()
+        disconnected(connection.peer)
+    }
+}
