@@ -47,15 +47,16 @@ int spantap_tun_set_persist(int fd, int persist)
     return ioctl(fd, TUNSETPERSIST, (unsigned long)persist);
 }
 
-int spantap_packet_socket(int ifindex)
+int spantap_packet_socket(int ifindex, int capture)
 {
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    int protocol = capture ? htons(ETH_P_ALL) : 0;
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0)
         return -1;
     int on = 1;
-    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = (unsigned short)protocol,
                                    .sll_ifindex = ifindex };
-    if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0 ||
+    if ((capture && setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0) ||
         bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
         int saved = errno;
         close(fd);

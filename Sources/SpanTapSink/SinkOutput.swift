@@ -12,18 +12,23 @@ public final class SinkOutput: Sendable {
     /// Interface name, for logs and status.
     public let name: String
     public let descriptor: FileDescriptor
-    public let counters = OutputCounters()
+    public let counters: OutputCounters
 
-    public init(id: UInt32, name: String, descriptor: FileDescriptor) {
+    /// Pass the previous `counters` when an output is re-created (its TAP deleted and made again)
+    /// so its totals carry on.
+    public init(id: UInt32, name: String, descriptor: FileDescriptor, counters: OutputCounters = OutputCounters()) {
         self.id = id
         self.name = name
         self.descriptor = descriptor
+        self.counters = counters
     }
 }
 
 /// Per-output counters. The sink queue is the single writer (plain load + store, no locked RMW);
 /// anyone may read them at any time with relaxed loads.
 public final class OutputCounters: Sendable {
+    public init() {}
+
     let deliveredPacketsCell = ManagedAtomic<UInt64>(0)
     let deliveredBytesCell = ManagedAtomic<UInt64>(0)
     let writeErrorsCell = ManagedAtomic<UInt64>(0)

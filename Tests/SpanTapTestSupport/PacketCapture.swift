@@ -8,7 +8,7 @@ public final class PacketCapture {
     public let descriptor: FileDescriptor
 
     public init(ifindex: Int32) throws {
-        let fd = spantap_packet_socket(ifindex)
+        let fd = spantap_packet_socket(ifindex, 1)
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         descriptor = FileDescriptor(rawValue: fd)
     }

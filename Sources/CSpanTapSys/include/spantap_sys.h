@@ -22,9 +22,10 @@ int spantap_tun_set_tap(int fd, char *name);
 /* TUNSETPERSIST: keep the device when the last fd closes. */
 int spantap_tun_set_persist(int fd, int persist);
 
-/* An AF_PACKET raw socket bound to ifindex for every protocol, non-blocking, with PACKET_AUXDATA on.
- * Writing sends a whole frame out of that port (SPAN to an existing L2 port); reading captures. */
-int spantap_packet_socket(int ifindex);
+/* An AF_PACKET raw socket bound to ifindex, non-blocking. Writing sends a whole frame out of that
+ * port (SPAN to an existing L2 port). With capture != 0 it also receives every frame on the port,
+ * with PACKET_AUXDATA on; with capture == 0 it receives nothing, so the kernel copies nothing to it. */
+int spantap_packet_socket(int ifindex, int capture);
 /* Receives one frame from a spantap_packet_socket. The kernel moves a received frame's outer VLAN
  * tag into metadata; *tag returns it as (TPID << 16 | TCI), 0 if there was none, so callers can put
  * it back as libpcap does. *outgoing is 1 for frames this host sent out of the port. */
