@@ -4,6 +4,8 @@
 //
 //   SpanTapConfig    Junos-style config: parse and validate, touches nothing (leaf)
 //   SpanTapControl   control socket: JSON-lines protocol, server, client, fd passing (leaf)
+//   spantapd, spantap   executables: daemon (SpanTapDaemon) and CLI (SpanTapControl client)
+//   SpanTapDaemon    config -> outputs, producers, control socket, reload, status, metrics
 //   SpanTapSink      drains rings into outputs (Dispatch)
 //     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
 //     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
@@ -15,6 +17,8 @@ let package = Package(
     name: "SpanTap",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "spantapd", targets: ["spantapd"]),
+        .executable(name: "spantap", targets: ["spantap"]),
         .library(name: "SpanTapRing", targets: ["SpanTapRing"]),
         .library(name: "SpanTapLink", targets: ["SpanTapLink"]),
         .library(name: "SpanTapSink", targets: ["SpanTapSink"]),
@@ -25,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C layer: thin, no logic beyond what Swift cannot express.
@@ -56,6 +64,23 @@ let package = Package(
             "CSpanTapSys",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SpanTapDaemon", dependencies: [
+            "SpanTapConfig", "SpanTapControl", "SpanTapLink", "SpanTapRing", "SpanTapSink",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "spantapd", dependencies: [
+            "SpanTapDaemon", "SpanTapConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "spantap", dependencies: [
+            "SpanTapControl",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Tests.

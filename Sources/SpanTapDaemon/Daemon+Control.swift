@@ -1,0 +1,73 @@
+import Glibc
+import SpanTapConfig
+import SpanTapControl
+import SpanTapRing
+import SystemPackage
+
+extension Daemon {
+    /// Serves one control request (on the daemon queue).
+    func handle(_ request: ControlRequest, from peer: ControlPeer) -> ControlReply {
+        switch request {
+        case .status:
+            return ControlReply(ControlResponse(status: status()))
+        case .reload:
+            return ControlReply(reload())
+        case .apply(let snapshot):
+            return ControlReply(applySnapshot(snapshot))
+        case .attachProducer(let request):
+            do {
+                let (grant, ring) = try attachProducer(request, peer: peer)
+                return ControlReply(ControlResponse(producer: grant), descriptors: [ring.memory, ring.wakeup])
+            } catch {
+                return ControlReply(.failure("attach-producer \(request.name): \(error)"))
+            }
+        case .detachProducer(let name):
+            guard let connection = producers.first(where: { $0.value.name == name && $0.value.peer.uid == peer.uid })?.key else {
+                return ControlReply(.failure("no producer named '\(name)' is attached"))
+            }
+            detachProducer(connection: connection)
+            return ControlReply(ControlResponse(message: "producer \(name) detached; its ring was drained"))
+        }
+    }
+
+    /// The rules every producer should apply: from the config, or from the forwarder's snapshot
+    /// while one is in force (a reload returns to the config).
+    func mirrorRules() -> [MirrorRule] {
+        if let snapshot = forwarderSnapshot { return resolve(snapshot).rules }
+        return config.instances.flatMap { instance in
+            instance.ingress.map { ingress in
+                MirrorRule(ingress: ingress, ingressIfindex: (try? control.link(named: ingress))??.ifindex ?? 0,
+                           rate: instance.rate, output: instance.output.interface,
+                           outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name)
+            }
+        }
+    }
+
+    /// `apply`: the forwarder's snapshot replaces the mirror table. Entries naming an ifindex that
+    /// is no link, or an output spantapd does not manage, are reported and left out.
+    func applySnapshot(_ snapshot: ForwarderSnapshot) -> ControlResponse {
+        let (rules, problems) = resolve(snapshot)
+        forwarderSnapshot = snapshot
+        mirrorRulesChanged()
+        let message = "mirror table replaced: \(rules.count) rule(s)" + (problems.isEmpty ? "" : "; ignored: " + problems.joined(separator: "; "))
+        logger.info("forwarder snapshot applied", metadata: ["rules": "\(rules.count)", "ignored": "\(problems.count)"])
+        return ControlResponse(message: message)
+    }
+
+    private func resolve(_ snapshot: ForwarderSnapshot) -> (rules: [MirrorRule], problems: [String]) {
+        var rules: [MirrorRule] = [], problems: [String] = []
+        for entry in snapshot.mirrorConfigs {
+            guard let ingress = (try? control.link(index: entry.ingressIfindex)) ?? nil else {
+                problems.append("unknown ingress_ifindex \(entry.ingressIfindex)")
+                continue
+            }
+            guard let output = outputs.outputs.values.first(where: { $0.ifindex == entry.outputIfindex && $0.ifindex != 0 }) else {
+                problems.append("output_ifindex \(entry.outputIfindex) is not a spantapd output")
+                continue
+            }
+            rules.append(MirrorRule(ingress: ingress.name, ingressIfindex: ingress.ifindex, rate: entry.rate,
+                                    output: output.currentName, outputID: output.id, instance: "snapshot"))
+        }
+        return (rules, problems)
+    }
+}

@@ -1,0 +1,106 @@
+import Dispatch
+import Logging
+import SpanTapConfig
+import SpanTapControl
+import SpanTapLink
+import SpanTapRing
+import SpanTapSink
+
+/// spantapd's state and everything that changes it, confined to one serial queue: the config
+/// in force, the outputs, the external producers, and the control socket serving them.
+///
+/// Changes follow one rule: validate everything first, then apply; a change that cannot be
+/// applied completely is rolled back, so the running config is never half replaced.
+public final class Daemon: @unchecked Sendable {
+    public let queue = DispatchQueue(label: "spantap.daemon")
+    let options: DaemonOptions
+    let logger: Logger
+    let control: LinkControl
+    let sink: SinkService
+    let outputs: OutputManager
+    let geometry: RingGeometry
+    private(set) var config: SpanTapConfig
+    var producers: [Int: ExternalProducer] = [:]
+    /// The forwarder's mirror table from `apply`, in force until the next reload.
+    var forwarderSnapshot: ForwarderSnapshot?
+    private var monitor: LinkMonitor?
+    private var server: ControlServer?
+
+    public init(options: DaemonOptions, config: SpanTapConfig, logger: Logger) throws {
+        self.options = options
+        self.config = SpanTapConfig()
+        self.logger = logger
+        geometry = try RingGeometry(slotCount: options.ringSlots, slotSize: options.ringSlotSize)
+        control = try LinkControl()
+        sink = SinkService(logger: logger)
+        outputs = OutputManager(control: control, sink: sink, logger: logger,
+                                tapMTU: UInt32(geometry.slotCapacity - 14))
+        try queue.sync { _ = try apply(config) }
+    }
+
+    /// Starts following links and serving the control socket.
+    public func start() throws {
+        try queue.sync {
+            let monitor = try LinkMonitor(queue: queue) { [weak self] event in self?.linkChanged(event) }
+            try monitor.start()
+            self.monitor = monitor
+            let server = ControlServer(path: options.controlSocketPath, queue: queue, logger: logger,
+                                       handler: { [unowned self] in self.handle($0, from: $1) },
+                                       disconnected: { [unowned self] in self.detachProducer(connection: $0.connection) })
+            try server.start()
+            self.server = server
+            logger.info("spantapd ready", metadata: ["control-socket": "\(options.controlSocketPath)",
+                                                     "instances": "\(config.instances.count)", "ring": "\(geometry)"])
+        }
+    }
+
+    /// Ordered shutdown: no new requests, producers' rings drained into the outputs, outputs
+    /// removed (TAPs deleted unless persistent), links no longer followed.
+    public func stop() {
+        queue.sync {
+            server?.stop()
+            server = nil
+            for connection in producers.keys.sorted() { detachProducer(connection: connection) }
+            outputs.removeAll()
+            monitor?.cancel()
+            monitor = nil
+            logger.info("spantapd stopped")
+        }
+    }
+
+    /// Re-reads the config file; a file that does not parse, or outputs that cannot be set up,
+    /// leave the running config exactly as it was.
+    public func reload() -> ControlResponse {
+        dispatchPrecondition(condition: .onQueue(queue))
+        do {
+            let newConfig = try ConfigParser.parse(contentsOf: options.configPath)
+            let summary = try apply(newConfig)
+            forwarderSnapshot = nil
+            logger.info("config reloaded", metadata: ["changes": "\(summary)"])
+            return ControlResponse(message: summary)
+        } catch {
+            logger.error("reload refused; the running config stays", metadata: ["error": "\(error)"])
+            return .failure("reload refused, running config unchanged: \(error)")
+        }
+    }
+
+    /// Makes `newConfig` the running config and says what changed.
+    @discardableResult
+    func apply(_ newConfig: SpanTapConfig) throws -> String {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let plan = try outputs.prepare(for: newConfig)
+        outputs.commit(plan)
+        let summary = ConfigChange(from: config, to: newConfig, plan: plan).description
+        config = newConfig
+        return summary
+    }
+
+    /// Status from any thread (e.g. the metrics endpoint).
+    public func currentStatus() -> StatusReport {
+        queue.sync { status() }
+    }
+
+    private func linkChanged(_ event: LinkEvent) {
+        outputs.handle(event)
+    }
+}

@@ -1,0 +1,145 @@
+import Logging
+import SpanTapConfig
+import SpanTapLink
+import SpanTapSink
+
+/// Keeps the set of mirror outputs equal to what the config asks for, and keeps each one working
+/// while links come and go. Confined to the daemon queue.
+final class OutputManager {
+    private let control: LinkControl
+    private let sink: SinkService
+    private let logger: Logger
+    /// MTU given to TAPs spantapd creates: the largest frame a ring slot carries, less its
+    /// Ethernet header.
+    private let tapMTU: UInt32
+    private(set) var outputs: [String: ManagedOutput] = [:]
+
+    init(control: LinkControl, sink: SinkService, logger: Logger, tapMTU: UInt32) {
+        self.control = control
+        self.sink = sink
+        self.logger = logger
+        self.tapMTU = tapMTU
+    }
+
+    /// A change of outputs, prepared but not yet visible: new outputs exist (TAPs created) but
+    /// receive nothing until `commit`; `rollback` undoes them.
+    struct Plan {
+        fileprivate(set) var added: [ManagedOutput] = []
+        fileprivate(set) var removed: [String] = []
+        fileprivate(set) var persistence: [String: Bool] = [:]
+    }
+
+    /// Creates or attaches every output `config` needs that does not exist yet. On failure,
+    /// whatever this call created is removed again and the error names the output.
+    func prepare(for config: SpanTapConfig) throws -> Plan {
+        var plan = Plan()
+        var wanted: [String: (persistent: Bool, instances: [String])] = [:]
+        for instance in config.instances {
+            let name = instance.output.interface
+            wanted[name, default: (false, [])].persistent = wanted[name, default: (false, [])].persistent || instance.output.persistent
+            wanted[name, default: (false, [])].instances.append(instance.name)
+        }
+        var usedIDs = Set(outputs.values.map(\.id))
+        do {
+            for name in wanted.keys.sorted() where outputs[name] == nil {
+                let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
+                usedIDs.insert(id)
+                let (persistent, instances) = wanted[name]!
+                let alias = "spantap: " + instances.joined(separator: ",")
+                let attachment = try attach(name, persistent: persistent, alias: alias)
+                plan.added.append(ManagedOutput(id: id, name: name, persistent: persistent, alias: alias, attachment: attachment))
+            }
+        } catch {
+            rollback(plan)
+            throw error
+        }
+        plan.removed = outputs.keys.filter { wanted[$0] == nil }.sorted()
+        plan.persistence = wanted.mapValues(\.persistent)
+        return plan
+    }
+
+    func rollback(_ plan: Plan) {
+        for output in plan.added { detach(output) }
+    }
+
+    /// Makes the plan live: new outputs start receiving, outputs no longer named are removed.
+    func commit(_ plan: Plan) {
+        for output in plan.added {
+            outputs[output.configuredName] = output
+            if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
+            logger.info("output ready", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
+                                                   "ifindex": "\(output.ifindex)", "id": "\(output.id)"])
+        }
+        for name in plan.removed {
+            guard let output = outputs.removeValue(forKey: name) else { continue }
+            detach(output)
+            logger.info("output removed", metadata: ["output": "\(name)"])
+        }
+        for (name, persistent) in plan.persistence { outputs[name]?.persistent = persistent }
+    }
+
+    /// Removes every output (TAPs deleted unless persistent).
+    func removeAll() {
+        for output in outputs.values { detach(output) }
+        outputs.removeAll()
+    }
+
+    /// Keeps outputs working through link changes made behind spantapd's back.
+    func handle(_ event: LinkEvent) {
+        switch event {
+        case .removed(let link):
+            guard let output = outputs.values.first(where: { $0.ifindex == link.ifindex }) else { return }
+            sink.removeOutput(id: output.id)
+            if case .tap(let tap) = output.attachment {
+                try? tap.remove()
+                output.attachment = .missing
+                recreate(output)
+            } else {
+                output.attachment = .missing
+                logger.warning("output port vanished; its frames count as no_binding until it returns",
+                               metadata: ["output": "\(output.currentName)"])
+            }
+        case .renamed(let link, let from):
+            guard let output = outputs.values.first(where: { $0.ifindex == link.ifindex }) else { return }
+            output.currentName = link.name
+            logger.info("output renamed; following it", metadata: ["output": "\(from)", "now": "\(link.name)"])
+        case .added(let link):
+            guard let output = outputs[link.name], case .missing = output.attachment else { return }
+            recreate(output)
+        case .stateChanged:
+            break // A downed output answers writes with EIO; the sink counts those as no_binding.
+        }
+    }
+
+    private func recreate(_ output: ManagedOutput) {
+        do {
+            output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias)
+            output.currentName = output.configuredName
+            if case .tap = output.attachment { output.recreated += 1 }
+            if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
+            logger.warning("output re-created", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
+                                                           "ifindex": "\(output.ifindex)", "recreated": "\(output.recreated)"])
+        } catch {
+            output.attachment = .missing
+            logger.error("cannot re-create output", metadata: ["output": "\(output.configuredName)", "error": "\(error)"])
+        }
+    }
+
+    /// A missing interface becomes a TAP of ours; an existing TAP is re-attached; any other
+    /// existing interface is used as a port.
+    private func attach(_ name: String, persistent: Bool, alias: String) throws -> ManagedOutput.Attachment {
+        if let link = try control.link(named: name), link.kind != "tun" {
+            return .port(try PortOutput(link))
+        }
+        let configuration = TapConfiguration(mtu: tapMTU, alias: alias, persistent: persistent)
+        return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
+    }
+
+    private func detach(_ output: ManagedOutput) {
+        sink.removeOutput(id: output.id)
+        if case .tap(let tap) = output.attachment {
+            do { try tap.remove() } catch { logger.error("cannot remove TAP", metadata: ["output": "\(tap.name)", "error": "\(error)"]) }
+        }
+        output.attachment = .missing
+    }
+}

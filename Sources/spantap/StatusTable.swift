@@ -1,0 +1,50 @@
+import SpanTapControl
+
+/// `spantap status` for people: one row per instance, binding and producer, columns aligned.
+struct StatusTable {
+    let status: StatusReport
+
+    init(_ status: StatusReport) { self.status = status }
+
+    func render() -> String {
+        var out = table(["INSTANCE", "RATE", "INGRESS", "OUTPUT", "KIND", "MIRRORED", "BYTES", "DROP-FULL", "DROP-NOFRAME",
+                         "DROP-NOBIND", "DELIVERED", "WRITE-ERR", "RECREATED"],
+                        status.instances.map { i in
+                            [i.name, i.rate <= 1 ? "all" : "1/\(i.rate)", i.ingress.joined(separator: ","),
+                             "\(i.output.interface)#\(i.output.ifindex)", i.output.kind, "\(i.mirroredPackets)", "\(i.mirroredBytes)",
+                             "\(i.mirrorDropsQueueFull)", "\(i.mirrorDropsNoFrame)", "\(i.mirrorDropsNoBinding)",
+                             "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)"]
+                        })
+        if !status.bindings.isEmpty {
+            out += "\n" + table(["BINDING", "QUEUE", "MODE", "RX", "TX", "TX-DROP", "MIRRORED", "DROP-FULL", "DROP-NOFRAME"],
+                                status.bindings.map { b in
+                                    [b.interface, "\(b.queue)", b.mode, "\(b.rxPackets)", "\(b.txPackets)", "\(b.txDrops)",
+                                     "\(b.mirroredPackets)", "\(b.mirrorDropsQueueFull)", "\(b.mirrorDropsNoFrame)"]
+                                })
+        }
+        if !status.producers.isEmpty {
+            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "MIRRORED", "DROP-FULL", "DROP-NOFRAME", "DROP-NOBIND"],
+                                status.producers.map { p in
+                                    [p.name, "\(p.pid)", "\(p.slotCount)", "\(p.mirroredPackets)", "\(p.mirrorDropsQueueFull)",
+                                     "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)"]
+                                })
+        }
+        return out
+    }
+
+    private func table(_ header: [String], _ rows: [[String]]) -> String {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }.joined()
+    }
+}
+
+private extension String {
+    func trimmingTrailingSpaces() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
+}

@@ -1,0 +1,1 @@
+SpanTapCLI.main(SpanTapCLI.hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+import SpanTapConfig
+import SpanTapDaemon
+
+@main
+struct SpanTapD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spantapd",
+        abstract: "Port-mirroring sink: mirrored frames from AF_XDP forwarders to TAP devices.")
+
+    @Option(help: "Config file (Junos-style port-mirroring statements).")
+    var config = DaemonOptions.defaultConfigPath
+
+    @Option(help: "Control socket path (mode 0600, root only).")
+    var controlSocket = DaemonOptions.defaultControlSocketPath
+
+    @Flag(help: "Validate the config and exit without touching the system.")
+    var check = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Serve Prometheus metrics on IPV4:PORT, e.g. 127.0.0.1:9464 (off by default).")
+    var metrics: String?
+
+    @Option(help: "Slots per handoff ring (a power of two).")
+    var ringSlots = 4096
+
+    @Option(help: "Bytes per ring slot, 24-byte record header included (a multiple of 64).")
+    var ringSlotSize = 2048
+
+    func run() async throws {
+        let parsed: SpanTapConfig
+        do {
+            parsed = try ConfigParser.parse(contentsOf: config)
+        } catch {
+            FileHandle.standardError.write(Data("spantapd: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if check {
+            print("\(config): OK, \(parsed.instances.count) mirror instance(s), \(parsed.dataplane.crossConnects.count) cross-connect(s)")
+            return
+        }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "spantapd")
+        try FileManager.default.createDirectory(atPath: (controlSocket as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let options = DaemonOptions(configPath: config, controlSocketPath: controlSocket,
+                                    ringSlots: ringSlots, ringSlotSize: ringSlotSize)
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(options: options, config: parsed, logger: logger)
+            try daemon.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let endpoint = try metrics.map { try startMetrics(on: $0, daemon: daemon, logger: logger) }
+        let service = DaemonService(daemon: daemon, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+        endpoint?.stop()
+    }
+
+    private func startMetrics(on address: String, daemon: Daemon, logger: Logger) throws -> MetricsEndpoint {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let exporter = MetricsExporter()
+        let endpoint = MetricsEndpoint(queue: DispatchQueue(label: "spantap.metrics")) {
+            exporter.update(from: daemon.currentStatus())
+            return registry.emitToBuffer()
+        }
+        let port = try endpoint.start(address: address)
+        logger.info("serving metrics", metadata: ["address": "\(address)", "port": "\(port)"])
+        return endpoint
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Runs the daemon until SIGTERM/SIGINT (graceful shutdown), reloading on SIGHUP meanwhile.
+struct DaemonService: Service {
+    let daemon: Daemon
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                logger.info("SIGHUP: reloading config")
+                daemon.queue.async { _ = daemon.reload() }
+            }
+        }
+        daemon.stop()
+    }
+}
