@@ -95,6 +95,7 @@ let package = Package(
                     exclude: ["Corpus"]),
         .testTarget(name: "SpanTapControlTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

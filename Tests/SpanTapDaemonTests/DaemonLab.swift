@@ -1,0 +1,93 @@
+import Foundation
+import Glibc
+import SpanTapControl
+import SpanTapTestSupport
+
+/// A real spantapd process with its own config, control socket and log in a temporary directory.
+/// `cleanUp()` kills it if still running and removes the test's interfaces, also after failures.
+final class DaemonLab {
+    /// spantapd and the C example producer live beside the test binary in the build directory.
+    static let buildDirectory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+        .deletingLastPathComponent()
+    let directory: URL
+    let configPath: String
+    let socketPath: String
+    let logPath: String
+    /// Interfaces this lab may leave behind (TAPs, veths), removed by `cleanUp()`.
+    var interfaces: [String] = []
+    private(set) var process: Process?
+
+    init(config: String) throws {
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(uniqueName("d"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configPath = directory.appendingPathComponent("spantap.conf").path
+        socketPath = directory.appendingPathComponent("spantapd.sock").path
+        logPath = directory.appendingPathComponent("spantapd.log").path
+        try writeConfig(config)
+    }
+
+    func writeConfig(_ text: String) throws {
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts spantapd and waits (at most 10 s) until its control socket answers.
+    func start(extraArguments: [String] = []) throws {
+        let process = Process()
+        process.executableURL = Self.buildDirectory.appendingPathComponent("spantapd")
+        process.arguments = ["--config", configPath, "--control-socket", socketPath, "--ring-slots", "1024"] + extraArguments
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        logFile.seekToEndOfFile()
+        process.standardOutput = logFile
+        process.standardError = logFile
+        try process.run()
+        self.process = process
+        guard waitUntil(seconds: 10, { (try? ControlClient(path: socketPath).send(.status).0.ok) == true || !process.isRunning }),
+              process.isRunning else {
+            throw CommandFailure(command: ["spantapd"], status: process.isRunning ? -1 : process.terminationStatus, output: log())
+        }
+    }
+
+    func status() throws -> StatusReport {
+        let (response, _) = try ControlClient(path: socketPath).send(.status)
+        guard let status = response.status else { throw CommandFailure(command: ["status"], status: 1, output: response.error ?? "") }
+        return status
+    }
+
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        try ControlClient(path: socketPath).send(request).0
+    }
+
+    /// Sends `signal` and waits up to `seconds` for the exit; returns its status, nil if it did not exit.
+    func stop(signal: Int32 = SIGTERM, seconds: Double = 5) -> Int32? {
+        guard let process else { return nil }
+        kill(process.processIdentifier, signal)
+        guard waitUntil(seconds: seconds, { !process.isRunning }) else { return nil }
+        self.process = nil
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func cleanUp() {
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        interfaces.forEach(removeLinkIfPresent)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static func config(instance: String = "span1", rate: UInt32 = 1, ingress: [String], output: String, persistent: Bool = false) -> String {
+        ingress.map { "set forwarding-options port-mirroring instance \(instance) input ingress interface \($0)\n" }.joined()
+            + "set forwarding-options port-mirroring instance \(instance) input rate \(rate)\n"
+            + "set forwarding-options port-mirroring instance \(instance) output interface \(output)\n"
+            + (persistent ? "set forwarding-options port-mirroring instance \(instance) output persistent\n" : "")
+    }
+}
+
+/// Reads an interface's ifindex from sysfs; nil if it does not exist.
+func ifindex(of name: String) -> Int32? {
+    (try? String(contentsOfFile: "/sys/class/net/\(name)/ifindex", encoding: .utf8))
+        .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Glibc
+import SpanTapControl
+import SpanTapTestSupport
+import Testing
+
+/// The C example producer (Examples/c-producer) attaching to a real spantapd.
+@Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+struct ExternalProducerTests {
+    static func buildProducer() throws -> String {
+        let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-example-producer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try compileC(packageRoot.appendingPathComponent("Examples/c-producer/spantap_producer.c"),
+                     includeDirectories: [packageRoot.appendingPathComponent("Sources/CSpanTapRing/include")], output: output)
+        return output.path
+    }
+
+    /// Frame sequence numbers the C producer wrote (bytes 14..<22), in arrival order.
+    static func sequence(_ frames: [[UInt8]]) -> [Int64] {
+        frames.filter { $0.count >= 22 && $0[12] == 0x88 && $0[13] == 0xb5 }
+            .map { frame in frame[14..<22].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) } }
+    }
+
+    @Test func cProducerAttachesFeedsTheTapAndDetaches() throws {
+        let producer = try Self.buildProducer()
+        defer { unlink(producer) }
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
+        lab.interfaces = [tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+
+        let printed = try run(producer, "-s", lab.socketPath, "-n", "xpf-test", "-c", "200", "-l", "300")
+        #expect(printed.contains("mirrored_packets=200 mirror_drops_queue_full=0"))
+        let frames = capture.drain()
+        #expect(Self.sequence(frames) == Array(0..<200))
+        #expect(frames.allSatisfy { $0.count == 300 })
+        #expect(waitUntil { (try? lab.status().producers.isEmpty) == true }, "closing the socket detaches the producer")
+        #expect(try lab.status().instances.first?.deliveredPackets == 200)
+        #expect(lab.log().contains("producer detached; ring drained and freed"))
+    }
+
+    @Test func aProducerThatDiesIsDetectedAndItsRingFreed() throws {
+        let producer = try Self.buildProducer()
+        defer { unlink(producer) }
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
+        lab.interfaces = [tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: producer)
+        child.arguments = ["-s", lab.socketPath, "-n", "doomed", "-c", "10", "-w", "60"]
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().producers.map(\.name)) == ["doomed"] })
+        #expect(try lab.status().producers.first?.pid == child.processIdentifier)
+        #expect(try lab.status().producers.first?.mirroredPackets == 10)
+
+        kill(child.processIdentifier, SIGKILL)
+        #expect(waitUntil { (try? lab.status().producers.isEmpty) == true })
+        #expect(try lab.status().instances.first?.deliveredPackets == 10, "the dead producer's ring was drained first")
+    }
+
+    @Test func portOutputPutsFramesOnTheWire() throws {
+        let producer = try Self.buildProducer()
+        defer { unlink(producer) }
+        let port = uniqueName("port"), peer = uniqueName("peer")
+        try run("ip", "link", "add", port, "type", "veth", "peer", "name", peer)
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: port))
+        lab.interfaces = [port, peer]
+        defer { lab.cleanUp() }
+        try run("ip", "link", "set", port, "up")
+        try run("ip", "link", "set", peer, "up")
+        try lab.start()
+        #expect(try lab.status().instances.first?.output.kind == "port")
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: peer)))
+
+        _ = try run(producer, "-s", lab.socketPath, "-c", "25", "-l", "200")
+        #expect(Self.sequence(capture.drain()) == Array(0..<25))
+        #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == 25 })
+        #expect(lab.stop() == 0)
+        #expect(ifindex(of: port) != nil, "spantapd never deletes an interface it did not create")
+    }
+}
