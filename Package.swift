@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "SpanTapSink", targets: ["SpanTapSink"]),
         .library(name: "SpanTapConfig", targets: ["SpanTapConfig"]),
         .library(name: "SpanTapControl", targets: ["SpanTapControl"]),
+        .library(name: "SpanTapFastPath", targets: ["SpanTapFastPath"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
@@ -41,6 +42,9 @@ let package = Package(
         .systemLibrary(name: "CLibNLRoute", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CLibMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        // libxdp/libbpf: AF_XDP sockets, UMEM and the xsk redirect program (via the dispatcher).
+        .systemLibrary(name: "CLibXDP", pkgConfig: "libxdp",
+                       providers: [.apt(["libxdp-dev", "libbpf-dev"])]),
 
         // Swift layer.
         .target(name: "SpanTapRing", dependencies: [
@@ -82,6 +86,13 @@ let package = Package(
             "SpanTapControl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
+        .target(name: "SpanTapFastPath", dependencies: [
+            "CLibXDP",
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
 
         // Tests.
         .target(name: "SpanTapTestSupport", dependencies: [
@@ -97,6 +108,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapFastPathTests", dependencies: ["SpanTapFastPath", "SpanTapTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

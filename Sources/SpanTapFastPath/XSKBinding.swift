@@ -1,0 +1,126 @@
+import CLibXDP
+import Glibc
+import Logging
+
+/// One AF_XDP socket on (interface, RX queue), bound to a cross-connect's shared UMEM, with its
+/// four rings. Created through libxdp (`xsk_socket__create_shared`), which also loads the
+/// default redirect program (`xsk_def_prog`, via the libxdp dispatcher) on the interface the
+/// first time and adds this socket to its `xsks_map` at index `queue`.
+///
+/// Ring ownership (as in the kernel's xsk_queue.h and xdp-tools' xsk code):
+/// - fill (`xsk_ring_prod`): we produce frame addresses, the kernel consumes them for RX.
+/// - RX (`xsk_ring_cons`): the kernel produces received descriptors, we consume.
+/// - TX (`xsk_ring_prod`): we produce descriptors to send, the kernel consumes.
+/// - completion (`xsk_ring_cons`): the kernel produces addresses of sent frames, we consume.
+/// Each ring has one producer index and one consumer index; the side named above owns the
+/// producer, the other side the consumer. Only the cross-connect's forwarding thread touches the
+/// rings; other threads read `counters` and `kernelStatistics()` only.
+///
+/// The ring structs are heap-allocated so their addresses stay fixed: libxdp keeps pointers to
+/// the fill/completion structs inside its per-(ifindex, queue) context.
+public final class XSKBinding: @unchecked Sendable {
+    public let interface: String
+    public let ifindex: UInt32
+    public let queue: UInt32
+    /// The resolved attach mode (never `.auto`).
+    public let mode: XDPMode
+    public let bindMode: XSKBindMode
+    public let counters = BindingCounters()
+
+    /// `struct xsk_socket *`.
+    private var socket: OpaquePointer?
+    let fd: Int32
+    let rx: UnsafeMutablePointer<xsk_ring_cons>
+    let tx: UnsafeMutablePointer<xsk_ring_prod>
+    let fill: UnsafeMutablePointer<xsk_ring_prod>
+    let comp: UnsafeMutablePointer<xsk_ring_cons>
+    /// false when fill/comp are the UMEM's own structs (the UMEM frees them).
+    private let ownsFillComp: Bool
+
+    /// - Parameters:
+    ///   - umem: the cross-connect's shared UMEM. The first binding created on it binds with
+    ///     `bindMode`'s flags; later ones bind with `XDP_SHARED_UMEM` and inherit its mode.
+    init(interface: InterfaceInfo, queue: UInt32, umem: UMEM, mode: XDPMode, bindMode: XSKBindMode,
+         ringSize: UInt32) throws {
+        precondition(mode != .auto, "resolve auto before binding")
+        self.interface = interface.name
+        self.ifindex = interface.ifindex
+        self.queue = queue
+        self.mode = mode
+        self.bindMode = bindMode
+
+        let rx = UnsafeMutablePointer<xsk_ring_cons>.allocate(capacity: 1)
+        rx.initialize(to: xsk_ring_cons())
+        let tx = UnsafeMutablePointer<xsk_ring_prod>.allocate(capacity: 1)
+        tx.initialize(to: xsk_ring_prod())
+        let fill: UnsafeMutablePointer<xsk_ring_prod>
+        let comp: UnsafeMutablePointer<xsk_ring_cons>
+        let ownsFillComp: Bool
+        if let rings = umem.takeInitialRings() {
+            fill = rings.fill; comp = rings.comp; ownsFillComp = false
+        } else {
+            fill = .allocate(capacity: 1); fill.initialize(to: xsk_ring_prod())
+            comp = .allocate(capacity: 1); comp.initialize(to: xsk_ring_cons())
+            ownsFillComp = true
+        }
+        self.rx = rx; self.tx = tx; self.fill = fill; self.comp = comp
+        self.ownsFillComp = ownsFillComp
+
+        var config = xsk_socket_config()
+        config.rx_size = ringSize
+        config.tx_size = ringSize
+        config.libxdp_flags = 0          // let libxdp load/reuse xsk_def_prog
+        config.xdp_flags = mode.xdpFlags
+        config.bind_flags = bindMode.bindFlags
+        var xsk: OpaquePointer?
+        let rc = interface.name.withCString { name in
+            xsk_socket__create_shared(&xsk, name, queue, umem.handle, rx, tx, fill, comp, &config)
+        }
+        guard rc == 0, let xsk else {
+            rx.deallocate(); tx.deallocate()
+            if ownsFillComp { fill.deallocate(); comp.deallocate() }
+            throw FastPathError.system(
+                operation: "xsk_socket__create_shared(queue \(queue), \(mode), \(bindMode))",
+                interface: interface.name, errno: -rc)
+        }
+        socket = xsk
+        fd = xsk_socket__fd(xsk)
+    }
+
+    /// Deletes the socket: removes it from the program's xsks_map and unmaps RX/TX rings. Does
+    /// not detach the XDP program (libxdp never does); `XDPProgramInspector` does that once the
+    /// interface's last socket is gone. Idempotent; call only when the loop has stopped.
+    func close() {
+        guard let xsk = socket else { return }
+        xsk_socket__delete(xsk)
+        socket = nil
+        rx.deallocate(); tx.deallocate()
+        if ownsFillComp { fill.deallocate(); comp.deallocate() }
+    }
+
+    /// The kernel's own drop counters for this socket (`XDP_STATISTICS`): frames it could not
+    /// deliver because our RX ring was full or the fill ring empty, invalid descriptors, ...
+    /// Safe from any thread (a getsockopt on the fd).
+    public func kernelStatistics() -> XSKKernelStatistics? {
+        guard socket != nil else { return nil }
+        var stats = xdp_statistics()
+        var length = socklen_t(MemoryLayout<xdp_statistics>.size)
+        guard getsockopt(fd, 283 /* SOL_XDP */, XDP_STATISTICS, &stats, &length) == 0 else { return nil }
+        return XSKKernelStatistics(
+            rxDropped: stats.rx_dropped, rxInvalidDescriptors: stats.rx_invalid_descs,
+            txInvalidDescriptors: stats.tx_invalid_descs, rxRingFull: stats.rx_ring_full,
+            rxFillRingEmpty: stats.rx_fill_ring_empty_descs, txRingEmpty: stats.tx_ring_empty_descs)
+    }
+
+    deinit { close() }
+}
+
+/// `struct xdp_statistics` of one AF_XDP socket.
+public struct XSKKernelStatistics: Sendable, Equatable {
+    public var rxDropped: UInt64
+    public var rxInvalidDescriptors: UInt64
+    public var txInvalidDescriptors: UInt64
+    public var rxRingFull: UInt64
+    public var rxFillRingEmpty: UInt64
+    public var txRingEmpty: UInt64
+}
