@@ -6,6 +6,7 @@
 //   SpanTapControl   control socket: JSON-lines protocol, server, client, fd passing (leaf)
 //   spantapd, spantap   executables: daemon (SpanTapDaemon) and CLI (SpanTapControl client)
 //   SpanTapDaemon    config -> outputs, producers, control socket, reload, status, metrics
+//   SpanTapFastPath  AF_XDP reference forwarder; mirror hook -> per-binding ring  ── CLibXDP
 //   SpanTapSink      drains rings into outputs (Dispatch)
 //     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
 //     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
@@ -88,7 +89,7 @@ let package = Package(
         ]),
         // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
         .target(name: "SpanTapFastPath", dependencies: [
-            "CLibXDP",
+            "CLibXDP", "SpanTapRing",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
@@ -108,7 +109,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
-        .testTarget(name: "SpanTapFastPathTests", dependencies: ["SpanTapFastPath", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapFastPathTests", dependencies: [
+            "SpanTapFastPath", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapTestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

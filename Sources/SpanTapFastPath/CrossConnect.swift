@@ -164,7 +164,7 @@ public final class CrossConnect: @unchecked Sendable {
         let report = CrossConnectReport(
             name: name, mode: mode, bindMode: bindMode,
             bindings: counterSnapshots(),
-            accounting: result?.0, hooks: result?.1 ?? [])
+            accounting: result)
         teardownBindings()
         logger.info("cross-connect \(name) stopped: \(report.accounting.map { "\($0)" } ?? "no accounting")")
         return report
@@ -200,7 +200,7 @@ public final class CrossConnect: @unchecked Sendable {
 /// Holds the loop while its thread runs, and its result after.
 private final class LoopBox: @unchecked Sendable {
     var loop: ForwardingLoop
-    var result: (FrameAccounting, [MirrorHook])?
+    var result: FrameAccounting?
     init(_ loop: ForwardingLoop) { self.loop = loop }
     func run() { result = loop.run() }
 }
@@ -213,6 +213,4 @@ public struct CrossConnectReport: Sendable {
     public var bindings: [BindingCountersSnapshot]
     /// Frame accounting after the final TX drain (nil if the loop never ran).
     public var accounting: FrameAccounting?
-    /// Final state of each binding's mirror hook, in binding order.
-    public var hooks: [MirrorHook]
 }

@@ -47,8 +47,8 @@ struct ForwardingLoop {
     }
 
     /// Runs until stop is requested, then waits briefly for in-flight TX to complete so the
-    /// final accounting is exact. Returns the accounting and the hooks' final state.
-    mutating func run() -> (FrameAccounting, [MirrorHook]) {
+    /// final accounting is exact. Returns the accounting.
+    mutating func run() -> FrameAccounting {
         for i in bindings.indices { refill(i) }
         while !stopRequested.load(ordering: .relaxed) {
             var worked = false
@@ -73,7 +73,7 @@ struct ForwardingLoop {
             rounds += 1
         }
         checkAccounting()
-        return (accounting(), Array(hooks))
+        return accounting()
     }
 
     func accounting() -> FrameAccounting {
@@ -102,6 +102,7 @@ struct ForwardingLoop {
         // consumer, release publishes it).
         let received = xsk_ring_cons__peek(b.rx, Self.batch, &rxIndex)
         guard received > 0 else { return false }
+        hooks[i].batchStarted()
 
         let peer = b.peer
         let peerTX = bindings[peer].tx

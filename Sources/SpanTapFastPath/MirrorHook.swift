@@ -1,41 +1,79 @@
+import Atomics
+import Glibc
+import SpanTapRing
+
 /// The mirror hook: called by the forwarding loop once per received frame, right after the
 /// forwarding decision (frame placed on the peer's TX ring, or dropped), while the frame's bytes
 /// are still in the UMEM and before the frame can be reused.
 ///
-/// Placeholder. The mirroring engineer replaces the body (and adds stored properties) with:
-///   1. look up `ingressIfindex` in the mirror table snapshot (immutable, swapped atomically),
-///   2. ask this binding's `Sampler` (per binding, no shared atomic),
-///   3. `RingProducer.tryEnqueue(frame:ingressIfindex:outputID:timestampNanoseconds:)` into this
-///      binding's HandoffRing; any failure drops only the clone and counts the reason.
+/// Per frame: if this binding's ingress is mirrored and the binding's own `Sampler` picks the
+/// frame, copy it into the binding's ring with `tryEnqueue`. A full ring or an oversize frame
+/// drops only the clone (counted in the ring); nothing here can delay forwarding.
 ///
-/// Shape and rules (keep them when filling it in):
-/// - A concrete struct, one per binding, stored by the loop in a preallocated buffer and called
-///   as `hooks[i].frameReceived(...)`: static dispatch, no existential, no protocol witness.
-/// - `mutating` so per-binding state (sampler count, cached ring indices) lives inline.
-/// - No allocation, no locks, no syscalls except the ring's eventfd wake-up when the sink sleeps;
-///   keep class references out of it (or `unowned(unsafe)`) so the call does no ARC traffic.
-/// - `frame` is only valid during the call: copy what you need, never keep the pointer — the
-///   frame goes back to the kernel (TX or fill ring) right after.
-/// - Must never fail or block forwarding: it returns nothing.
-public struct MirrorHook: Sendable {
-    /// Frames and bytes the hook saw (the placeholder's only state; lets tests check that the
-    /// hook runs exactly once per received frame).
-    public private(set) var framesSeen: UInt64 = 0
-    public private(set) var bytesSeen: UInt64 = 0
-    /// Frames whose ingress ifindex was not the binding's own (must stay 0).
-    public private(set) var foreignIngress: UInt64 = 0
+/// Rules (the hot path):
+/// - A concrete struct, one per binding, kept by the loop in a preallocated buffer and called as
+///   `hooks[i].frameReceived(...)`: static dispatch, no existential, no protocol witness.
+/// - Its references are an atomic word and a pointer: no ARC traffic, no allocation, no locks,
+///   no syscalls except the ring's eventfd wake-up when the sink sleeps.
+/// - `frame` is valid only during the call: the bytes are copied, the pointer never kept.
+public struct MirrorHook {
     /// The binding this hook belongs to.
     public let context: MirrorHookContext
+    @usableFromInline let rule: UnsafeAtomic<UInt64>?
+    @usableFromInline let producer: UnsafeMutablePointer<RingProducer>?
+    @usableFromInline var sampler = Sampler()
+    /// The rule as last loaded (its packed word), decoded once per change, not per frame.
+    @usableFromInline var word: UInt64 = 0
+    @usableFromInline var mirrored = false
+    @usableFromInline var outputID: UInt32 = 0
+    @usableFromInline var rate = SampleRate.everyPacket
+    @usableFromInline var snapLength = 0
+    @usableFromInline var timestamp: UInt64 = 0
 
+    /// A hook that mirrors nothing (no mirror table).
     public init(context: MirrorHookContext) {
         self.context = context
+        rule = nil
+        producer = nil
+    }
+
+    init(context: MirrorHookContext, rule: UnsafeAtomic<UInt64>, producer: UnsafeMutablePointer<RingProducer>) {
+        self.context = context
+        self.rule = rule
+        self.producer = producer
+    }
+
+    /// Once per RX batch: pick up a changed rule, and take the batch's timestamp if mirroring.
+    @inline(__always)
+    public mutating func batchStarted() {
+        guard let rule else { return }
+        let current = rule.load(ordering: .acquiring)
+        if current != word { adopt(current) }
+        if mirrored {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        }
     }
 
     @inline(__always)
     public mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32) {
-        framesSeen &+= 1
-        bytesSeen &+= UInt64(frame.count)
-        if ingressIfindex != context.ifindex { foreignIngress &+= 1 }
+        guard mirrored, sampler.shouldMirror(rate), let producer else { return }
+        _ = producer.pointee.tryEnqueue(frame, ingressIfindex: ingressIfindex, outputID: outputID,
+                                        timestampNanoseconds: timestamp, snapLength: snapLength)
+    }
+
+    @inline(never)
+    mutating func adopt(_ packed: UInt64) {
+        word = packed
+        guard let rule = MirrorRule(packed: packed) else {
+            mirrored = false
+            return
+        }
+        mirrored = true
+        outputID = rule.outputID
+        rate = SampleRate(rule.rate)
+        snapLength = Int(rule.snapLength)
     }
 }
 

@@ -52,19 +52,22 @@ public struct RingProducer: ~Copyable {
         dropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
     }
 
-    /// Copies `frame` (a whole L2 frame) into the next slot, truncating to the ring's snap length
-    /// if it has one. `timestampNanoseconds` is CLOCK_MONOTONIC; callers take one per RX batch.
+    /// Copies `frame` (a whole L2 frame) into the next slot. It is truncated to `snapLength` bytes
+    /// if that is non-zero (a per-instance `maximum-packet-length`, which can change without a new
+    /// ring), else to the ring's own snap length if it has one; otherwise a frame longer than a
+    /// slot is dropped. `timestampNanoseconds` is CLOCK_MONOTONIC; callers take one per RX batch.
     @inlinable @inline(__always)
     public mutating func tryEnqueue(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32, outputID: UInt32,
-                                    timestampNanoseconds: UInt64 = 0) -> EnqueueResult {
+                                    timestampNanoseconds: UInt64 = 0, snapLength: Int = 0) -> EnqueueResult {
         var captured = frame.count
-        if captured > captureLimit {
-            guard truncates else {
+        let limit = snapLength > 0 ? min(snapLength, captureLimit) : captureLimit
+        if captured > limit {
+            guard truncates || snapLength > 0 else {
                 dropsNoFrame &+= 1
                 layout.dropsNoFrame.store(dropsNoFrame, ordering: .relaxed)
                 return .droppedNoFrame
             }
-            captured = captureLimit
+            captured = limit
         }
         if producerIndex &- cachedConsumerIndex >= slotCount {
             cachedConsumerIndex = layout.consumerIndex.load(ordering: .acquiring)

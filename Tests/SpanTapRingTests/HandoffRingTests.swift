@@ -91,6 +91,15 @@ import Testing
         #expect(fits.withUnsafeBytes { strictProducer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } == .enqueued)
         #expect(strict.counters.mirrorDropsNoFrame == 1)
         #expect(strict.counters.mirroredPackets == 1)
+
+        // A per-call snap length truncates even on a ring without one.
+        var strictConsumer = strict.makeConsumer()
+        _ = strictConsumer.drain(limit: 1) { _ in true }
+        #expect(frame.withUnsafeBytes { strictProducer.tryEnqueue($0, ingressIfindex: 1, outputID: 0, snapLength: 32) } == .enqueued)
+        var lengths: [(Int, Int)] = []
+        _ = strictConsumer.drain(limit: 1) { lengths.append(($0.capturedLength, $0.originalLength)); return true }
+        #expect(lengths.map(\.0) == [32])
+        #expect(lengths.map(\.1) == [200])
     }
 
     @Test func attachSeesTheSameRingAndRefusesGarbage() throws {

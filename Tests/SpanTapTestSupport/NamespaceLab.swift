@@ -41,13 +41,25 @@ public final class NamespaceLab: @unchecked Sendable {
 
     private func setUpHost(namespace: String, forwarderEnd: String, address: String) throws {
         try run("ip", "netns", "add", namespace)
+        // Quiet hosts: no IPv6 of their own (no RS, DAD or MLD), so every frame a forwarder
+        // counts is one a test sent or caused.
+        try run("ip", "netns", "exec", namespace, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1")
         try run("ip", "link", "add", forwarderEnd, "type", "veth", "peer", "name", "eth0", "netns", namespace)
         try run("ip", "netns", "exec", namespace, "ethtool", "-K", "eth0",
                 "tso", "off", "gso", "off", "tx", "off", "rxvlan", "off", "txvlan", "off")
         try run("ip", "-n", namespace, "addr", "add", "\(address)/24", "dev", "eth0")
         try run("ip", "-n", namespace, "link", "set", "lo", "up")
         try run("ip", "-n", namespace, "link", "set", "eth0", "up")
+        // The forwarder's end is quiet too: without IPv6 it sends nothing of its own to the host.
+        try run("sysctl", "-q", "-w", "net.ipv6.conf.\(forwarderEnd).disable_ipv6=1")
         try run("ip", "link", "set", forwarderEnd, "up")
+    }
+
+    /// Host B's eth0 received-packet count (the kernel's own counter).
+    public func packetsReceivedByB() throws -> UInt64 {
+        let text = try run("ip", "netns", "exec", namespaceB, "cat", "/sys/class/net/eth0/statistics/rx_packets")
+        return UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     /// Runs a command inside host A's / host B's namespace.

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import SpanTapFastPath
+import SpanTapLink
+import SpanTapRing
+import SpanTapSink
+import SpanTapTestSupport
+import Synchronization
+
+/// A NamespaceLab whose forwarder mirrors host A's frames (ingress on the forwarder's A end)
+/// into per-binding rings drained by a real SinkService into a real TAP.
+final class MirrorLab: @unchecked Sendable {
+    let hosts: NamespaceLab
+    let tap: TapOutput
+    let sink = SinkService()
+    let table = MirrorTable()
+    let fastPath: FastPath
+    private let mirrors = BindingMirrors()
+
+    /// - Parameter drained: false leaves the rings without a consumer (a stalled sink).
+    init(mode: XDPMode, rate: UInt32, ringSlots: Int = 1024, drained: Bool = true) throws {
+        hosts = try NamespaceLab()
+        do {
+            tap = try TapOutput.create(name: uniqueName("mir"), configuration: TapConfiguration(mtu: 2000), control: LinkControl())
+        } catch {
+            hosts.teardown()
+            throw error
+        }
+        sink.addOutput(SinkOutput(id: 0, name: tap.name, descriptor: tap.fd))
+        let geometry = try RingGeometry(slotCount: ringSlots, slotSize: 2048)
+        let (sink, table, mirrors) = (sink, table, mirrors)
+        var logger = Logger(label: "test.mirror")
+        logger.logLevel = .warning
+        fastPath = FastPath(config: FastPathConfig(crossConnects: [
+            CrossConnectConfig(name: "wire0", interfaceA: hosts.forwarderA, interfaceB: hosts.forwarderB)], mode: mode),
+            logger: logger) { context in
+            guard let ring = try? HandoffRing.create(name: "test-\(context.interface)", geometry: geometry) else {
+                return MirrorHook(context: context)
+            }
+            let mirror = BindingMirror(context: context, ring: ring)
+            mirrors.list.withLock { $0.append(mirror) }
+            if drained { sink.attach(ring) }
+            return mirror.hook(table: table)
+        }
+        table.replace(with: [if_nametoindex(hosts.forwarderA): MirrorRule(outputID: 0, rate: rate)])
+    }
+
+    func start() throws { try fastPath.start() }
+
+    /// The ring of the binding on `interface` (queue 0).
+    func ring(_ interface: String) -> HandoffRing? {
+        mirrors.list.withLock { $0.first { $0.context.interface == interface }?.ring }
+    }
+
+    /// Sends `frames` out of host A's eth0 `count` times in turn, `intervalMicroseconds` apart.
+    func sendFromA(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws {
+        let sender = try Self.sender()
+        let hex = frames.map { $0.map { String(format: "%02x", $0) }.joined() }
+        try run(["ip", "netns", "exec", hosts.namespaceA, sender, "eth0", "\(count)", "\(intervalMicroseconds)"] + hex)
+    }
+
+    func teardown() {
+        fastPath.stop()
+        for mirror in mirrors.list.withLock({ $0 }) { sink.detach(mirror.ring) }
+        sink.removeOutput(id: 0)
+        try? tap.remove()
+        hosts.teardown()
+    }
+
+    private static let builtSender = Mutex<String?>(nil)
+
+    static func sender() throws -> String {
+        try builtSender.withLock { built in
+            if let built { return built }
+            let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-send-frames-\(getpid())")
+            try compileC(packageRoot.appendingPathComponent("Tests/Fixtures/send_frames.c"), includeDirectories: [], output: output)
+            built = output.path
+            return output.path
+        }
+    }
+}
+
+/// The bindings' mirrors, collected as the fast path makes its hooks (on its starting thread).
+final class BindingMirrors: Sendable {
+    let list = Mutex<[BindingMirror]>([])
+}
