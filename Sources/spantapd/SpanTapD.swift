@@ -59,23 +59,49 @@ struct SpanTapD: AsyncParsableCommand {
                                                 withIntermediateDirectories: true)
         let options = DaemonOptions(configPath: config, controlSocketPath: controlSocket,
                                     ringSlots: ringSlots, ringSlotSize: ringSlotSize)
+        let service = DaemonService(options: options, config: parsed, metrics: metrics, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Runs the daemon until SIGTERM/SIGINT (graceful shutdown), reloading on SIGHUP meanwhile.
+///
+/// The daemon is made here, not before: ServiceGroup installs its signal handlers before it runs
+/// services, so by the time the control socket exists a SIGTERM always means a clean shutdown.
+struct DaemonService: Service {
+    let options: DaemonOptions
+    let config: SpanTapConfig
+    let metrics: String?
+    let logger: Logger
+
+    func run() async throws {
+        // Trap SIGHUP before anyone can find the daemon: its default action would kill it.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let daemon: Daemon
+        let endpoint: MetricsEndpoint?
         do {
-            daemon = try Daemon(options: options, config: parsed, logger: logger)
+            daemon = try Daemon(options: options, config: config, logger: logger)
             try daemon.start()
+            endpoint = try metrics.map { try startMetrics(on: $0, daemon: daemon) }
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let endpoint = try metrics.map { try startMetrics(on: $0, daemon: daemon, logger: logger) }
-        let service = DaemonService(daemon: daemon, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
-        try await group.run()
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                logger.info("SIGHUP: reloading config")
+                daemon.queue.async { _ = daemon.reload() }
+            }
+        }
         endpoint?.stop()
+        daemon.stop()
     }
 
-    private func startMetrics(on address: String, daemon: Daemon, logger: Logger) throws -> MetricsEndpoint {
+    private func startMetrics(on address: String, daemon: Daemon) throws -> MetricsEndpoint {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let exporter = MetricsExporter()
@@ -86,23 +112,5 @@ struct SpanTapD: AsyncParsableCommand {
         let port = try endpoint.start(address: address)
         logger.info("serving metrics", metadata: ["address": "\(address)", "port": "\(port)"])
         return endpoint
-    }
-}
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
-
-/// Runs the daemon until SIGTERM/SIGINT (graceful shutdown), reloading on SIGHUP meanwhile.
-struct DaemonService: Service {
-    let daemon: Daemon
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                logger.info("SIGHUP: reloading config")
-                daemon.queue.async { _ = daemon.reload() }
-            }
-        }
-        daemon.stop()
     }
 }

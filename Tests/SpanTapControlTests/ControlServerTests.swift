@@ -132,11 +132,8 @@ import Testing
     func otherUsersAreRefused() throws {
         let lab = try Lab()
         defer { lab.stop() }
-        let client = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-raw-client-\(getpid())")
-        try compileC(packageRoot.appendingPathComponent("Tests/SpanTapControlTests/Fixtures/raw_client.c"),
-                     includeDirectories: [], output: client)
-        defer { unlink(client.path) }
-        let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", client.path, lab.path, "{\"command\":\"status\"}"]
+        let client = try compiledFixture("Tests/SpanTapControlTests/Fixtures/raw_client.c")
+        let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", client, lab.path, "{\"command\":\"status\"}"]
 
         // The 0600 socket file already keeps other users out...
         let denied = #expect(throws: CommandFailure.self) { try run(asNobody) }

@@ -6,9 +6,8 @@ import SpanTapTestSupport
 /// A real spantapd process with its own config, control socket and log in a temporary directory.
 /// `cleanUp()` kills it if still running and removes the test's interfaces, also after failures.
 final class DaemonLab {
-    /// spantapd and the C example producer live beside the test binary in the build directory.
-    static let buildDirectory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
-        .deletingLastPathComponent()
+    /// spantapd lives beside the test binary in the build directory.
+    static let buildDirectory = SpanTapTestSupport.buildDirectory
     let directory: URL
     let configPath: String
     let socketPath: String

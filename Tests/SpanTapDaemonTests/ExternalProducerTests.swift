@@ -8,10 +8,7 @@ import Testing
 @Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
 struct ExternalProducerTests {
     static func buildProducer() throws -> String {
-        let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-example-producer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try compileC(packageRoot.appendingPathComponent("Examples/c-producer/spantap_producer.c"),
-                     includeDirectories: [packageRoot.appendingPathComponent("Sources/CSpanTapRing/include")], output: output)
-        return output.path
+        try compiledFixture("Examples/c-producer/spantap_producer.c")
     }
 
     /// Frame sequence numbers the C producer wrote (bytes 14..<22), in arrival order.
@@ -22,7 +19,6 @@ struct ExternalProducerTests {
 
     @Test func cProducerAttachesFeedsTheTapAndDetaches() throws {
         let producer = try Self.buildProducer()
-        defer { unlink(producer) }
         let tap = uniqueName("out")
         let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
         lab.interfaces = [tap]
@@ -42,7 +38,6 @@ struct ExternalProducerTests {
 
     @Test func aProducerThatDiesIsDetectedAndItsRingFreed() throws {
         let producer = try Self.buildProducer()
-        defer { unlink(producer) }
         let tap = uniqueName("out")
         let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
         lab.interfaces = [tap]
@@ -66,7 +61,6 @@ struct ExternalProducerTests {
 
     @Test func portOutputPutsFramesOnTheWire() throws {
         let producer = try Self.buildProducer()
-        defer { unlink(producer) }
         let port = uniqueName("port"), peer = uniqueName("peer")
         try run("ip", "link", "add", port, "type", "veth", "peer", "name", peer)
         let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: port))

@@ -54,7 +54,7 @@ final class MirrorLab: @unchecked Sendable {
 
     /// Sends `frames` out of host A's eth0 `count` times in turn, `intervalMicroseconds` apart.
     func sendFromA(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws {
-        let sender = try Self.sender()
+        let sender = try compiledFixture("Tests/Fixtures/send_frames.c")
         let hex = frames.map { $0.map { String(format: "%02x", $0) }.joined() }
         try run(["ip", "netns", "exec", hosts.namespaceA, sender, "eth0", "\(count)", "\(intervalMicroseconds)"] + hex)
     }
@@ -65,18 +65,6 @@ final class MirrorLab: @unchecked Sendable {
         sink.removeOutput(id: 0)
         try? tap.remove()
         hosts.teardown()
-    }
-
-    private static let builtSender = Mutex<String?>(nil)
-
-    static func sender() throws -> String {
-        try builtSender.withLock { built in
-            if let built { return built }
-            let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-send-frames-\(getpid())")
-            try compileC(packageRoot.appendingPathComponent("Tests/Fixtures/send_frames.c"), includeDirectories: [], output: output)
-            built = output.path
-            return output.path
-        }
     }
 }
 

@@ -8,12 +8,9 @@ import Testing
 /// exactly the bytes the Swift producer writes, and the Swift consumer must read them.
 @Suite struct CProducerInteropTests {
     static let header = packageRoot.appendingPathComponent("Sources/CSpanTapRing/include")
-    static let fixture = packageRoot.appendingPathComponent("Tests/SpanTapRingTests/Fixtures/c_producer.c")
 
     static func buildCProducer() throws -> String {
-        let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-c-producer-\(getpid())")
-        try compileC(fixture, includeDirectories: [header], output: output)
-        return output.path
+        try compiledFixture("Tests/SpanTapRingTests/Fixtures/c_producer.c")
     }
 
     /// Feeds `count` frames to a new ring from Swift, exactly as the C fixture does.
@@ -37,7 +34,6 @@ import Testing
 
     @Test func cAndSwiftProducersWriteIdenticalBytes() throws {
         let producer = try Self.buildCProducer()
-        defer { unlink(producer) }
         let geometry = try RingGeometry(slotCount: 128, slotSize: 1600)
         let count: UInt64 = 300 // more than the slots: both must also count the same drops
 
@@ -54,7 +50,6 @@ import Testing
 
     @Test func swiftConsumerDrainsACProducerAndIsWokenOnce() throws {
         let producer = try Self.buildCProducer()
-        defer { unlink(producer) }
         let ring = try HandoffRing.create(name: "interop-wake", geometry: RingGeometry(slotCount: 256, slotSize: 1600))
         var consumer = ring.makeConsumer()
         let asleep = consumer.prepareToSleep()

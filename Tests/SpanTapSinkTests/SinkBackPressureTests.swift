@@ -56,7 +56,7 @@ import Testing
         #expect(UInt64(received.count) == counters.mirroredPackets)
         #expect(received == received.sorted() && Set(received).count == received.count, "frames must arrive in order, once")
         #expect(received.first == 0)
-        #expect(output.counters.deliveredPackets == counters.mirroredPackets)
+        #expect(waitUntil { output.counters.deliveredPackets == counters.mirroredPackets })
         #expect(output.counters.deliveredBytes == counters.mirroredPackets * 100)
         #expect(output.counters.writeErrors == 0)
         #expect(ring.counters.queued == 0)

@@ -61,7 +61,7 @@ struct SinkTapTests {
         for (sent, seen) in zip(frames, captured) {
             #expect(seen == sent, "frame of \(sent.count) B changed on its way to the TAP")
         }
-        #expect(lab.output.counters.deliveredPackets == UInt64(frames.count))
+        #expect(waitUntil { lab.output.counters.deliveredPackets == UInt64(frames.count) })
         #expect(lab.output.counters.deliveredBytes == UInt64(frames.map(\.count).reduce(0, +)))
         #expect(lab.output.counters.writeErrors == 0)
     }
@@ -104,6 +104,7 @@ struct SinkTapTests {
         let capture = try PacketCapture(ifindex: lab.tap.ifindex)
         _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
         #expect(capture.next() == frame)
-        #expect(lab.output.counters.deliveredPackets == 1)
+        // The frame can reach the capture before the sink thread counts it.
+        #expect(waitUntil { lab.output.counters.deliveredPackets == 1 })
     }
 }

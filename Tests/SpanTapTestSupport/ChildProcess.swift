@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// The package's root directory, so tests can find fixtures and headers in the source tree.
 public let packageRoot: URL = URL(fileURLWithPath: #filePath)
@@ -9,6 +10,27 @@ public let packageRoot: URL = URL(fileURLWithPath: #filePath)
 public func compileC(_ source: URL, includeDirectories: [URL], output: URL) throws {
     try run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
         + includeDirectories.map { "-I\($0.path)" } + ["-o", output.path, source.path])
+}
+
+/// The build directory the tests run from (spantapd and spantap are there too).
+public let buildDirectory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+    .deletingLastPathComponent()
+
+private let compiledFixtures = Mutex<[String: String]>([:])
+
+/// Compiles a C file of the source tree (path relative to the package root) once per test run,
+/// into the build directory, and returns the executable's path. The C ring header's directory is
+/// on the include path.
+public func compiledFixture(_ relativePath: String) throws -> String {
+    try compiledFixtures.withLock { built in
+        if let path = built[relativePath] { return path }
+        let name = "fixture-" + relativePath.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ".c", with: "")
+        let output = buildDirectory.appendingPathComponent(name)
+        try compileC(packageRoot.appendingPathComponent(relativePath),
+                     includeDirectories: [packageRoot.appendingPathComponent("Sources/CSpanTapRing/include")], output: output)
+        built[relativePath] = output.path
+        return output.path
+    }
 }
 
 /// Runs `path` with `descriptors[i]` as its fd 3 + i (how a ring's memfd and eventfd reach another
