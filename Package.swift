@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapDaemon", dependencies: [
-            "SpanTapConfig", "SpanTapControl", "SpanTapLink", "SpanTapRing", "SpanTapSink",
+            "SpanTapConfig", "SpanTapControl", "SpanTapFastPath", "SpanTapLink", "SpanTapRing", "SpanTapSink",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,13 +1,94 @@
+import SpanTapConfig
 import SpanTapControl
+import SpanTapFastPath
+import SpanTapLink
+import SpanTapRing
 
 extension Daemon {
-    /// Mirror counters of the rings that carry `ingress` interfaces' frames.
+    /// Mirror counters of the bindings receiving on `ingress` interfaces.
     func mirrorCounters(ingress: [String]) -> StatusReport.MirrorCounters {
-        StatusReport.MirrorCounters()
+        var sum = StatusReport.MirrorCounters()
+        for totals in crossConnects.values.flatMap({ $0.bindingTotals() }) where ingress.contains(totals.interface) {
+            sum.mirroredPackets += totals.mirror.mirroredPackets
+            sum.mirroredBytes += totals.mirror.mirroredBytes
+            sum.mirrorDropsQueueFull += totals.mirror.mirrorDropsQueueFull
+            sum.mirrorDropsNoFrame += totals.mirror.mirrorDropsNoFrame
+            sum.mirrorDropsNoBinding += totals.mirror.mirrorDropsNoBinding
+        }
+        return sum
     }
 
-    func bindingStatus() -> [StatusReport.Binding] { [] }
+    func bindingStatus() -> [StatusReport.Binding] {
+        crossConnects.keys.sorted().flatMap { crossConnects[$0]!.bindingTotals() }.map {
+            StatusReport.Binding(interface: $0.interface, queue: $0.queue, mode: $0.mode,
+                                 rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
+                                 txDrops: $0.forwarding.txDrops, mirroredPackets: $0.mirror.mirroredPackets,
+                                 mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
+                                 mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame)
+        }
+    }
 
-    /// The rules changed (reload, apply, a link came or went): bindings pick up the new table.
-    func mirrorRulesChanged() {}
+    /// The rules changed (reload, apply, a link came or went): every binding picks up the new
+    /// table within one RX batch, without restarting.
+    func mirrorRulesChanged() {
+        var rules: [UInt32: MirrorRule] = [:]
+        for rule in mirrorRules() where rule.ingressIfindex > 0 && rule.outputID <= MirrorRule.maximumOutputID {
+            rules[UInt32(rule.ingressIfindex)] = MirrorRule(outputID: rule.outputID, rate: rule.rate, snapLength: rule.snapLength)
+        }
+        mirrorTable.replace(with: rules)
+    }
+
+    /// Brings the running cross-connects in line with `dataplane`: changed or removed ones stop,
+    /// new ones start if their interfaces exist, else wait for them (parked).
+    func applyDataplane(_ dataplane: Dataplane) {
+        let mode = XDPMode(rawValue: dataplane.xdpMode.rawValue) ?? .auto
+        let wanted = Dictionary(uniqueKeysWithValues: dataplane.crossConnects.map {
+            ($0.name, CrossConnectConfig(name: $0.name, interfaceA: $0.interfaces[0], interfaceB: $0.interfaces[1]))
+        })
+        for (name, runner) in crossConnects where wanted[name] != runner.config || runner.mode != mode {
+            runner.stop(sink: sink)
+            crossConnects[name] = nil
+            logger.info("cross-connect stopped", metadata: ["cross-connect": "\(name)"])
+        }
+        for (name, config) in wanted where crossConnects[name] == nil {
+            crossConnects[name] = CrossConnectRunner(config: config, mode: mode)
+            startIfPossible(crossConnects[name]!)
+        }
+    }
+
+    /// Starts a parked cross-connect once both interfaces exist; a failure is logged and the
+    /// cross-connect stays parked (a later link event retries).
+    func startIfPossible(_ runner: CrossConnectRunner) {
+        let missing = runner.interfaces.filter { ((try? control.link(named: $0)) ?? nil) == nil }
+        guard missing.isEmpty else {
+            logger.warning("cross-connect parked until its interfaces exist",
+                           metadata: ["cross-connect": "\(runner.config.name)", "missing": "\(missing.joined(separator: ","))"])
+            return
+        }
+        do {
+            try runner.start(table: mirrorTable, sink: sink, geometry: geometry, logger: logger)
+        } catch {
+            logger.error("cross-connect cannot start", metadata: ["cross-connect": "\(runner.config.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Ingress and cross-connect interfaces appearing and disappearing.
+    func dataplaneLinkChanged(_ event: LinkEvent) {
+        switch event {
+        case .added(let link):
+            for runner in crossConnects.values where !runner.isRunning && runner.interfaces.contains(link.name) {
+                startIfPossible(runner)
+            }
+            mirrorRulesChanged()
+        case .removed(let link):
+            for runner in crossConnects.values where runner.isRunning && runner.interfaces.contains(link.name) {
+                runner.stop(sink: sink)
+                logger.warning("cross-connect parked: an interface disappeared; counters kept",
+                               metadata: ["cross-connect": "\(runner.config.name)", "interface": "\(link.name)"])
+            }
+            mirrorRulesChanged()
+        case .renamed, .stateChanged:
+            break
+        }
+    }
 }

@@ -32,13 +32,14 @@ extension Daemon {
 
     /// The rules every producer should apply: from the config, or from the forwarder's snapshot
     /// while one is in force (a reload returns to the config).
-    func mirrorRules() -> [MirrorRule] {
+    func mirrorRules() -> [IngressRule] {
         if let snapshot = forwarderSnapshot { return resolve(snapshot).rules }
         return config.instances.flatMap { instance in
             instance.ingress.map { ingress in
-                MirrorRule(ingress: ingress, ingressIfindex: (try? control.link(named: ingress))??.ifindex ?? 0,
-                           rate: instance.rate, output: instance.output.interface,
-                           outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name)
+                IngressRule(ingress: ingress, ingressIfindex: (try? control.link(named: ingress))??.ifindex ?? 0,
+                            rate: instance.rate, snapLength: UInt32(instance.maximumPacketLength ?? 0),
+                            output: instance.output.interface,
+                            outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name)
             }
         }
     }
@@ -54,8 +55,8 @@ extension Daemon {
         return ControlResponse(message: message)
     }
 
-    private func resolve(_ snapshot: ForwarderSnapshot) -> (rules: [MirrorRule], problems: [String]) {
-        var rules: [MirrorRule] = [], problems: [String] = []
+    private func resolve(_ snapshot: ForwarderSnapshot) -> (rules: [IngressRule], problems: [String]) {
+        var rules: [IngressRule] = [], problems: [String] = []
         for entry in snapshot.mirrorConfigs {
             guard let ingress = (try? control.link(index: entry.ingressIfindex)) ?? nil else {
                 problems.append("unknown ingress_ifindex \(entry.ingressIfindex)")
@@ -65,8 +66,8 @@ extension Daemon {
                 problems.append("output_ifindex \(entry.outputIfindex) is not a spantapd output")
                 continue
             }
-            rules.append(MirrorRule(ingress: ingress.name, ingressIfindex: ingress.ifindex, rate: entry.rate,
-                                    output: output.currentName, outputID: output.id, instance: "snapshot"))
+            rules.append(IngressRule(ingress: ingress.name, ingressIfindex: ingress.ifindex, rate: entry.rate, snapLength: 0,
+                                     output: output.currentName, outputID: output.id, instance: "snapshot"))
         }
         return (rules, problems)
     }

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import SpanTapConfig
 import SpanTapControl
+import SpanTapFastPath
 import SpanTapLink
 import SpanTapRing
 import SpanTapSink
@@ -23,6 +24,10 @@ public final class Daemon: @unchecked Sendable {
     var producers: [Int: ExternalProducer] = [:]
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
+    /// What every AF_XDP binding mirrors, by ingress ifindex.
+    let mirrorTable = MirrorTable()
+    /// The reference forwarder's cross-connects, by name.
+    var crossConnects: [String: CrossConnectRunner] = [:]
     private var monitor: LinkMonitor?
     private var server: ControlServer?
 
@@ -54,12 +59,14 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Ordered shutdown: no new requests, producers' rings drained into the outputs, outputs
-    /// removed (TAPs deleted unless persistent), links no longer followed.
+    /// Ordered shutdown: no new requests, bindings stopped (XDP detached), every ring drained
+    /// into the outputs, outputs removed (TAPs deleted unless persistent), links no longer followed.
     public func stop() {
         queue.sync {
             server?.stop()
             server = nil
+            for runner in crossConnects.values { runner.stop(sink: sink) }
+            crossConnects.removeAll()
             for connection in producers.keys.sorted() { detachProducer(connection: connection) }
             outputs.removeAll()
             monitor?.cancel()
@@ -74,8 +81,7 @@ public final class Daemon: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         do {
             let newConfig = try ConfigParser.parse(contentsOf: options.configPath)
-            let summary = try apply(newConfig)
-            forwarderSnapshot = nil
+            let summary = try apply(newConfig, replacingSnapshot: true)
             logger.info("config reloaded", metadata: ["changes": "\(summary)"])
             return ControlResponse(message: summary)
         } catch {
@@ -84,14 +90,23 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Makes `newConfig` the running config and says what changed.
+    /// Makes `newConfig` the running config and says what changed. Everything that can be
+    /// refused is checked before anything changes.
     @discardableResult
-    func apply(_ newConfig: SpanTapConfig) throws -> String {
+    func apply(_ newConfig: SpanTapConfig, replacingSnapshot: Bool = false) throws -> String {
         dispatchPrecondition(condition: .onQueue(queue))
+        for instance in newConfig.instances {
+            if let snap = instance.maximumPacketLength, snap > min(geometry.slotCapacity, Int(MirrorRule.maximumSnapLength)) {
+                throw DaemonError.snapLengthTooLarge(instance: instance.name, length: snap, capacity: geometry.slotCapacity)
+            }
+        }
         let plan = try outputs.prepare(for: newConfig)
         outputs.commit(plan)
         let summary = ConfigChange(from: config, to: newConfig, plan: plan).description
         config = newConfig
+        if replacingSnapshot { forwarderSnapshot = nil }
+        applyDataplane(newConfig.dataplane)
+        mirrorRulesChanged()
         return summary
     }
 
@@ -102,5 +117,6 @@ public final class Daemon: @unchecked Sendable {
 
     private func linkChanged(_ event: LinkEvent) {
         outputs.handle(event)
+        dataplaneLinkChanged(event)
     }
 }

@@ -21,7 +21,9 @@ public final class NamespaceLab: @unchecked Sendable {
     public let addressA: String
     public let addressB: String
 
-    public init() throws {
+    /// - Parameter build: false only picks the names; `build()` makes the hosts later (to test
+    ///   a forwarder configured before its interfaces exist).
+    public init(build: Bool = true) throws {
         let suffix = String(uniqueName("").dropFirst(3))
         namespaceA = "hA-\(suffix)"
         namespaceB = "hB-\(suffix)"
@@ -30,6 +32,10 @@ public final class NamespaceLab: @unchecked Sendable {
         let subnet = Int.random(in: 1...254)
         addressA = "10.77.\(subnet).1"
         addressB = "10.77.\(subnet).2"
+        if build { try self.build() }
+    }
+
+    public func build() throws {
         do {
             try setUpHost(namespace: namespaceA, forwarderEnd: forwarderA, address: addressA)
             try setUpHost(namespace: namespaceB, forwarderEnd: forwarderB, address: addressB)
