@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Privileged tests (TAP, netlink, namespaces, AF_XDP) skip with
 # a message when not root, unless SPANTAP_REQUIRE_PRIVILEGED=1, which makes them run or fail.
+# The daemon scenarios (SpanTapDaemonTests) run the release spantapd, the binary that ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,5 +10,8 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     echo "test: not root, skipping scripts/setup.sh (privileged tests will skip)"
 fi
+swift build -c release
+SPANTAP_BIN_DIR=$(swift build -c release --show-bin-path)
+export SPANTAP_BIN_DIR
 swift build --build-tests
 swift test --skip-build --disable-xctest

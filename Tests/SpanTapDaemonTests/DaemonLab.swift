@@ -6,8 +6,10 @@ import SpanTapTestSupport
 /// A real spantapd process with its own config, control socket and log in a temporary directory.
 /// `cleanUp()` kills it if still running and removes the test's interfaces, also after failures.
 final class DaemonLab {
-    /// spantapd lives beside the test binary in the build directory.
-    static let buildDirectory = SpanTapTestSupport.buildDirectory
+    /// Where spantapd is: `SPANTAP_BIN_DIR` (scripts/test.sh points it at the release build, so
+    /// the integration scenarios run against what ships), else beside the test binary.
+    static let buildDirectory = ProcessInfo.processInfo.environment["SPANTAP_BIN_DIR"].map { URL(fileURLWithPath: $0) }
+        ?? SpanTapTestSupport.buildDirectory
     let directory: URL
     let configPath: String
     let socketPath: String
