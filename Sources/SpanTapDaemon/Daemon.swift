@@ -35,6 +35,7 @@ public final class Daemon: @unchecked Sendable {
         self.options = options
         self.config = SpanTapConfig()
         self.logger = logger
+        XDPLibraryLogging.route(to: logger)
         geometry = try RingGeometry(slotCount: options.ringSlots, slotSize: options.ringSlotSize)
         control = try LinkControl()
         sink = SinkService(logger: logger)
