@@ -35,11 +35,8 @@ struct DaemonInterfaceTests {
     }
 
     @Test func applyReplacesTheMirrorTableAndReportsUnknownIfindexes() throws {
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let (lab, tap) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
-        try lab.start()
         let tapIndex = try #require(ifindex(of: tap))
         let snapshot = "{\"mirror_configs\":[{\"ingress_ifindex\":1,\"output_ifindex\":\(tapIndex),\"rate\":7},"
             + "{\"ingress_ifindex\":999999,\"output_ifindex\":\(tapIndex),\"rate\":1}]}"
@@ -62,11 +59,8 @@ struct DaemonInterfaceTests {
     }
 
     @Test func metricsEndpointServesTheStatusCounters() throws {
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let (lab, tap) = try DaemonLab.startedWithTap(extraArguments: ["--metrics", "127.0.0.1:0"])
         defer { lab.cleanUp() }
-        try lab.start(extraArguments: ["--metrics", "127.0.0.1:0"])
         let port = try #require(lab.log().split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) })
 
         let page = try run("curl", "-sf", "http://127.0.0.1:\(port)/metrics")

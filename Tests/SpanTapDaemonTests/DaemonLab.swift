@@ -79,6 +79,21 @@ final class DaemonLab {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// The common lab: one instance mirroring a (missing) ingress to a new TAP, daemon started.
+    /// Returns the lab and the TAP's name; the caller defers `cleanUp()`.
+    static func startedWithTap(rate: UInt32 = 1, extraArguments: [String] = []) throws -> (DaemonLab, String) {
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: config(rate: rate, ingress: [uniqueName("in")], output: tap))
+        lab.interfaces = [tap]
+        do {
+            try lab.start(extraArguments: extraArguments)
+        } catch {
+            lab.cleanUp()
+            throw error
+        }
+        return (lab, tap)
+    }
+
     static func config(instance: String = "span1", rate: UInt32 = 1, ingress: [String], output: String, persistent: Bool = false) -> String {
         ingress.map { "set forwarding-options port-mirroring instance \(instance) input ingress interface \($0)\n" }.joined()
             + "set forwarding-options port-mirroring instance \(instance) input rate \(rate)\n"

@@ -8,11 +8,8 @@ import Testing
 @Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
 struct DaemonLifecycleTests {
     @Test func sigtermRemovesOwnedTapAndSocketWithinFiveSeconds() throws {
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let (lab, tap) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
-        try lab.start()
         #expect(ifindex(of: tap) != nil)
         let status = try lab.status()
         #expect(status.instances.first?.output == StatusReport.Output(interface: tap, ifindex: ifindex(of: tap) ?? -1, kind: "tap"))
@@ -47,11 +44,8 @@ struct DaemonLifecycleTests {
     }
 
     @Test func deletedTapIsRecreatedWithinASecond() throws {
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let (lab, tap) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
-        try lab.start()
         let before = try #require(ifindex(of: tap))
         try run("ip", "link", "del", tap)
         #expect(waitUntil(seconds: 1) { ifindex(of: tap).map { $0 != before } ?? false }, "re-created within a second")

@@ -19,11 +19,8 @@ struct ExternalProducerTests {
 
     @Test func cProducerAttachesFeedsTheTapAndDetaches() throws {
         let producer = try Self.buildProducer()
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let (lab, tap) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
-        try lab.start()
         let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
 
         let printed = try run(producer, "-s", lab.socketPath, "-n", "xpf-test", "-c", "200", "-l", "300")
@@ -38,11 +35,8 @@ struct ExternalProducerTests {
 
     @Test func aProducerThatDiesIsDetectedAndItsRingFreed() throws {
         let producer = try Self.buildProducer()
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let (lab, _) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
-        try lab.start()
 
         let child = Process()
         child.executableURL = URL(fileURLWithPath: producer)
