@@ -132,6 +132,7 @@ struct ForwardingLoop {
             hooks[i].frameReceived(frame, ingressIfindex: b.ifindex)
             if !forwarded { pool.give(desc.addr) }
         }
+        hooks[i].batchEnded()
         // Hand the RX slots back to the kernel (consumer index is ours).
         xsk_ring_cons__release(b.rx, received)
         if accepted > 0 {

@@ -7,8 +7,10 @@ import SpanTapRing
 /// are still in the UMEM and before the frame can be reused.
 ///
 /// Per frame: if this binding's ingress is mirrored and the binding's own `Sampler` picks the
-/// frame, copy it into the binding's ring with `tryEnqueue`. A full ring or an oversize frame
-/// drops only the clone (counted in the ring); nothing here can delay forwarding.
+/// frame, copy it into the binding's ring (`stage`). Per RX batch: `batchEnded` publishes what
+/// was staged, so the ring's shared index, fence and wake-up check cost once per batch, not per
+/// frame. A full ring or an oversize frame drops only the clone (counted in the ring); nothing
+/// here can delay forwarding.
 ///
 /// Rules (the hot path):
 /// - A concrete struct, one per binding, kept by the loop in a preallocated buffer and called as
@@ -59,8 +61,15 @@ public struct MirrorHook {
     @inline(__always)
     public mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32) {
         guard mirrored, sampler.shouldMirror(rate), let producer else { return }
-        _ = producer.pointee.tryEnqueue(frame, ingressIfindex: ingressIfindex, outputID: outputID,
-                                        timestampNanoseconds: timestamp, snapLength: snapLength)
+        _ = producer.pointee.stage(frame, ingressIfindex: ingressIfindex, outputID: outputID,
+                                   timestampNanoseconds: timestamp, snapLength: snapLength)
+    }
+
+    /// Once per RX batch, after its frames: make the staged clones visible to the sink.
+    @inline(__always)
+    public mutating func batchEnded() {
+        guard mirrored, let producer else { return }
+        producer.pointee.publish()
     }
 
     @inline(never)

@@ -13,10 +13,14 @@ public enum EnqueueResult: UInt8, Sendable {
 
 /// The writing end of a `HandoffRing`, for exactly one thread (an AF_XDP binding's loop).
 ///
-/// `tryEnqueue` is the per-packet mirror path: it never blocks, allocates, locks or retains, and
-/// enters the kernel only to wake a sleeping consumer (at most once per sleep). In the common case
-/// it writes only its own slot and the producer line; the consumer index is re-read only when the
-/// cached copy says the ring is full, as xsk rings do.
+/// The per-packet mirror path never blocks, allocates, locks or retains, and enters the kernel
+/// only to wake a sleeping consumer (at most once per sleep). In the common case it writes only its
+/// own slot and the producer line; the consumer index is re-read only when the cached copy says
+/// the ring is full, as xsk rings do.
+///
+/// Like xsk rings, it can batch: `stage` fills slots privately, `publish` makes all staged frames
+/// visible with one release store, one fence and one wake-up check. A forwarding loop stages per
+/// frame and publishes once per RX batch; `tryEnqueue` is stage + publish for single frames.
 public struct RingProducer: ~Copyable {
     /// Keeps the mapping alive; never touched on the hot path, so it costs no ARC traffic there.
     let ring: HandoffRing
@@ -29,6 +33,8 @@ public struct RingProducer: ~Copyable {
     /// Private copies of producer-owned shared fields: the producer is their only writer, so it
     /// never needs to read them back from the shared line.
     @usableFromInline var producerIndex: UInt64
+    /// The producer index the consumer can see; `producerIndex` is ahead of it while frames are staged.
+    @usableFromInline var publishedIndex: UInt64
     @usableFromInline var cachedConsumerIndex: UInt64
     @usableFromInline var mirroredPackets: UInt64
     @usableFromInline var mirroredBytes: UInt64
@@ -45,6 +51,7 @@ public struct RingProducer: ~Copyable {
         truncates = ring.geometry.snapLength > 0
         wakeupFD = ring.wakeup.rawValue
         producerIndex = layout.producerIndex.load(ordering: .relaxed)
+        publishedIndex = producerIndex
         cachedConsumerIndex = layout.consumerIndex.load(ordering: .acquiring)
         mirroredPackets = layout.mirroredPackets.load(ordering: .relaxed)
         mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
@@ -52,13 +59,24 @@ public struct RingProducer: ~Copyable {
         dropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
     }
 
-    /// Copies `frame` (a whole L2 frame) into the next slot. It is truncated to `snapLength` bytes
-    /// if that is non-zero (a per-instance `maximum-packet-length`, which can change without a new
-    /// ring), else to the ring's own snap length if it has one; otherwise a frame longer than a
-    /// slot is dropped. `timestampNanoseconds` is CLOCK_MONOTONIC; callers take one per RX batch.
+    /// Copies `frame` into the next slot and makes it visible to the consumer at once.
     @inlinable @inline(__always)
     public mutating func tryEnqueue(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32, outputID: UInt32,
                                     timestampNanoseconds: UInt64 = 0, snapLength: Int = 0) -> EnqueueResult {
+        let result = stage(frame, ingressIfindex: ingressIfindex, outputID: outputID,
+                           timestampNanoseconds: timestampNanoseconds, snapLength: snapLength)
+        publish()
+        return result
+    }
+
+    /// Copies `frame` (a whole L2 frame) into the next slot, not yet visible to the consumer (see
+    /// `publish`). It is truncated to `snapLength` bytes if that is non-zero (a per-instance
+    /// `maximum-packet-length`, which can change without a new ring), else to the ring's own snap
+    /// length if it has one; otherwise a frame longer than a slot is dropped. A full ring drops
+    /// it. Drops are counted at once. `timestampNanoseconds` is CLOCK_MONOTONIC.
+    @inlinable @inline(__always)
+    public mutating func stage(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32, outputID: UInt32,
+                               timestampNanoseconds: UInt64 = 0, snapLength: Int = 0) -> EnqueueResult {
         var captured = frame.count
         let limit = snapLength > 0 ? min(snapLength, captureLimit) : captureLimit
         if captured > limit {
@@ -87,9 +105,18 @@ public struct RingProducer: ~Copyable {
             (slot + Int(SPANTAP_RECORD_SIZE)).copyMemory(from: frame.baseAddress!, byteCount: captured)
         }
         producerIndex &+= 1
-        layout.producerIndex.store(producerIndex, ordering: .releasing)
         mirroredPackets &+= 1
         mirroredBytes &+= UInt64(truncatingIfNeeded: captured)
+        return .enqueued
+    }
+
+    /// Makes every staged frame visible: one release store of the producer index, and, only if
+    /// the consumer went to sleep, one eventfd write. Costs nothing when nothing was staged.
+    @inlinable @inline(__always)
+    public mutating func publish() {
+        guard producerIndex != publishedIndex else { return }
+        publishedIndex = producerIndex
+        layout.producerIndex.store(producerIndex, ordering: .releasing)
         layout.mirroredPackets.store(mirroredPackets, ordering: .relaxed)
         layout.mirroredBytes.store(mirroredBytes, ordering: .relaxed)
         // Pairs with the consumer's fence between setting need_wakeup and re-reading our index:
@@ -98,7 +125,6 @@ public struct RingProducer: ~Copyable {
         if layout.needWakeup.load(ordering: .relaxed) != 0 {
             wakeConsumer()
         }
-        return .enqueued
     }
 
     /// Slow path, out of line: the consumer is asleep. The exchange makes one sleep cost one write.

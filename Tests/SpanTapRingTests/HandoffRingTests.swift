@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import SpanTapRing
 
@@ -53,6 +54,28 @@ import Testing
         #expect(more == [.enqueued, .enqueued, .droppedQueueFull])
         #expect(ring.counters.mirroredPackets == 10)
         #expect(ring.counters.mirrorDropsQueueFull == 13)
+    }
+
+    @Test func stagedFramesAppearTogetherOnPublishWithOneWakeup() throws {
+        let ring = try HandoffRing.create(name: "test-stage", geometry: RingGeometry(slotCount: 8, slotSize: 128))
+        var producer = ring.makeProducer()
+        var consumer = ring.makeConsumer()
+        let asleep = consumer.prepareToSleep()
+        #expect(asleep)
+        let frame = [UInt8](repeating: 7, count: 64)
+        let staged = (0..<10).map { _ in frame.withUnsafeBytes { producer.stage($0, ingressIfindex: 1, outputID: 0) } }
+        #expect(staged.filter { $0 == .enqueued }.count == 8)
+        #expect(ring.counters.mirrorDropsQueueFull == 2, "drops count at once")
+        #expect(consumer.pending() == 0, "nothing is visible before publish")
+        var wakeups: UInt64 = 0
+        #expect(read(ring.wakeup.rawValue, &wakeups, 8) == -1, "and nobody was woken")
+
+        producer.publish()
+        producer.publish() // nothing new: no second wake-up
+        #expect(consumer.pending() == 8)
+        #expect(ring.counters.mirroredPackets == 8)
+        #expect(read(ring.wakeup.rawValue, &wakeups, 8) == 8)
+        #expect(wakeups == 1)
     }
 
     @Test func refusedRecordStaysForTheNextDrain() throws {

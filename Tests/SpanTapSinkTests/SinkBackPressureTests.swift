@@ -6,8 +6,7 @@ import SystemPackage
 import Testing
 
 /// The sink against an output that really blocks: an AF_UNIX datagram socketpair whose reader
-/// stops reading, so the kernel answers EAGAIN once the peer queue holds net.unix.max_dgram_qlen
-/// frames. The sink must pause without spinning, the ring must absorb and then drop (counted), and
+/// stops reading, so the kernel answers EAGAIN once the writer's small send buffer is full. The sink must pause without spinning, the ring must absorb and then drop (counted), and
 /// everything must flow again, in order, when the reader resumes.
 @Suite struct SinkBackPressureTests {
     @Test func blockedOutputPausesTheRingWithoutSpinningThenResumes() throws {
@@ -15,6 +14,10 @@ import Testing
         #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
         let writer = FileDescriptor(rawValue: fds[0]), reader = FileDescriptor(rawValue: fds[1])
         defer { try? writer.close(); try? reader.close() }
+        // A socketpair's writer blocks when its own send buffer is full: make that a few frames,
+        // whatever net.core.wmem_default this machine has.
+        var small: Int32 = 4096
+        #expect(setsockopt(writer.rawValue, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size)) == 0)
 
         let ring = try HandoffRing.create(name: "sink-pressure", geometry: RingGeometry(slotCount: 64, slotSize: 256))
         let sink = SinkService()
