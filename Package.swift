@@ -95,6 +95,12 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
 
+        // Benchmarks (scripts/bench.sh, docs/BENCHMARKS.md): not shipped, not a test.
+        .executableTarget(name: "spantap-bench", dependencies: [
+            "CLibXDP", "CSpanTapRing", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapFastPath",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // Tests.
         .target(name: "SpanTapTestSupport", dependencies: [
             "CSpanTapSys",

@@ -92,4 +92,12 @@ public struct MirrorHookContext: Sendable, Equatable {
     public var interface: String
     public var ifindex: UInt32
     public var queue: UInt32
+
+    /// For callers that drive a hook without a running fast path (benchmarks, tests).
+    public init(crossConnect: String, interface: String, ifindex: UInt32, queue: UInt32) {
+        self.crossConnect = crossConnect
+        self.interface = interface
+        self.ifindex = ifindex
+        self.queue = queue
+    }
 }

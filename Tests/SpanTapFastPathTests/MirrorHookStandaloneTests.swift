@@ -1,0 +1,33 @@
+import SpanTapFastPath
+import SpanTapRing
+import Testing
+
+/// A hook built from a public `MirrorHookContext` and driven without a fast path (as the
+/// benchmark's in-process loop drives it): the rule, the sampler and the ring behave as in the loop.
+struct MirrorHookStandaloneTests {
+    @Test func aHookMadeFromAPublicContextMirrorsOneInN() throws {
+        let context = MirrorHookContext(crossConnect: "cc", interface: "if0", ifindex: 7, queue: 0)
+        #expect(context.ifindex == 7 && context.interface == "if0" && context.crossConnect == "cc" && context.queue == 0)
+        let ring = try HandoffRing.create(name: "hook-standalone", geometry: RingGeometry(slotCount: 64, slotSize: 256))
+        let mirror = BindingMirror(context: context, ring: ring)
+        let table = MirrorTable()
+        var hook = mirror.hook(table: table)
+        let frame: [UInt8] = Array(repeating: 0xab, count: 60)
+
+        hook.batchStarted()
+        frame.withUnsafeBytes { hook.frameReceived($0, ingressIfindex: 7) }
+        #expect(ring.counters.mirroredPackets == 0, "no rule: nothing mirrored")
+
+        table.replace(with: [7: MirrorRule(outputID: 3, rate: 4)])
+        hook.batchStarted()
+        for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0, ingressIfindex: 7) } }
+        #expect(ring.counters.mirroredPackets == 2)
+        var consumer = ring.makeConsumer()
+        var outputs: [UInt32] = []
+        _ = consumer.drain(limit: 8) { record in
+            outputs.append(record.outputID)
+            return record.frame.elementsEqual(frame)
+        }
+        #expect(outputs == [3, 3])
+    }
+}

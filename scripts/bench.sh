@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# SpanTap benchmarks (issue 5): one command, one table, every row a ratio or a count measured in
+# this run on this machine. See docs/BENCHMARKS.md for what each row measures and the last result.
+#
+#   sudo scripts/bench.sh                 # about 4-5 minutes on 2 cores, plus the build
+#
+# Environment: BENCH_REPS (default 3) repetitions per measurement, medians reported;
+# BENCH_SCRATCH (default .build) the SwiftPM scratch path; BENCH_SECONDS (default 2) window of
+# the forwarding rows. Everything it creates (namespaces sbA*/sbB*, veths, TAPs, processes) is
+# removed on exit, Ctrl-C or failure. Traffic only ever flows between the namespaces it made.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (namespaces, veths, TAPs, XDP)" >&2; exit 1; }
+for tool in trafgen tcpdump valgrind gcc ip tc ethtool; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+
+reps=${BENCH_REPS:-3}
+scratch=${BENCH_SCRATCH:-.build}
+window=${BENCH_SECONDS:-2}
+started=$(date +%s)
+
+echo "bench: building release (spantap-bench, spantapd)" >&2
+swift build -c release --scratch-path "$scratch" --product spantap-bench >&2
+swift build -c release --scratch-path "$scratch" --product spantapd >&2
+bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+work=$(mktemp -d /tmp/spantap-bench.XXXXXX)
+gcc -O2 -Wall -o "$work/tap_write_loop" Benchmarks/tap_write_loop.c
+gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/spantap_producer" Examples/c-producer/spantap_producer.c
+# valgrind 3.19 cannot read the DWARF 5 that swiftc emits: measure a copy without debug info.
+strip --strip-debug -o "$work/spantap-bench-nodebug" "$bin/spantap-bench"
+bench="$bin/spantap-bench"
+
+id=$$
+tap1="sbT$id"                       # row 1: a persistent TAP both sinks attach to
+hostA="sbA$id" hostB="sbB$id"       # rows 3-5: the two hosts' namespaces
+fwdA="sbfa$id" fwdB="sbfb$id"       # the forwarder's ends (this namespace)
+mtap="sbM$id" ktap="sbK$id"         # SpanTap's mirror TAP, the kernel mirror's TAP
+dtap="sbD$id"                       # row 6: spantapd's output TAP
+pids=()
+
+cleanup() {
+    set +e
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    sleep 0.3
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    for ns in "$hostA" "$hostB"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
+        ip netns del "$ns" 2>/dev/null
+    done
+    tc qdisc del dev "$fwdA" clsact 2>/dev/null
+    for dev in "$fwdA" "$fwdB" "$mtap" "$ktap" "$dtap"; do ip link del "$dev" 2>/dev/null; done
+    ip tuntap del dev "$tap1" mode tap 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers --------------------------------------------------------------------------------
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{if(NR==0){print "nan"} else if(NR%2){print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" | head -1; }   # field KEY < line
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0) print "nan"; else printf "%.2f", a/b }'; }
+now() { date +%s.%N; }
+untrack() { local keep=(); for p in "${pids[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done; pids=("${keep[@]}"); }
+stop() { kill -"${2:-TERM}" "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; untrack "$1"; }
+wait_for() {   # wait_for FILE PATTERN SECONDS
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+    echo "bench: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; return 1
+}
+start_tcpdump() {   # start_tcpdump IF OUTFILE [extra args]; sets $tcpdump_pid
+    local dev=$1 out=$2; shift 2
+    tcpdump -i "$dev" -w "$out" -B 16384 "$@" 2> "$work/tcpdump-$dev.txt" &
+    tcpdump_pid=$!; pids+=("$tcpdump_pid")
+    wait_for "$work/tcpdump-$dev.txt" "listening on" 10
+}
+captured_by_tcpdump() { sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$work/tcpdump-$1.txt"; }
+rows=()
+row() { rows+=("$1"); echo "  $1" >&2; }
+
+# ---- row 1: sink throughput -----------------------------------------------------------------
+echo "bench: row 1: SinkService vs a C write(2) loop into a TAP (${reps}x, medians)" >&2
+ip tuntap add dev "$tap1" mode tap
+sysctl -q -w "net.ipv6.conf.$tap1.disable_ipv6=1"
+ip link set "$tap1" mtu 2000 arp off up
+for size in 64 512 1500; do
+    case $size in 64) slots=65536 stride=128 ;; 512) slots=32768 stride=576 ;; 1500) slots=16384 stride=1536 ;; esac
+    for reader in none tcpdump; do
+        [ "$reader" = tcpdump ] && start_tcpdump "$tap1" /dev/null
+        c=() s=()
+        for ((r = 0; r < reps; r++)); do
+            c+=("$("$work/tap_write_loop" "$tap1" "$size" "$slots" "$stride" 1 | field fps)")
+            s+=("$("$bench" sink --tap "$tap1" --size "$size" --slots "$slots" --seconds 1 | field fps)")
+        done
+        [ "$reader" = tcpdump ] && stop "$tcpdump_pid" INT
+        cm=$(echo "${c[*]}" | median) sm=$(echo "${s[*]}" | median)
+        row "| 1 | sink throughput, ${size} B, reader: ${reader} | SinkService $(printf %.0f "$sm") fps / C write(2) $(printf %.0f "$cm") fps | **$(ratio "$sm" "$cm")x** | >= 1.0x |"
+    done
+done
+
+# ---- row 2: fast-path cost per packet -------------------------------------------------------
+echo "bench: row 2: mirror hook cost in the forwarding-loop body (in process, prepared frames)" >&2
+hook() { "$bench" hook --reps 5 "$@"; }
+base64=$(hook --variant none --size 64 --packets 16777216 | field ns_per_packet)
+base1500=$(hook --variant none --size 1500 --packets 16777216 | field ns_per_packet)
+unm=$(hook --variant unmirrored --size 64 --packets 16777216 | field ns_per_packet)
+r1000=$(hook --variant rate:1000 --size 64 --packets 16777216 | field ns_per_packet)
+r1024=$(hook --variant rate:1024 --size 64 --packets 16777216 | field ns_per_packet)
+m64line=$(hook --variant rate:1 --size 64 --packets 8388608 --consumer batch)
+m1500line=$(hook --variant rate:1 --size 1500 --packets 8388608 --consumer batch)
+s64line=$(hook --variant rate:1 --size 64 --packets 8388608 --consumer spin)
+i64line=$(hook --variant rate:1 --size 64 --packets 8388608 --inline-consumer)
+i1500line=$(hook --variant rate:1 --size 1500 --packets 8388608 --inline-consumer)
+i64=$(echo "$i64line" | field ns_per_packet) i1500=$(echo "$i1500line" | field ns_per_packet)
+m64=$(echo "$m64line" | field ns_per_packet) m1500=$(echo "$m1500line" | field ns_per_packet)
+s64=$(echo "$s64line" | field ns_per_packet)
+add() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a-b}'; }
+row "| 2 | forwarding-loop body only (64 B / 1500 B) | $base64 / $base1500 ns/packet | baseline | |"
+row "| 2 | + hook, interface not mirrored | $unm ns/packet | **+$(add "$unm" "$base64") ns** | <= 2 ns |"
+row "| 2 | + hook, rate 1000 (not sampled 999/1000) | $r1000 ns/packet | **+$(add "$r1000" "$base64") ns** | <= 2 ns |"
+row "| 2 | + hook, rate 1024 (power of two: mask, no division) | $r1024 ns/packet | **+$(add "$r1024" "$base64") ns** | <= 2 ns |"
+row "| 2 | + hook, rate 1, 64 B, consumer thread (batching) | $m64 ns/packet, enqueued share $(echo "$m64line" | field enqueued_share) | **+$(add "$m64" "$base64") ns** | <= 40 ns |"
+row "| 2 | + hook, rate 1, 1500 B, consumer thread (batching) | $m1500 ns/packet, enqueued share $(echo "$m1500line" | field enqueued_share) | **+$(add "$m1500" "$base1500") ns** | |"
+row "| 2 | + hook, rate 1, 64 B / 1500 B, ring drained on the same core after each batch (drain cost included) | $i64 / $i1500 ns/packet | **+$(add "$i64" "$base64") / +$(add "$i1500" "$base1500") ns** | <= 40 ns (64 B) |"
+row "| 2 | + hook, rate 1, 64 B, consumer thread spinning on the producer index | $s64 ns/packet, enqueued share $(echo "$s64line" | field enqueued_share) | **+$(add "$s64" "$base64") ns** | (worst case) |"
+
+echo "bench: row 2: allocation / ARC proof under valgrind (N and 2N packets)" >&2
+vg="$work/spantap-bench-nodebug"
+heap() { valgrind --tool=memcheck "$vg" hook --reps 1 --inline-consumer "$@" 2>&1 | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,; }
+calls() {   # retain+release calls and malloc calls, from a callgrind profile
+    valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file="$work/cg.out" \
+        "$vg" hook --reps 1 --inline-consumer "$@" >/dev/null 2>&1
+    awk '/^cfn=/{f=substr($0,5)} /^calls=/{split($0,a,/[= ]/); if (f ~ /^swift_(retain|release)/) arc+=a[2]; if (f == "malloc") m+=a[2]} END{printf "%d %d", arc, m}' "$work/cg.out"
+}
+for variant in rate:1 rate:1000; do
+    h1=$(heap --variant "$variant" --size 64 --packets 64000) h2=$(heap --variant "$variant" --size 64 --packets 128000)
+    read -r a1 m1 <<< "$(calls --variant "$variant" --size 64 --packets 64000)"
+    read -r a2 m2 <<< "$(calls --variant "$variant" --size 64 --packets 128000)"
+    verdict=$([ "$h1" = "$h2" ] && [ "$a1" = "$a2" ] && [ "$m1" = "$m2" ] && echo "**0 per packet**" || echo "**differs: per-packet work allocates or retains**")
+    row "| 2 | hot path allocations / ARC, $variant, 64 000 vs 128 000 packets | heap allocs $h1 vs $h2; swift_retain+release calls $a1 vs $a2; malloc calls $m1 vs $m2 | $verdict | 0 |"
+done
+
+# ---- lab for rows 3-5 -----------------------------------------------------------------------
+host() {   # host NAMESPACE FORWARDER-END: a quiet host, offloads off (wire-format frames)
+    ip netns add "$1"
+    ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip link add "$2" type veth peer name eth0 netns "$1"
+    sysctl -q -w "net.ipv6.conf.$2.disable_ipv6=1"
+    ip netns exec "$1" ethtool -K eth0 tso off gso off tx off rxvlan off txvlan off >/dev/null
+    ip -n "$1" link set lo up; ip -n "$1" link set eth0 up
+    ip link set "$2" up
+}
+host "$hostA" "$fwdA"
+host "$hostB" "$fwdB"
+macB=$(ip netns exec "$hostB" cat /sys/class/net/eth0/address | sed 's/^/0x/; s/:/,0x/g')
+# 64-byte frames to host B's MAC, EtherType 0x88b5 (B's stack counts and drops them: no replies),
+# 8 random bytes per frame (so captures can be matched to ring records byte for byte).
+cat > "$work/frame64.trafgen" <<CFG
+{ $macB, 0x02,0x00,0x5e,0x10,0x00,0x01, 0x88,0xb5, drnd(8), fill(0xa5, 42) }
+CFG
+rxB() { ip netns exec "$hostB" cat /sys/class/net/eth0/statistics/rx_packets; }
+trafgen_A=(ip netns exec "$hostA" trafgen --dev eth0 --in "$work/frame64.trafgen" -P 1 -Q -C)
+# trafgen ignores SIGINT/SIGTERM when started in the background here: stop it (the only process
+# in host A's namespace) with SIGKILL.
+stop_trafgen() { ip netns pids "$hostA" | xargs -r kill -KILL; { wait "$1"; } 2>/dev/null || true; untrack "$1"; }
+
+# forward_run MODE: saturating trafgen from A for $window s; writes "pps captured a_rx mirrored
+# queue_full tx_drops" to $work/last (not printed: a $(...) subshell would orphan its processes)
+forward_run() {
+    local mode=$1 out="$work/forward-$1.txt"
+    "$bench" forward --a "$fwdA" --b "$fwdB" --mirror "$mode" --tap "$mtap" > "$out" 2> "$work/forward-$1.err" &
+    local fpid=$!; pids+=("$fpid")
+    wait_for "$out" "^ready" 20
+    [ "$mode" = live ] && start_tcpdump "$mtap" /dev/null
+    "${trafgen_A[@]}" > /dev/null 2>&1 &
+    local gpid=$!; pids+=("$gpid")
+    sleep 0.7
+    local r1 t1 r2 t2
+    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
+    stop_trafgen "$gpid"; sleep 0.3
+    local captured=n/a
+    if [ "$mode" = live ]; then stop "$tcpdump_pid" INT; captured=$(captured_by_tcpdump "$mtap"); fi
+    stop "$fpid" TERM
+    local result; result=$(grep '^result' "$out")
+    echo "$(awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}') $captured $(echo "$result" | field a_rx) $(echo "$result" | field mirrored) $(echo "$result" | field drops_queue_full) $(echo "$result" | field a_to_b_tx_drops)" > "$work/last"
+}
+# loss_run MODE: exactly 50 000 frames at 50 kpps (below capacity); writes "sent received a_rx" to $work/last
+loss_run() {
+    local mode=$1 out="$work/loss-$1.txt"
+    "$bench" forward --a "$fwdA" --b "$fwdB" --mirror "$mode" --tap "$mtap" > "$out" 2> "$work/loss-$1.err" &
+    local fpid=$!; pids+=("$fpid")
+    wait_for "$out" "^ready" 20
+    local before; before=$(rxB)
+    "${trafgen_A[@]}" -n 50000 -b 50000pps > /dev/null 2>&1
+    sleep 0.5
+    local after; after=$(rxB)
+    stop "$fpid" TERM
+    echo "50000 $((after - before)) $(grep '^result' "$out" | field a_rx)" > "$work/last"
+}
+
+# ---- row 3: forwarding under mirror pressure ------------------------------------------------
+echo "bench: row 3: forwarding (generic XDP) with mirroring off / rate 1 live sink / rate 1 stalled sink" >&2
+declare -A pps
+for mode in off live stalled; do
+    p=() details=""
+    for ((r = 0; r < reps; r++)); do
+        forward_run "$mode"
+        read -r rate captured arx mirrored qfull txdrops < "$work/last"
+        p+=("$rate"); details="$details ${mode}[pps=$rate captured=$captured rx=$arx mirrored=$mirrored queue_full=$qfull tx_drops=$txdrops]"
+    done
+    pps[$mode]=$(echo "${p[*]}" | median)
+    echo "    $details" >&2
+    if [ "$mode" = live ]; then live_capture="$captured/$arx"; fi
+done
+row "| 3 | forwarded, mirroring off (trafgen 64 B, saturating, 1 core) | $(printf %.0f "${pps[off]}") pps | baseline | |"
+row "| 3 | forwarded, rate 1, live sink + tcpdump on the TAP | $(printf %.0f "${pps[live]}") pps (last run: tcpdump captured $live_capture frames received) | **$(ratio "${pps[live]}" "${pps[off]}")x** | |"
+row "| 3 | forwarded, rate 1, stalled sink (ring full) | $(printf %.0f "${pps[stalled]}") pps | **$(ratio "${pps[stalled]}" "${pps[off]}")x** | >= 0.95x |"
+for mode in off live stalled; do
+    loss_run "$mode"
+    read -r sent received arx < "$work/last"
+    row "| 3 | forwarded frames lost, 50 000 frames at 50 kpps, mirroring $mode | host B received $received of $sent (forwarder rx $arx) | **$((sent - received)) lost** | 0 |"
+done
+
+# ---- row 4: the kernel's own mirror ---------------------------------------------------------
+echo "bench: row 4: tc matchall mirred (mirror to a TAP + redirect to the peer) at the same load" >&2
+"$bench" hold-tap --tap "$ktap" > "$work/hold.txt" 2>&1 &
+hold=$!; pids+=("$hold")
+wait_for "$work/hold.txt" "^ready" 10
+tc qdisc add dev "$fwdA" clsact
+# matchall as in the issue; kernels without cls_matchall (this one) get u32's match-everything.
+classifier=matchall
+actions=(action mirred egress mirror dev "$ktap" pipe action mirred egress redirect dev "$fwdB")
+if ! tc filter add dev "$fwdA" ingress matchall "${actions[@]}" 2>/dev/null; then
+    classifier="u32 match u32 0 0"
+    tc filter add dev "$fwdA" ingress protocol all u32 match u32 0 0 "${actions[@]}"
+fi
+k=() kcap=""
+for ((r = 0; r < reps; r++)); do
+    start_tcpdump "$ktap" /dev/null
+    b0=$(rxB)
+    "${trafgen_A[@]}" > /dev/null 2>&1 &
+    gpid=$!; pids+=("$gpid")
+    sleep 0.7
+    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
+    stop_trafgen "$gpid"; sleep 0.3
+    b1=$(rxB)
+    stop "$tcpdump_pid" INT
+    k+=("$(awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}')")
+    kcap="$(captured_by_tcpdump "$ktap")/$((b1 - b0))"
+done
+tc qdisc del dev "$fwdA" clsact
+stop "$hold" TERM
+kpps=$(echo "${k[*]}" | median)
+row "| 4 | kernel: tc ($classifier) redirect A->B + mirred mirror to a TAP with tcpdump, same trafgen load | $(printf %.0f "$kpps") pps forwarded (last run: tcpdump captured $kcap frames forwarded) | SpanTap live / kernel: **$(ratio "${pps[live]}" "$kpps")x** | context |"
+
+# ---- row 5: delivery and latency ------------------------------------------------------------
+echo "bench: row 5: delivery share and enqueue-to-TAP latency at 20 kpps" >&2
+out="$work/latency.txt"
+"$bench" forward --a "$fwdA" --b "$fwdB" --mirror live --tap "$mtap" --slots 32768 --pcap "$work/mirror.pcap" > "$out" 2> "$work/latency.err" &
+fpid=$!; pids+=("$fpid")
+wait_for "$out" "^ready" 20
+start_tcpdump "$mtap" "$work/mirror.pcap" --time-stamp-precision=nano
+"${trafgen_A[@]}" -n 20000 -b 20000pps > /dev/null 2>&1
+sleep 0.5
+stop "$tcpdump_pid" INT
+stop "$fpid" TERM
+lat=$(grep '^latency' "$out" || echo "latency missing")
+row "| 5 | delivery: 20 000 frames (64 B) at 20 kpps, rate 1, tcpdump -w on the TAP | captured $(echo "$lat" | field captured) of $(echo "$lat" | field mirrored) mirrored ($(echo "$lat" | field matched) matched byte for byte in ring order) | **$(echo "$lat" | field captured_share)** | 100% |"
+row "| 5 | enqueue-to-TAP latency (record timestamp -> skb timestamp in the TAP write) | p50 $(echo "$lat" | field p50_us) us, p99 $(echo "$lat" | field p99_us) us, max $(echo "$lat" | field max_us) us | p99 **$(echo "$lat" | field p99_us) us** | |"
+
+# ---- row 6: memory --------------------------------------------------------------------------
+echo "bench: row 6: spantapd RSS with 4 external producers (4 rings x 4096 slots x 2048 B)" >&2
+cat > "$work/spantap.conf" <<CFG
+set forwarding-options port-mirroring instance span1 input ingress interface sbIn$id
+set forwarding-options port-mirroring instance span1 input rate 1
+set forwarding-options port-mirroring instance span1 output interface $dtap
+CFG
+"$bin/spantapd" --config "$work/spantap.conf" --control-socket "$work/spantapd.sock" \
+    --ring-slots 4096 --ring-slot-size 2048 --log-level warning 2> "$work/spantapd.log" &
+daemon=$!; pids+=("$daemon")
+for _ in $(seq 100); do [ -S "$work/spantapd.sock" ] && break; sleep 0.1; done
+sleep 0.5
+rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$daemon/status"; }
+idle_rss=$(rss VmRSS)
+producers=()
+for n in 1 2 3 4; do
+    "$work/spantap_producer" -s "$work/spantapd.sock" -n "bench$n" -c 4096 -l 1500 -w 4 > "$work/producer$n.txt" 2>&1 &
+    producers+=($!); pids+=($!)
+done
+sleep 2
+busy_rss=$(rss VmRSS) busy_anon=$(rss RssAnon) busy_shmem=$(rss RssShmem)
+for p in "${producers[@]}"; do wait "$p" || true; untrack "$p"; done
+stop "$daemon" TERM
+ring_kib=$(( 4 * (384 + 4096 * 2048) / 1024 ))
+row "| 6 | spantapd RSS, 4 producers x 4096 slots (each wrote 4096 frames of 1500 B) | RSS $busy_rss KiB (anon $busy_anon, shmem $busy_shmem; idle $idle_rss) vs rings $ring_kib KiB | RSS/rings **$(ratio "$busy_rss" "$ring_kib")x**, above idle + rings: **$(( busy_rss - idle_rss - ring_kib )) KiB** | |"
+
+# ---- the table ------------------------------------------------------------------------------
+elapsed=$(( $(date +%s) - started ))
+echo
+echo "SpanTap benchmarks: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), ${reps} reps, ${elapsed} s"
+echo
+echo "| row | what | measured | ratio / count | target |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
