@@ -46,7 +46,7 @@ public struct MirrorHook {
     }
 
     /// Once per RX batch: pick up a changed rule, and take the batch's timestamp if mirroring.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func batchStarted() {
         guard let rule else { return }
         let current = rule.load(ordering: .acquiring)
@@ -58,7 +58,7 @@ public struct MirrorHook {
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32) {
         guard mirrored, sampler.shouldMirror(rate), let producer else { return }
         _ = producer.pointee.stage(frame, ingressIfindex: ingressIfindex, outputID: outputID,
@@ -66,13 +66,13 @@ public struct MirrorHook {
     }
 
     /// Once per RX batch, after its frames: make the staged clones visible to the sink.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func batchEnded() {
         guard mirrored, let producer else { return }
         producer.pointee.publish()
     }
 
-    @inline(never)
+    @usableFromInline @inline(never)
     mutating func adopt(_ packed: UInt64) {
         word = packed
         guard let rule = MirrorRule(packed: packed) else {

@@ -37,12 +37,10 @@ public final class OutputCounters: Sendable {
     public var deliveredBytes: UInt64 { deliveredBytesCell.load(ordering: .relaxed) }
     public var writeErrors: UInt64 { writeErrorsCell.load(ordering: .relaxed) }
 
-    func delivered(bytes: Int) {
-        deliveredPacketsCell.store(deliveredPacketsCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-        deliveredBytesCell.store(deliveredBytesCell.load(ordering: .relaxed) &+ UInt64(bytes), ordering: .relaxed)
-    }
-
-    func writeFailed() {
-        writeErrorsCell.store(writeErrorsCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    /// Adds one drained batch's tallies (plain load + store: the sink queue is the only writer).
+    func add(packets: UInt64, bytes: UInt64, errors: UInt64) {
+        deliveredPacketsCell.store(deliveredPacketsCell.load(ordering: .relaxed) &+ packets, ordering: .relaxed)
+        deliveredBytesCell.store(deliveredBytesCell.load(ordering: .relaxed) &+ bytes, ordering: .relaxed)
+        writeErrorsCell.store(writeErrorsCell.load(ordering: .relaxed) &+ errors, ordering: .relaxed)
     }
 }

@@ -18,8 +18,9 @@ public final class SinkService: @unchecked Sendable {
     public let queue: DispatchQueue
     public let batchSize: Int
     private let logger: Logger
-    /// Indexed by output id: ids are small and dense, so this is one bounds check and a load.
-    private var outputs: [SinkOutput?] = []
+    /// Indexed by output id: ids are small and dense, so finding a record's output is one bounds
+    /// check and a load.
+    private let outputs = OutputTable()
     private var writeWatchers: [UInt32: DispatchSourceWrite] = [:]
     private var sources: [ObjectIdentifier: RingSource] = [:]
     private let drainPassesCell = ManagedAtomic<UInt64>(0)
@@ -40,10 +41,8 @@ public final class SinkService: @unchecked Sendable {
     /// Routes records with `output.id` to `output`, replacing any output with that id.
     public func addOutput(_ output: SinkOutput) {
         queue.sync {
-            let index = Int(output.id)
-            if outputs.count <= index { outputs += Array(repeating: nil, count: index + 1 - outputs.count) }
             stopWatching(output.id)
-            outputs[index] = output
+            outputs.set(output, id: output.id)
             resumeRings(blockedOn: output.id)
         }
     }
@@ -52,8 +51,8 @@ public final class SinkService: @unchecked Sendable {
     /// the caller may close it. Later records for `id` count as `mirror_drops_no_binding`.
     public func removeOutput(id: UInt32) {
         queue.sync {
-            guard Int(id) < outputs.count else { return }
-            outputs[Int(id)] = nil
+            guard outputs[id] != nil else { return }
+            outputs.set(nil, id: id)
             stopWatching(id)
             resumeRings(blockedOn: id)
         }
@@ -117,6 +116,7 @@ public final class SinkService: @unchecked Sendable {
             }
         }
         source.consumer.countDropsNoBinding(noBinding)
+        outputs.flush()
         return drained
     }
 
@@ -124,12 +124,13 @@ public final class SinkService: @unchecked Sendable {
 
     /// Writes one record to its output; errors other than would-block are counted and the record
     /// is consumed (a mirror clone is discardable).
+    @inline(__always)
     private func deliver(_ record: RingRecord, final: Bool) -> Delivery {
-        let id = Int(record.outputID)
-        guard id < outputs.count, let output = outputs[id] else { return .noBinding }
-        let written = write(output.descriptor.rawValue, record.frame.baseAddress, record.frame.count)
+        let descriptor = outputs.descriptor(record.outputID)
+        guard descriptor >= 0 else { return .noBinding }
+        let written = write(descriptor, record.frame.baseAddress, record.frame.count)
         if written == record.frame.count {
-            output.counters.delivered(bytes: written)
+            outputs.delivered(record.outputID, bytes: written)
             return .done
         }
         switch written < 0 ? errno : EMSGSIZE {
@@ -139,14 +140,14 @@ public final class SinkService: @unchecked Sendable {
             // A TAP that is down answers EIO, a packet socket on a downed port ENETDOWN/ENXIO.
             return .noBinding
         default:
-            output.counters.writeFailed()
+            outputs.failed(record.outputID)
             return .done
         }
     }
 
     private func pause(_ source: RingSource, on outputID: UInt32) {
         source.blockedOn = outputID
-        guard writeWatchers[outputID] == nil, let output = outputs[Int(outputID)] else { return }
+        guard writeWatchers[outputID] == nil, let output = outputs[outputID] else { return }
         let watcher = DispatchSource.makeWriteSource(fileDescriptor: output.descriptor.rawValue, queue: queue)
         watcher.setEventHandler { [unowned self] in
             self.stopWatching(outputID)

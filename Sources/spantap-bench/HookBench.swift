@@ -87,6 +87,7 @@ struct RealHook: HookStep {
         hook.frameReceived(frame, ingressIfindex: ingressIfindex)
     }
     @inline(__always) mutating func batchEnded() {
+        hook.batchEnded()
         guard let consumer else { return }
         var touched: UInt8 = 0
         _ = consumer.pointee.drain(limit: 4096) { record in
