@@ -16,11 +16,14 @@ struct MirrorHookStandaloneTests {
 
         hook.batchStarted()
         frame.withUnsafeBytes { hook.frameReceived($0, ingressIfindex: 7) }
+        hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 0, "no rule: nothing mirrored")
 
         table.replace(with: [7: MirrorRule(outputID: 3, rate: 4)])
         hook.batchStarted()
         for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0, ingressIfindex: 7) } }
+        #expect(ring.counters.mirroredPackets == 0, "staged, not yet published: the batch has not ended")
+        hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 2)
         var consumer = ring.makeConsumer()
         var outputs: [UInt32] = []
