@@ -6,7 +6,8 @@
  *        {"command":"attach-producer","name":"NAME"}
  *   2. read the JSON reply; the ring's memfd and eventfd arrive with it (SCM_RIGHTS), and the
  *      reply's "rules" say which output_id each mirrored ingress interface goes to;
- *   3. mmap the memfd and feed frames with spantap_producer_enqueue() from spantap_ring.h;
+ *   3. mmap the memfd and feed frames with spantap_producer_enqueue_snap() from spantap_ring.h,
+ *      capturing at most the rule's maximum_packet_length bytes (0: whole frames);
  *   4. detach by closing the socket (spantapd drains the ring into the outputs and frees it;
  *      the same happens if the producer dies).
  *
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
     int fds[2];
     int sock = attach(path, name, reply, sizeof reply, fds);
     long ingress = json_number(reply, "ingress_ifindex"), output = json_number(reply, "output_id");
+    long snap = json_number(reply, "maximum_packet_length");
     if (output < 0) {
         fprintf(stderr, "spantapd has no mirror rule to follow: %s", reply);
         return 3;
@@ -113,7 +115,8 @@ int main(int argc, char **argv)
         memcpy(frame + 14, &seq, sizeof seq);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        spantap_producer_enqueue(&producer, frame, (uint32_t)length, (uint32_t)ingress, (uint32_t)output,
+        spantap_producer_enqueue_snap(&producer, frame, (uint32_t)length, snap > 0 ? (uint32_t)snap : 0,
+                                      (uint32_t)ingress, (uint32_t)output,
                                  (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
     }
     printf("mirrored_packets=%llu mirror_drops_queue_full=%llu mirror_drops_no_frame=%llu\n",

@@ -23,19 +23,23 @@ public struct ControlResponse: Codable, Equatable, Sendable {
 /// (SCM_RIGHTS, in this order: the ring's memfd, then its eventfd). Lists, not JSON objects keyed
 /// by interface name, so no key transformation can touch a name.
 public struct ProducerGrant: Codable, Equatable, Sendable {
-    /// One mirrored ingress interface: records for frames from it carry `outputId`, and the
-    /// producer samples them at `rate` with its own counter.
+    /// One mirrored ingress interface: records for frames from it carry `outputId`, the producer
+    /// samples them at `rate` with its own counter and captures at most `maximumPacketLength`
+    /// bytes of each (0: whole frames; `spantap_producer_enqueue_snap` in the C header).
     public struct Rule: Codable, Equatable, Sendable {
         public var ingress: String
         public var ingressIfindex: Int32
         public var rate: UInt32
+        public var maximumPacketLength: UInt32
         public var output: String
         public var outputId: UInt32
 
-        public init(ingress: String, ingressIfindex: Int32, rate: UInt32, output: String, outputId: UInt32) {
+        public init(ingress: String, ingressIfindex: Int32, rate: UInt32, maximumPacketLength: UInt32 = 0,
+                    output: String, outputId: UInt32) {
             self.ingress = ingress
             self.ingressIfindex = ingressIfindex
             self.rate = rate
+            self.maximumPacketLength = maximumPacketLength
             self.output = output
             self.outputId = outputId
         }

@@ -24,7 +24,7 @@ extension Daemon {
                       snapLength: ring.geometry.snapLength, mappingSize: ring.geometry.mappingSize,
                       rules: mirrorRules().map {
                           ProducerGrant.Rule(ingress: $0.ingress, ingressIfindex: $0.ingressIfindex, rate: $0.rate,
-                                             output: $0.output, outputId: $0.outputID)
+                                             maximumPacketLength: $0.snapLength, output: $0.output, outputId: $0.outputID)
                       })
     }
 

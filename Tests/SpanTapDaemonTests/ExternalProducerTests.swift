@@ -33,6 +33,22 @@ struct ExternalProducerTests {
         #expect(lab.log().contains("producer detached; ring drained and freed"))
     }
 
+    @Test func producerHonoursTheInstancesMaximumPacketLength() throws {
+        let producer = try Self.buildProducer()
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap)
+            + "set forwarding-options port-mirroring instance span1 input maximum-packet-length 100\n")
+        lab.interfaces = [tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+
+        _ = try run(producer, "-s", lab.socketPath, "-c", "20", "-l", "300")
+        let frames = capture.drain()
+        #expect(Self.sequence(frames) == Array(0..<20))
+        #expect(frames.allSatisfy { $0.count == 100 }, "captured to the snap length: \(Set(frames.map(\.count)))")
+    }
+
     @Test func aProducerThatDiesIsDetectedAndItsRingFreed() throws {
         let producer = try Self.buildProducer()
         let (lab, _) = try DaemonLab.startedWithTap()

@@ -14,7 +14,7 @@ import Testing
     }
 
     /// Feeds `count` frames to a new ring from Swift, exactly as the C fixture does.
-    static func swiftRing(count: UInt64, geometry: RingGeometry) throws -> HandoffRing {
+    static func swiftRing(count: UInt64, geometry: RingGeometry, snapLength: Int = 0) throws -> HandoffRing {
         let ring = try HandoffRing.create(name: "interop-swift", geometry: geometry)
         var producer = ring.makeProducer()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
@@ -23,7 +23,7 @@ import Testing
             let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[..<TestFrames.length(seq)])
             TestFrames.fill(frame, seq: seq)
             _ = producer.tryEnqueue(UnsafeRawBufferPointer(frame), ingressIfindex: 7, outputID: UInt32(seq % 3),
-                                    timestampNanoseconds: seq * 1000)
+                                    timestampNanoseconds: seq * 1000, snapLength: snapLength)
         }
         return ring
     }
@@ -32,20 +32,23 @@ import Testing
         Array(UnsafeRawBufferPointer(start: ring.base, count: ring.geometry.mappingSize))
     }
 
-    @Test func cAndSwiftProducersWriteIdenticalBytes() throws {
+    /// Snap 0: whole frames; snap 100: every frame longer than 100 B captured to 100 B.
+    @Test(arguments: [0, 100]) func cAndSwiftProducersWriteIdenticalBytes(snapLength: Int) throws {
         let producer = try Self.buildCProducer()
         let geometry = try RingGeometry(slotCount: 128, slotSize: 1600)
         let count: UInt64 = 300 // more than the slots: both must also count the same drops
 
-        let fromSwift = try Self.swiftRing(count: count, geometry: geometry)
+        let fromSwift = try Self.swiftRing(count: count, geometry: geometry, snapLength: snapLength)
         let fromC = try HandoffRing.create(name: "interop-c", geometry: geometry)
-        let status = try runWithDescriptors(producer, ["\(count)"], descriptors: [fromC.memory.rawValue, fromC.wakeup.rawValue])
+        let status = try runWithDescriptors(producer, ["\(count)", "\(snapLength)"],
+                                            descriptors: [fromC.memory.rawValue, fromC.wakeup.rawValue])
         #expect(status == 0)
 
         #expect(fromC.counters == fromSwift.counters)
         #expect(fromC.counters.mirroredPackets == 128)
         #expect(fromC.counters.mirrorDropsQueueFull == 172)
         #expect(Self.bytes(of: fromC) == Self.bytes(of: fromSwift))
+        if snapLength > 0 { #expect(fromC.counters.mirroredBytes <= 128 * UInt64(snapLength)) }
     }
 
     @Test func swiftConsumerDrainsACProducerAndIsWokenOnce() throws {

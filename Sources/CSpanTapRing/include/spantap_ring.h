@@ -151,19 +151,23 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
     return 0;
 }
 
-/* Copies one frame into the ring. Never blocks; a drop is counted in the header and returned. */
+/* Copies one frame into the ring, truncated to snap bytes if snap is non-zero (a per-instance
+ * maximum-packet-length from spantapd's grant), else to the ring's own snap_length if it has one;
+ * otherwise a frame longer than a slot is dropped. Never blocks; a drop is counted in the header
+ * and returned. original_length always records the frame's full length. */
 static inline enum spantap_enqueue_result
-spantap_producer_enqueue(struct spantap_producer *p, const void *frame, uint32_t length,
-                         uint32_t ingress_ifindex, uint32_t output_id, uint64_t timestamp_ns)
+spantap_producer_enqueue_snap(struct spantap_producer *p, const void *frame, uint32_t length, uint32_t snap,
+                              uint32_t ingress_ifindex, uint32_t output_id, uint64_t timestamp_ns)
 {
     struct spantap_ring_header *h = p->header;
+    uint32_t limit = snap && snap < p->capture_limit ? snap : p->capture_limit;
     uint32_t captured = length;
-    if (length > p->capture_limit) {
-        if (h->snap_length == 0) {
+    if (length > limit) {
+        if (h->snap_length == 0 && snap == 0) {
             __atomic_store_n(&h->drops_no_frame, ++p->drops_no_frame, __ATOMIC_RELAXED);
             return SPANTAP_DROP_NO_FRAME;
         }
-        captured = p->capture_limit;
+        captured = limit;
     }
     if (p->producer_index - p->cached_consumer >= (uint64_t)p->slot_mask + 1) {
         p->cached_consumer = __atomic_load_n(&h->consumer_index, __ATOMIC_ACQUIRE);
@@ -196,6 +200,14 @@ spantap_producer_enqueue(struct spantap_producer *p, const void *frame, uint32_t
         (void)ignored;
     }
     return SPANTAP_ENQUEUED;
+}
+
+/* spantap_producer_enqueue_snap without a per-call snap length. */
+static inline enum spantap_enqueue_result
+spantap_producer_enqueue(struct spantap_producer *p, const void *frame, uint32_t length,
+                         uint32_t ingress_ifindex, uint32_t output_id, uint64_t timestamp_ns)
+{
+    return spantap_producer_enqueue_snap(p, frame, length, 0, ingress_ifindex, output_id, timestamp_ns);
 }
 
 #ifdef __cplusplus

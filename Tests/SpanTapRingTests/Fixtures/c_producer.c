@@ -19,6 +19,7 @@ static void fill_frame(uint8_t *frame, uint64_t seq, uint32_t length)
 int main(int argc, char **argv)
 {
     uint64_t count = argc > 1 ? strtoull(argv[1], NULL, 10) : 0;
+    uint32_t snap = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
     struct stat st;
     if (fstat(3, &st) != 0) { perror("fstat memfd"); return 2; }
     void *mapping = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
     for (uint64_t seq = 0; seq < count; seq++) {
         uint32_t length = frame_length(seq);
         fill_frame(frame, seq, length);
-        spantap_producer_enqueue(&producer, frame, length, 7, (uint32_t)(seq % 3), seq * 1000);
+        spantap_producer_enqueue_snap(&producer, frame, length, snap, 7, (uint32_t)(seq % 3), seq * 1000);
     }
     return 0;
 }
