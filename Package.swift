@@ -77,7 +77,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "spantapd", dependencies: [
-            "SpanTapDaemon", "SpanTapConfig",
+            "SpanTapDaemon", "SpanTapConfig", "SpanTapControl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

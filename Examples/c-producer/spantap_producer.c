@@ -11,64 +11,35 @@
  *   4. detach by closing the socket (spantapd drains the ring into the outputs and frees it;
  *      the same happens if the producer dies).
  *
+ * The control-socket part is in spantap_attach.h beside this file.
+ *
  * Build: cc -std=c11 -O2 -I ../../Sources/CSpanTapRing/include -o spantap_producer spantap_producer.c
  * Run:   spantap_producer [-s SOCKET] [-n NAME] [-c COUNT] [-l LENGTH] [-w SECONDS]
  * It sends COUNT test frames (LENGTH bytes, sequence number in the payload) for the first rule's
  * ingress/output, prints its counters, waits SECONDS (default 0) and detaches.
  */
 #define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "spantap_attach.h"
 #include "spantap_ring.h"
-
-/* The reply is JSON written by spantapd; a real producer would use a JSON library. */
-static long json_number(const char *json, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\":", key);
-    const char *at = strstr(json, pattern);
-    return at ? strtol(at + strlen(pattern), NULL, 10) : -1;
-}
 
 static int attach(const char *path, const char *name, char *reply, size_t reply_size, int fds[2])
 {
-    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un address = { .sun_family = AF_UNIX };
-    strncpy(address.sun_path, path, sizeof address.sun_path - 1);
-    if (connect(sock, (struct sockaddr *)&address, sizeof address) != 0) {
+    int sock = spantap_connect(path);
+    if (sock < 0) {
         perror(path);
         exit(2);
     }
     char request[256];
-    int length = snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s\"}\n", name);
-    if (write(sock, request, (size_t)length) != length) {
-        perror("send attach-producer");
-        exit(2);
+    snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s\"}\n", name);
+    switch (spantap_request_ring(sock, request, reply, reply_size, fds)) {
+    case 0: return sock;
+    case 1: fprintf(stderr, "attach refused: %s", reply); exit(3);
+    default: fprintf(stderr, "spantapd closed the connection\n"); exit(2);
     }
-    union { struct cmsghdr align; char buf[CMSG_SPACE(2 * sizeof(int))]; } control;
-    struct iovec iov = { .iov_base = reply, .iov_len = reply_size - 1 };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                          .msg_controllen = sizeof control.buf };
-    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    if (n <= 0) {
-        fprintf(stderr, "spantapd closed the connection\n");
-        exit(2);
-    }
-    reply[n] = '\0';
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    if (!strstr(reply, "\"ok\":true") || !cmsg || cmsg->cmsg_type != SCM_RIGHTS) {
-        fprintf(stderr, "attach refused: %s", reply);
-        exit(3);
-    }
-    memcpy(fds, CMSG_DATA(cmsg), 2 * sizeof(int));
-    return sock;
 }
 
 int main(int argc, char **argv)
@@ -92,8 +63,8 @@ int main(int argc, char **argv)
     char reply[65536];
     int fds[2];
     int sock = attach(path, name, reply, sizeof reply, fds);
-    long ingress = json_number(reply, "ingress_ifindex"), output = json_number(reply, "output_id");
-    long snap = json_number(reply, "maximum_packet_length");
+    long ingress = spantap_json_number(reply, "ingress_ifindex", 0), output = spantap_json_number(reply, "output_id", 0);
+    long snap = spantap_json_number(reply, "maximum_packet_length", 0);
     if (output < 0) {
         fprintf(stderr, "spantapd has no mirror rule to follow: %s", reply);
         return 3;

@@ -9,6 +9,10 @@ final class ControlConnection {
     let peer: ControlPeer
     private var source: DispatchSourceRead?
     private var buffer: [UInt8] = []
+    /// Closes the connection when it goes too long without a complete request.
+    private var idleTimer: DispatchSourceTimer?
+    /// Exempt from the idle timeout (an attached producer's connection).
+    private(set) var isLongLived = false
 
     init(fd: Int32, peer: ControlPeer) {
         self.fd = fd
@@ -27,8 +31,26 @@ final class ControlConnection {
 
     /// Stops reading and closes the socket (once the source has let go of it).
     func cancel() {
+        idleTimer?.cancel()
+        idleTimer = nil
         source?.cancel()
         source = nil
+    }
+
+    /// (Re)starts the idle deadline: `expired` runs on `queue` unless a request completes first.
+    func armIdleTimer(seconds: Double, queue: DispatchQueue, expired: @escaping () -> Void) {
+        idleTimer?.cancel()
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + seconds)
+        timer.setEventHandler(handler: expired)
+        idleTimer = timer
+        timer.activate()
+    }
+
+    func disarmIdleTimer() {
+        idleTimer?.cancel()
+        idleTimer = nil
+        isLongLived = true
     }
 
     var pendingBytes: Int { buffer.count }

@@ -16,10 +16,28 @@ public struct ControlPeer: Sendable, Hashable {
 public struct ControlReply {
     public var response: ControlResponse
     public var descriptors: [FileDescriptor]
+    /// The connection now has a long-lived role (an attached producer lives as long as it): it is
+    /// exempt from the idle timeout from here on.
+    public var holdsConnection: Bool
 
-    public init(_ response: ControlResponse, descriptors: [FileDescriptor] = []) {
+    public init(_ response: ControlResponse, descriptors: [FileDescriptor] = [], holdsConnection: Bool = false) {
         self.response = response
         self.descriptors = descriptors
+        self.holdsConnection = holdsConnection
+    }
+}
+
+/// What one client may make the control server hold.
+public struct ControlLimits: Sendable {
+    /// Connections open at once; more are answered with an error and closed (`--max-control-connections`).
+    public var maximumConnections: Int
+    /// Seconds a connection may go without completing a request (a half-sent one, or none at all)
+    /// before it is closed; attached producers are exempt (`--control-idle-timeout`).
+    public var idleTimeout: Double
+
+    public init(maximumConnections: Int = 64, idleTimeout: Double = 10) {
+        self.maximumConnections = maximumConnections
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -28,11 +46,14 @@ public struct ControlReply {
 /// Requests are JSON lines of at most `ControlCodec.maximumLineBytes`. A malformed or unknown
 /// request gets an error response and the connection stays usable; an oversized one, or a peer
 /// that is not root, gets an error response and is disconnected. Nothing a client sends can stop
-/// the server. Everything runs on `queue`, the same queue the handler's state lives on.
+/// the server. A client can hold at most one of `limits.maximumConnections` slots, and only for
+/// `limits.idleTimeout` seconds between complete requests unless it becomes a producer.
+/// Everything runs on `queue`, the same queue the handler's state lives on.
 public final class ControlServer: @unchecked Sendable {
     public typealias Handler = (ControlRequest, ControlPeer) -> ControlReply
 
     public let path: String
+    public let limits: ControlLimits
     private let queue: DispatchQueue
     private let logger: Logger
     private let handler: Handler
@@ -40,11 +61,17 @@ public final class ControlServer: @unchecked Sendable {
     private var listener: DispatchSourceRead?
     private var connections: [Int: ControlConnection] = [:]
     private var nextConnection = 1
+    /// Set while connections are refused for the limit, so a flood logs one line, not one per try.
+    private var refusingConnections = false
+
+    /// Connections open now.
+    public var connectionCount: Int { connections.count }
 
     /// `disconnected` runs on `queue` when a client goes away (closed, crashed, or refused).
-    public init(path: String, queue: DispatchQueue, logger: Logger,
+    public init(path: String, limits: ControlLimits = ControlLimits(), queue: DispatchQueue, logger: Logger,
                 handler: @escaping Handler, disconnected: @escaping (ControlPeer) -> Void = { _ in }) {
         self.path = path
+        self.limits = limits
         self.queue = queue
         self.logger = logger
         self.handler = handler
@@ -111,10 +138,39 @@ public final class ControlServer: @unchecked Sendable {
                 Glibc.close(fd)
                 continue
             }
+            guard connections.count < limits.maximumConnections else {
+                refuse(fd, "too many control connections: \(connections.count) open, the limit is \(limits.maximumConnections) (spantapd --max-control-connections)")
+                continue
+            }
+            refusingConnections = false
             let connection = ControlConnection(fd: fd, peer: peer)
             connections[peer.connection] = connection
             connection.activate(queue: queue) { [unowned self, unowned connection] in self.readable(connection) }
+            armIdleTimer(connection)
         }
+    }
+
+    private func refuse(_ fd: Int32, _ reason: String) {
+        if !refusingConnections {
+            logger.warning("control connections refused until some close", metadata: ["reason": "\(reason)"])
+            refusingConnections = true
+        }
+        sendReply(ControlReply(.failure(reason)), on: fd)
+        Glibc.close(fd)
+    }
+
+    private func armIdleTimer(_ connection: ControlConnection) {
+        connection.armIdleTimer(seconds: limits.idleTimeout, queue: queue) { [weak self, weak connection] in
+            guard let self, let connection else { return }
+            self.logger.debug("control connection idle; closed", metadata: ["pid": "\(connection.peer.pid)"])
+            self.close(connection)
+        }
+    }
+
+    /// Closes connection `id` (e.g. a quarantined producer's); `disconnected` runs as for any close.
+    public func close(connection id: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        if let connection = connections[id] { close(connection) }
     }
 
     private func readable(_ connection: ControlConnection) {
@@ -132,6 +188,11 @@ public final class ControlServer: @unchecked Sendable {
             guard connection.send(reply) else {
                 close(connection)
                 return
+            }
+            if reply.holdsConnection {
+                connection.disarmIdleTimer()
+            } else if !connection.isLongLived {
+                armIdleTimer(connection)
             }
         }
         if connection.pendingBytes > ControlCodec.maximumLineBytes {

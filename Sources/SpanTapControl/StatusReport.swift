@@ -1,13 +1,53 @@
 /// `spantap status --json`: every counter the daemon keeps, with the forwarder's names.
 public struct StatusReport: Codable, Equatable, Sendable {
+    public var daemon = Daemon()
     public var instances: [Instance] = []
     public var bindings: [Binding] = []
     public var producers: [Producer] = []
 
-    public init(instances: [Instance] = [], bindings: [Binding] = [], producers: [Producer] = []) {
+    public init(daemon: Daemon = Daemon(), instances: [Instance] = [], bindings: [Binding] = [], producers: [Producer] = []) {
+        self.daemon = daemon
         self.instances = instances
         self.bindings = bindings
         self.producers = producers
+    }
+
+    /// What clients make spantapd hold now, and what happened to producers that are gone.
+    public struct Daemon: Codable, Equatable, Sendable {
+        public var producersAttached = 0
+        /// Producers cut off for breaking the ring protocol, since start.
+        public var producersQuarantined: UInt64 = 0
+        /// Sum of the mapping sizes of every producer ring attached now (`--max-ring-memory` bounds it).
+        public var ringMemoryBytes = 0
+        /// Control connections open now, the asking one included.
+        public var controlConnections = 0
+        /// Counters of producers that detached or were quarantined, so their totals are not lost.
+        public var detachedProducers = ProducerCounters()
+
+        public init() {}
+    }
+
+    /// One external producer's counters.
+    public struct ProducerCounters: Codable, Equatable, Sendable {
+        public var mirroredPackets: UInt64 = 0
+        public var mirrorDropsQueueFull: UInt64 = 0
+        public var mirrorDropsNoFrame: UInt64 = 0
+        public var mirrorDropsNoBinding: UInt64 = 0
+        /// Records for an output or from an ingress outside the producer's grant, not delivered.
+        public var mirrorDropsNotGranted: UInt64 = 0
+        /// Records whose lengths did not fit their slot, not delivered.
+        public var mirrorDropsBadRecord: UInt64 = 0
+
+        public init() {}
+
+        public static func += (total: inout ProducerCounters, more: ProducerCounters) {
+            total.mirroredPackets &+= more.mirroredPackets
+            total.mirrorDropsQueueFull &+= more.mirrorDropsQueueFull
+            total.mirrorDropsNoFrame &+= more.mirrorDropsNoFrame
+            total.mirrorDropsNoBinding &+= more.mirrorDropsNoBinding
+            total.mirrorDropsNotGranted &+= more.mirrorDropsNotGranted
+            total.mirrorDropsBadRecord &+= more.mirrorDropsBadRecord
+        }
     }
 
     /// Mirror counters, summed over every ring that feeds an instance.
@@ -102,16 +142,19 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsQueueFull: UInt64
         public var mirrorDropsNoFrame: UInt64
         public var mirrorDropsNoBinding: UInt64
+        public var mirrorDropsNotGranted: UInt64
+        public var mirrorDropsBadRecord: UInt64
 
-        public init(name: String, pid: Int32, slotCount: Int, mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64,
-                    mirrorDropsNoFrame: UInt64, mirrorDropsNoBinding: UInt64) {
+        public init(name: String, pid: Int32, slotCount: Int, counters: ProducerCounters) {
             self.name = name
             self.pid = pid
             self.slotCount = slotCount
-            self.mirroredPackets = mirroredPackets
-            self.mirrorDropsQueueFull = mirrorDropsQueueFull
-            self.mirrorDropsNoFrame = mirrorDropsNoFrame
-            self.mirrorDropsNoBinding = mirrorDropsNoBinding
+            mirroredPackets = counters.mirroredPackets
+            mirrorDropsQueueFull = counters.mirrorDropsQueueFull
+            mirrorDropsNoFrame = counters.mirrorDropsNoFrame
+            mirrorDropsNoBinding = counters.mirrorDropsNoBinding
+            mirrorDropsNotGranted = counters.mirrorDropsNotGranted
+            mirrorDropsBadRecord = counters.mirrorDropsBadRecord
         }
     }
 }

@@ -29,13 +29,15 @@ extension Daemon {
     }
 
     /// The rules changed (reload, apply, a link came or went): every binding picks up the new
-    /// table within one RX batch, without restarting.
+    /// table within one RX batch, without restarting, and external producers' grants follow.
     func mirrorRulesChanged() {
         var rules: [UInt32: MirrorRule] = [:]
         for rule in mirrorRules() where rule.ingressIfindex > 0 && rule.outputID <= MirrorRule.maximumOutputID {
             rules[UInt32(rule.ingressIfindex)] = MirrorRule(outputID: rule.outputID, rate: rule.rate, snapLength: rule.snapLength)
         }
         mirrorTable.replace(with: rules)
+        let grant = recordGrant()
+        for producer in producers.values { sink.setGrant(grant, for: producer.ring) }
     }
 
     /// Brings the running cross-connects in line with `dataplane`: changed or removed ones stop,

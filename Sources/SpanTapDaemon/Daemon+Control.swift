@@ -17,7 +17,7 @@ extension Daemon {
         case .attachProducer(let request):
             do {
                 let (grant, ring) = try attachProducer(request, peer: peer)
-                return ControlReply(ControlResponse(producer: grant), descriptors: [ring.memory, ring.wakeup])
+                return ControlReply(ControlResponse(producer: grant), descriptors: [ring.memory, ring.wakeup], holdsConnection: true)
             } catch {
                 return ControlReply(.failure("attach-producer \(request.name): \(error)"))
             }

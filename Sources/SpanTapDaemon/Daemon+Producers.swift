@@ -1,20 +1,47 @@
+import Logging
 import SpanTapControl
 import SpanTapRing
+import SpanTapSink
 
 extension Daemon {
-    /// Gives an external forwarder a ring of its own (memfd + eventfd travel with the reply).
-    func attachProducer(_ request: AttachProducer, peer: ControlPeer) throws -> (ProducerGrant, HandoffRing) {
+    /// Gives an external forwarder a ring of its own (memfd + eventfd travel with the reply), within
+    /// the limits: one producer per connection, `--max-producers`, `--ring-slots` x
+    /// `--ring-slot-size` per ring, `--max-ring-memory` over all rings.
+    func attachProducer(_ request: AttachProducer, peer: ControlPeer) throws(ProducerRefusal) -> (ProducerGrant, HandoffRing) {
         guard !request.name.isEmpty, request.name.utf8.count <= 64 else {
-            throw RingError.invalidGeometry("producer name must be 1 to 64 bytes")
+            throw ProducerRefusal("producer name must be 1 to 64 bytes")
+        }
+        if let attached = producers[peer.connection] {
+            throw ProducerRefusal("this connection already has producer '\(attached.name)' attached; one producer per connection (open another connection for another ring)")
         }
         guard !producers.values.contains(where: { $0.name == request.name }) else {
-            throw RingError.invalidGeometry("a producer named '\(request.name)' is already attached")
+            throw ProducerRefusal("a producer named '\(request.name)' is already attached")
         }
-        let geometry = try RingGeometry(slotCount: request.slotCount ?? self.geometry.slotCount,
-                                        slotSize: request.slotSize ?? self.geometry.slotSize)
-        let ring = try HandoffRing.create(name: "spantap-\(request.name)", geometry: geometry)
-        producers[peer.connection] = ExternalProducer(name: request.name, peer: peer, ring: ring)
-        sink.attach(ring)
+        guard producers.count < options.maximumProducers else {
+            throw ProducerRefusal("\(producers.count) producers are attached, the limit (spantapd --max-producers) is \(options.maximumProducers)")
+        }
+        let slotCount = request.slotCount ?? geometry.slotCount, slotSize = request.slotSize ?? geometry.slotSize
+        guard slotCount <= options.ringSlots else {
+            throw ProducerRefusal("slot_count \(slotCount) is above the limit (spantapd --ring-slots) of \(options.ringSlots)")
+        }
+        guard slotSize <= options.ringSlotSize else {
+            throw ProducerRefusal("slot_size \(slotSize) is above the limit (spantapd --ring-slot-size) of \(options.ringSlotSize)")
+        }
+        let geometry: RingGeometry
+        do { geometry = try RingGeometry(slotCount: slotCount, slotSize: slotSize) } catch { throw ProducerRefusal("\(error)") }
+        let held = ringMemoryBytes
+        guard held + geometry.mappingSize <= options.maximumRingMemory.bytes else {
+            throw ProducerRefusal("a \(ByteCount(bytes: geometry.mappingSize)) ring would bring producer ring memory to "
+                + "\(ByteCount(bytes: held + geometry.mappingSize)), above the limit (spantapd --max-ring-memory) of \(options.maximumRingMemory)")
+        }
+        let ring: HandoffRing
+        do { ring = try HandoffRing.create(name: "spantap-\(request.name)", geometry: geometry) } catch { throw ProducerRefusal("\(error)") }
+        let connection = peer.connection
+        let rejected = sink.attach(ring, grant: recordGrant()) { [weak self] violation in
+            guard let self else { return }
+            self.queue.async { self.quarantineProducer(connection: connection, violation) }
+        }
+        producers[connection] = ExternalProducer(name: request.name, peer: peer, ring: ring, rejected: rejected)
         logger.info("producer attached", metadata: ["producer": "\(request.name)", "pid": "\(peer.pid)", "ring": "\(geometry)"])
         return (grant(for: request.name, ring: ring), ring)
     }
@@ -28,11 +55,43 @@ extension Daemon {
                       })
     }
 
-    /// The producer's connection is gone (or it asked to detach): drain its ring, then free it.
+    /// The routes the sink lets external producers' records take: exactly the rules they are given.
+    func recordGrant() -> RecordGrant {
+        RecordGrant(routes: mirrorRules().map {
+            RecordGrant.Route(outputID: $0.outputID, ingressIfindex: UInt32(bitPattern: $0.ingressIfindex))
+        })
+    }
+
+    /// Ring memory all attached producers hold now.
+    var ringMemoryBytes: Int { producers.values.reduce(0) { $0 + $1.ring.geometry.mappingSize } }
+
+    /// The producer's connection is gone (or it asked to detach): drain its ring (at most one
+    /// ring's worth), then free it.
     func detachProducer(connection: Int) {
         guard let producer = producers.removeValue(forKey: connection) else { return }
-        sink.detach(producer.ring)
-        logger.info("producer detached; ring drained and freed",
-                    metadata: ["producer": "\(producer.name)", "mirrored_packets": "\(producer.ring.counters.mirroredPackets)"])
+        if let violation = sink.detach(producer.ring) {
+            producersQuarantined += 1
+            logger.error("producer quarantined: \(violation)", metadata: ["producer": "\(producer.name)", "pid": "\(producer.peer.pid)"])
+        } else {
+            logger.info("producer detached; ring drained and freed",
+                        metadata: ["producer": "\(producer.name)", "mirrored_packets": "\(producer.ring.counters.mirroredPackets)"])
+        }
+        detachedProducerCounters += producer.counters
     }
+
+    /// The sink caught the producer breaking the ring protocol and already dropped its ring: forget
+    /// it, keep its counters, and close its connection.
+    func quarantineProducer(connection: Int, _ violation: RingViolation) {
+        guard let producer = producers.removeValue(forKey: connection) else { return }
+        producersQuarantined += 1
+        detachedProducerCounters += producer.counters
+        logger.error("producer quarantined: \(violation)", metadata: ["producer": "\(producer.name)", "pid": "\(producer.peer.pid)"])
+        closeControlConnection(connection)
+    }
+}
+
+/// Why an `attach-producer` was refused, as the operator reads it in the error reply.
+struct ProducerRefusal: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -16,12 +16,14 @@ extension Daemon {
                 writeErrors: output?.counters.writeErrors ?? 0,
                 recreated: output?.recreated ?? 0))
         }
-        report.producers = producers.values.sorted { $0.name < $1.name }.map { producer in
-            let counters = producer.ring.counters
-            return StatusReport.Producer(name: producer.name, pid: producer.peer.pid, slotCount: producer.ring.geometry.slotCount,
-                                         mirroredPackets: counters.mirroredPackets, mirrorDropsQueueFull: counters.mirrorDropsQueueFull,
-                                         mirrorDropsNoFrame: counters.mirrorDropsNoFrame, mirrorDropsNoBinding: counters.mirrorDropsNoBinding)
+        report.producers = producers.values.sorted { $0.name < $1.name }.map {
+            StatusReport.Producer(name: $0.name, pid: $0.peer.pid, slotCount: $0.ring.geometry.slotCount, counters: $0.counters)
         }
+        report.daemon.producersAttached = producers.count
+        report.daemon.producersQuarantined = producersQuarantined
+        report.daemon.ringMemoryBytes = ringMemoryBytes
+        report.daemon.controlConnections = controlConnections
+        report.daemon.detachedProducers = detachedProducerCounters
         report.bindings = bindingStatus()
         return report
     }

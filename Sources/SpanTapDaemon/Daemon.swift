@@ -22,6 +22,9 @@ public final class Daemon: @unchecked Sendable {
     let geometry: RingGeometry
     private(set) var config: SpanTapConfig
     var producers: [Int: ExternalProducer] = [:]
+    /// Producers quarantined since start, and the counters of every producer no longer attached.
+    var producersQuarantined: UInt64 = 0
+    var detachedProducerCounters = StatusReport.ProducerCounters()
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
     /// What every AF_XDP binding mirrors, by ingress ifindex.
@@ -50,7 +53,7 @@ public final class Daemon: @unchecked Sendable {
             let monitor = try LinkMonitor(queue: queue) { [weak self] event in self?.linkChanged(event) }
             try monitor.start()
             self.monitor = monitor
-            let server = ControlServer(path: options.controlSocketPath, queue: queue, logger: logger,
+            let server = ControlServer(path: options.controlSocketPath, limits: options.controlLimits, queue: queue, logger: logger,
                                        handler: { [unowned self] in self.handle($0, from: $1) },
                                        disconnected: { [unowned self] in self.detachProducer(connection: $0.connection) })
             try server.start()
@@ -110,6 +113,14 @@ public final class Daemon: @unchecked Sendable {
         mirrorRulesChanged()
         return summary
     }
+
+    /// Ends a client's control connection (a quarantined producer's).
+    func closeControlConnection(_ connection: Int) {
+        server?.close(connection: connection)
+    }
+
+    /// Control connections open now.
+    var controlConnections: Int { server?.connectionCount ?? 0 }
 
     /// Status from any thread (e.g. the metrics endpoint).
     public func currentStatus() -> StatusReport {

@@ -14,43 +14,72 @@ public struct RingRecord {
 }
 
 /// The reading end of a `HandoffRing`, for exactly one thread or serial queue (the sink).
+///
+/// The producer may live in another, untrusted process, so nothing it writes is believed before it
+/// is checked: `producer_index` must never move backwards and never run more than `slot_count`
+/// ahead (else `RingViolation`, and nothing more is read), and a record whose lengths do not fit
+/// its slot is skipped and counted in `badRecords`, never delivered. Geometry comes from the
+/// creator's private copy, never from the shared header.
 public struct RingConsumer: ~Copyable {
     let ring: HandoffRing
     let layout: RingLayout
     let slotSize: Int
     let slotMask: UInt64
+    let slotCount: UInt64
     let slotCapacity: Int
     /// Private copy of consumer_index (the consumer is its only writer).
     var consumerIndex: UInt64
-    /// Last producer_index seen; refreshed when the private view runs empty.
+    /// Last producer_index seen and checked; refreshed when the private view runs empty.
     var cachedProducerIndex: UInt64
+    /// Records skipped because their lengths did not fit the slot (`mirror_drops_bad_record`).
+    public private(set) var badRecords: UInt64 = 0
 
     init(ring: HandoffRing) {
         self.ring = ring
         layout = ring.layout
         slotSize = ring.geometry.slotSize
         slotMask = UInt64(ring.geometry.slotCount - 1)
+        slotCount = UInt64(ring.geometry.slotCount)
         slotCapacity = ring.geometry.slotCapacity
+        // Nothing counts as published until the first checked look at producer_index.
         consumerIndex = layout.consumerIndex.load(ordering: .relaxed)
-        cachedProducerIndex = layout.producerIndex.load(ordering: .acquiring)
+        cachedProducerIndex = consumerIndex
+    }
+
+    /// Load-acquires producer_index and checks it before any slot is read.
+    @inline(__always)
+    mutating func refreshProducerIndex() throws(RingViolation) {
+        let published = layout.producerIndex.load(ordering: .acquiring)
+        // Free-running counters: "backwards" is a negative distance from the last value seen.
+        guard Int64(bitPattern: published &- cachedProducerIndex) >= 0 else {
+            throw .producerIndexMovedBackwards(from: cachedProducerIndex, to: published)
+        }
+        guard published &- consumerIndex <= slotCount else {
+            throw .producerIndexTooFarAhead(producer: published, consumer: consumerIndex, slotCount: Int(slotCount))
+        }
+        cachedProducerIndex = published
     }
 
     /// Hands up to `limit` records to `body`, oldest first. `body` returns false to stop *without*
     /// consuming that record (its output would block); it is offered again on the next drain.
-    /// Consumed slots are released to the producer once, at the end. Returns how many were consumed.
-    public mutating func drain(limit: Int, _ body: (RingRecord) -> Bool) -> Int {
+    /// Consumed slots are released to the producer once, at the end. Returns how many were consumed,
+    /// bad records included (they are skipped, not handed to `body`).
+    public mutating func drain(limit: Int, _ body: (RingRecord) -> Bool) throws(RingViolation) -> Int {
         if cachedProducerIndex == consumerIndex {
-            cachedProducerIndex = layout.producerIndex.load(ordering: .acquiring)
+            try refreshProducerIndex()
         }
         let available = Int(truncatingIfNeeded: cachedProducerIndex &- consumerIndex)
         var consumed = 0
         while consumed < min(available, limit) {
             let slot = layout.slots + Int(truncatingIfNeeded: (consumerIndex &+ UInt64(consumed)) & slotMask) &* slotSize
             let header = slot.loadUnaligned(as: spantap_record.self)
-            // An external producer is not trusted: never read past the slot whatever it wrote.
-            let captured = min(Int(header.captured_length), slotCapacity)
-            let record = RingRecord(capturedLength: captured,
-                                    originalLength: max(Int(header.original_length), captured),
+            let captured = Int(header.captured_length)
+            guard captured <= slotCapacity, header.captured_length <= header.original_length else {
+                badRecords &+= 1
+                consumed += 1
+                continue
+            }
+            let record = RingRecord(capturedLength: captured, originalLength: Int(header.original_length),
                                     ingressIfindex: header.ingress_ifindex, outputID: header.output_id,
                                     timestampNanoseconds: header.timestamp_ns,
                                     frame: UnsafeRawBufferPointer(start: slot + Int(SPANTAP_RECORD_SIZE), count: captured))
@@ -64,18 +93,18 @@ public struct RingConsumer: ~Copyable {
         return consumed
     }
 
-    /// Records that are waiting, as of the last look at the producer index.
-    public mutating func pending() -> Int {
-        cachedProducerIndex = layout.producerIndex.load(ordering: .acquiring)
+    /// Records that are waiting, as of a fresh look at the producer index.
+    public mutating func pending() throws(RingViolation) -> Int {
+        try refreshProducerIndex()
         return Int(truncatingIfNeeded: cachedProducerIndex &- consumerIndex)
     }
 
     /// Asks to be woken through the eventfd. Returns true if the ring is still empty, so the caller
     /// may sleep; false if a frame slipped in meanwhile (the flag is withdrawn, keep draining).
-    public mutating func prepareToSleep() -> Bool {
+    public mutating func prepareToSleep() throws(RingViolation) -> Bool {
         layout.needWakeup.store(1, ordering: .relaxed)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        guard pending() == 0 else {
+        guard try pending() == 0 else {
             layout.needWakeup.store(0, ordering: .relaxed)
             return false
         }

@@ -13,6 +13,9 @@ import SystemPackage
 /// record, a write source on the output's fd resumes it, and meanwhile the ring itself is the only
 /// queue: it fills and the producer drops and counts. Nothing here grows without bound or spins.
 ///
+/// A ring's producer may be another, untrusted process: its records are checked (`RingConsumer`),
+/// confined to its `RecordGrant`, and a broken index quarantines the ring at once.
+///
 /// All mutable state is confined to `queue`; public methods hop onto it.
 public final class SinkService: @unchecked Sendable {
     public let queue: DispatchQueue
@@ -60,55 +63,94 @@ public final class SinkService: @unchecked Sendable {
 
     // MARK: Rings
 
-    /// Starts draining `ring` (takes its consumer end).
-    public func attach(_ ring: HandoffRing) {
+    /// Starts draining `ring` (takes its consumer end). An external producer's ring gets its
+    /// `grant`, and `onViolation` runs (on the sink queue) if its producer breaks the protocol:
+    /// by then the ring is already detached, nothing of it replayed. Returns the ring's rejection
+    /// counters.
+    @discardableResult
+    public func attach(_ ring: HandoffRing, grant: RecordGrant? = nil,
+                       onViolation: @escaping @Sendable (RingViolation) -> Void = { _ in }) -> RejectedRecords {
         queue.sync {
-            let source = RingSource(ring: ring, queue: queue)
+            let source = RingSource(ring: ring, queue: queue, grant: grant, onViolation: onViolation)
             sources[ObjectIdentifier(ring)] = source
             source.wakeups.setEventHandler { [unowned self, unowned source] in self.service(source) }
             source.wakeups.activate()
             service(source)
+            return source.rejected
         }
     }
 
-    /// Stops draining `ring` after handing every record still in it to the outputs (records whose
-    /// output would block now are counted as write errors). Returns once the ring is released.
-    public func detach(_ ring: HandoffRing) {
-        queue.sync {
-            guard let source = sources.removeValue(forKey: ObjectIdentifier(ring)) else { return }
-            source.wakeups.setEventHandler {}
-            source.wakeups.setCancelHandler { _ = source } // the fd must outlive the source
-            source.wakeups.cancel()
-            while drain(source, final: true) > 0 {}
+    /// Replaces the routes an external producer's records may take (after a reload or apply).
+    public func setGrant(_ grant: RecordGrant, for ring: HandoffRing) {
+        queue.sync { sources[ObjectIdentifier(ring)]?.grant = grant }
+    }
+
+    /// Stops draining `ring` after handing what is in it to the outputs (records whose output would
+    /// block now are counted as write errors). At most one ring's worth (`slot_count` records) is
+    /// drained, whatever the producer keeps publishing. Returns once the ring is released, with the
+    /// violation that cut the drain short, if any.
+    @discardableResult
+    public func detach(_ ring: HandoffRing) -> RingViolation? {
+        queue.sync { () -> RingViolation? in
+            guard let source = sources.removeValue(forKey: ObjectIdentifier(ring)) else { return nil }
+            source.stopWaking()
+            var budget = ring.geometry.slotCount
+            do throws(RingViolation) {
+                while budget > 0 {
+                    let drained = try drain(source, final: true, limit: min(batchSize, budget))
+                    guard drained > 0 else { break }
+                    budget -= drained
+                }
+            } catch {
+                return error
+            }
+            return nil
         }
     }
 
     // MARK: Draining
 
     private func service(_ source: RingSource) {
+        guard sources[ObjectIdentifier(source.ring)] === source else { return }
         drainPassesCell.store(drainPassesCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         source.consumer.acknowledgeWakeup()
         guard source.blockedOn == nil else { return }
-        while true {
-            let drained = drain(source, final: false)
-            if let blocked = source.blockedOn {
-                pause(source, on: blocked)
-                return
-            }
-            if drained == batchSize {
-                queue.async { [weak self, weak source] in
-                    if let self, let source, self.sources[ObjectIdentifier(source.ring)] === source { self.service(source) }
+        do throws(RingViolation) {
+            while true {
+                let drained = try drain(source, final: false, limit: batchSize)
+                if let blocked = source.blockedOn {
+                    pause(source, on: blocked)
+                    return
                 }
-                return
+                if drained == batchSize {
+                    queue.async { [weak self, weak source] in
+                        if let self, let source { self.service(source) }
+                    }
+                    return
+                }
+                if try source.consumer.prepareToSleep() { return }
             }
-            if source.consumer.prepareToSleep() { return }
+        } catch {
+            quarantine(source, error)
         }
     }
 
+    /// The producer broke the protocol: drop its ring at once, reading nothing more from it.
+    private func quarantine(_ source: RingSource, _ violation: RingViolation) {
+        sources.removeValue(forKey: ObjectIdentifier(source.ring))
+        source.stopWaking()
+        source.onViolation(violation)
+    }
+
     /// One batch from `source`; sets `blockedOn` if an output would block (unless `final`).
-    private func drain(_ source: RingSource, final: Bool) -> Int {
-        var noBinding = 0
-        let drained = source.consumer.drain(limit: batchSize) { record in
+    private func drain(_ source: RingSource, final: Bool, limit: Int) throws(RingViolation) -> Int {
+        var noBinding = 0, notGranted = 0
+        let grant = source.grant
+        let drained = try source.consumer.drain(limit: limit) { record in
+            if let grant, !grant.admits(record) {
+                notGranted += 1
+                return true
+            }
             switch deliver(record, final: final) {
             case .done: return true
             case .noBinding: noBinding += 1; return true
@@ -116,6 +158,7 @@ public final class SinkService: @unchecked Sendable {
             }
         }
         source.consumer.countDropsNoBinding(noBinding)
+        source.rejected.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
         outputs.flush()
         return drained
     }

@@ -23,12 +23,17 @@ struct StatusTable {
                                 })
         }
         if !status.producers.isEmpty {
-            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "MIRRORED", "DROP-FULL", "DROP-NOFRAME", "DROP-NOBIND"],
+            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "MIRRORED", "DROP-FULL", "DROP-NOFRAME", "DROP-NOBIND",
+                                 "DROP-NOTGRANTED", "DROP-BADREC"],
                                 status.producers.map { p in
                                     [p.name, "\(p.pid)", "\(p.slotCount)", "\(p.mirroredPackets)", "\(p.mirrorDropsQueueFull)",
-                                     "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)"]
+                                     "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)", "\(p.mirrorDropsNotGranted)",
+                                     "\(p.mirrorDropsBadRecord)"]
                                 })
         }
+        let d = status.daemon
+        out += "\nproducers attached \(d.producersAttached), quarantined since start \(d.producersQuarantined), "
+            + "ring memory \(d.ringMemoryBytes) B, control connections \(d.controlConnections)\n"
         return out
     }
 

@@ -7,6 +7,7 @@ import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import SpanTapConfig
+import SpanTapControl
 import SpanTapDaemon
 
 @main
@@ -30,11 +31,23 @@ struct SpanTapD: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on IPV4:PORT, e.g. 127.0.0.1:9464 (off by default).")
     var metrics: String?
 
-    @Option(help: "Slots per handoff ring (a power of two).")
+    @Option(help: "Slots per handoff ring (a power of two). Also the most slots an external producer may ask for.")
     var ringSlots = 4096
 
-    @Option(help: "Bytes per ring slot, 24-byte record header included (a multiple of 64).")
+    @Option(help: "Bytes per ring slot, 24-byte record header included (a multiple of 64). Also the largest slot an external producer may ask for.")
     var ringSlotSize = 2048
+
+    @Option(help: "Most external producers attached at once.")
+    var maxProducers = 64
+
+    @Option(help: "Most ring memory all external producers hold at once: bytes, or with a KiB/MiB/GiB suffix.")
+    var maxRingMemory = ByteCount(bytes: 1 << 30)
+
+    @Option(help: "Most control connections open at once.")
+    var maxControlConnections = 64
+
+    @Option(help: "Seconds a control connection may go without completing a request (attached producers are exempt).")
+    var controlIdleTimeout: Double = 10
 
     func run() async throws {
         let parsed: SpanTapConfig
@@ -58,7 +71,10 @@ struct SpanTapD: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: (controlSocket as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
         let options = DaemonOptions(configPath: config, controlSocketPath: controlSocket,
-                                    ringSlots: ringSlots, ringSlotSize: ringSlotSize)
+                                    ringSlots: ringSlots, ringSlotSize: ringSlotSize, maximumProducers: maxProducers,
+                                    maximumRingMemory: maxRingMemory,
+                                    controlLimits: ControlLimits(maximumConnections: maxControlConnections,
+                                                                 idleTimeout: controlIdleTimeout))
         let service = DaemonService(options: options, config: parsed, metrics: metrics, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
@@ -67,6 +83,10 @@ struct SpanTapD: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension ByteCount: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
 
 /// Runs the daemon until SIGTERM/SIGINT (graceful shutdown), reloading on SIGHUP meanwhile.
 ///

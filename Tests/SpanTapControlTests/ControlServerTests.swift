@@ -23,8 +23,7 @@ import Testing
                 switch request {
                 case .status:
                     return ControlReply(ControlResponse(status: StatusReport(producers: [
-                        .init(name: "peer", pid: peer.pid, slotCount: 0, mirroredPackets: 0, mirrorDropsQueueFull: 0,
-                              mirrorDropsNoFrame: 0, mirrorDropsNoBinding: 0)])))
+                        .init(name: "peer", pid: peer.pid, slotCount: 0, counters: StatusReport.ProducerCounters())])))
                 case .attachProducer(let attach):
                     let memfd = FileDescriptor(rawValue: open("/dev/null", O_RDONLY))
                     let second = FileDescriptor(rawValue: open("/dev/zero", O_RDONLY))

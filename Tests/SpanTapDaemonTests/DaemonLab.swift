@@ -107,3 +107,46 @@ func ifindex(of name: String) -> Int32? {
     (try? String(contentsOfFile: "/sys/class/net/\(name)/ifindex", encoding: .utf8))
         .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
 }
+
+/// What the running spantapd holds, read from /proc, so tests can show an attack leaves nothing behind.
+extension DaemonLab {
+    var pid: Int32 { process?.processIdentifier ?? -1 }
+
+    func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    /// Descriptors once spantapd has finished closing what clients left (the last status request's
+    /// connection closes a moment after its reply): the same count twice, 200 ms apart.
+    func settledDescriptors() -> Int {
+        var last = openDescriptors()
+        while true {
+            usleep(200_000)
+            let now = openDescriptors()
+            if now == last { return now }
+            last = now
+        }
+    }
+
+    /// User + system CPU time so far, in seconds.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")") else { return -1 }
+        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        return Double((Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func residentKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ")[1...].first ?? "") ?? -1
+    }
+
+    /// CPU spantapd used over the next `seconds`, as a fraction of one core.
+    func cpuLoad(over seconds: Double = 1) -> Double {
+        let before = cpuSeconds(), start = monotonicSeconds()
+        usleep(UInt32(seconds * 1_000_000))
+        return (cpuSeconds() - before) / (monotonicSeconds() - start)
+    }
+}

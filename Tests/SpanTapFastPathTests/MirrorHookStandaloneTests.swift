@@ -27,7 +27,7 @@ struct MirrorHookStandaloneTests {
         #expect(ring.counters.mirroredPackets == 2)
         var consumer = ring.makeConsumer()
         var outputs: [UInt32] = []
-        _ = consumer.drain(limit: 8) { record in
+        _ = try consumer.drain(limit: 8) { record in
             outputs.append(record.outputID)
             return record.frame.elementsEqual(frame)
         }

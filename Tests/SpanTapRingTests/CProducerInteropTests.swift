@@ -55,7 +55,7 @@ import Testing
         let producer = try Self.buildCProducer()
         let ring = try HandoffRing.create(name: "interop-wake", geometry: RingGeometry(slotCount: 256, slotSize: 1600))
         var consumer = ring.makeConsumer()
-        let asleep = consumer.prepareToSleep()
+        let asleep = try consumer.prepareToSleep()
         #expect(asleep)
 
         let status = try runWithDescriptors(producer, ["200"], descriptors: [ring.memory.rawValue, ring.wakeup.rawValue])
@@ -65,7 +65,7 @@ import Testing
         #expect(read(ring.wakeup.rawValue, &wakeups, 8) == 8)
         #expect(wakeups == 1, "200 frames after one sleep must cost the producer exactly one eventfd write")
         var sequence: [UInt64] = []
-        _ = consumer.drain(limit: 1000) { record in
+        _ = try consumer.drain(limit: 1000) { record in
             if let seq = TestFrames.isIntact(record.frame), record.outputID == UInt32(seq % 3),
                record.timestampNanoseconds == seq * 1000, record.ingressIfindex == 7 {
                 sequence.append(seq)

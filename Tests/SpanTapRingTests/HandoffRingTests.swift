@@ -22,7 +22,7 @@ import Testing
                 let result = payload.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 2, outputID: UInt32(k)) }
                 #expect(result == .enqueued)
             }
-            let drained = consumer.drain(limit: 16) { record in
+            let drained = try consumer.drain(limit: 16) { record in
                 #expect(record.capturedLength == 60 && record.originalLength == 60)
                 #expect(record.ingressIfindex == 2)
                 #expect(record.frame.allSatisfy { $0 == record.frame[0] })
@@ -48,7 +48,7 @@ import Testing
         #expect(ring.counters.mirrorDropsQueueFull == 12)
         #expect(ring.counters.queued == 8)
         // Freeing two slots lets exactly two more in.
-        let freed = consumer.drain(limit: 2) { _ in true }
+        let freed = try consumer.drain(limit: 2) { _ in true }
         #expect(freed == 2)
         let more = (0..<3).map { _ in frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } }
         #expect(more == [.enqueued, .enqueued, .droppedQueueFull])
@@ -60,19 +60,19 @@ import Testing
         let ring = try HandoffRing.create(name: "test-stage", geometry: RingGeometry(slotCount: 8, slotSize: 128))
         var producer = ring.makeProducer()
         var consumer = ring.makeConsumer()
-        let asleep = consumer.prepareToSleep()
+        let asleep = try consumer.prepareToSleep()
         #expect(asleep)
         let frame = [UInt8](repeating: 7, count: 64)
         let staged = (0..<10).map { _ in frame.withUnsafeBytes { producer.stage($0, ingressIfindex: 1, outputID: 0) } }
         #expect(staged.filter { $0 == .enqueued }.count == 8)
         #expect(ring.counters.mirrorDropsQueueFull == 2, "drops count at once")
-        #expect(consumer.pending() == 0, "nothing is visible before publish")
+        #expect(try consumer.pending() == 0, "nothing is visible before publish")
         var wakeups: UInt64 = 0
         #expect(read(ring.wakeup.rawValue, &wakeups, 8) == -1, "and nobody was woken")
 
         producer.publish()
         producer.publish() // nothing new: no second wake-up
-        #expect(consumer.pending() == 8)
+        #expect(try consumer.pending() == 8)
         #expect(ring.counters.mirroredPackets == 8)
         #expect(read(ring.wakeup.rawValue, &wakeups, 8) == 8)
         #expect(wakeups == 1)
@@ -85,10 +85,10 @@ import Testing
         for value in 1...3 as ClosedRange<UInt8> {
             _ = [value].withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) }
         }
-        let first = consumer.drain(limit: 8) { $0.frame[0] < 2 }
+        let first = try consumer.drain(limit: 8) { $0.frame[0] < 2 }
         #expect(first == 1)
         var rest: [UInt8] = []
-        let second = consumer.drain(limit: 8) { rest.append($0.frame[0]); return true }
+        let second = try consumer.drain(limit: 8) { rest.append($0.frame[0]); return true }
         #expect(second == 2)
         #expect(rest == [2, 3])
     }
@@ -100,7 +100,7 @@ import Testing
         var consumer = snapping.makeConsumer()
         #expect(frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } == .enqueued)
         var seen: [(captured: Int, original: Int, bytes: [UInt8])] = []
-        _ = consumer.drain(limit: 1) { seen.append(($0.capturedLength, $0.originalLength, Array($0.frame))); return true }
+        _ = try consumer.drain(limit: 1) { seen.append(($0.capturedLength, $0.originalLength, Array($0.frame))); return true }
         #expect(seen.count == 1)
         #expect(seen.first?.captured == 64)
         #expect(seen.first?.original == 200)
@@ -117,10 +117,10 @@ import Testing
 
         // A per-call snap length truncates even on a ring without one.
         var strictConsumer = strict.makeConsumer()
-        _ = strictConsumer.drain(limit: 1) { _ in true }
+        _ = try strictConsumer.drain(limit: 1) { _ in true }
         #expect(frame.withUnsafeBytes { strictProducer.tryEnqueue($0, ingressIfindex: 1, outputID: 0, snapLength: 32) } == .enqueued)
         var lengths: [(Int, Int)] = []
-        _ = strictConsumer.drain(limit: 1) { lengths.append(($0.capturedLength, $0.originalLength)); return true }
+        _ = try strictConsumer.drain(limit: 1) { lengths.append(($0.capturedLength, $0.originalLength)); return true }
         #expect(lengths.map(\.0) == [32])
         #expect(lengths.map(\.1) == [200])
     }
@@ -132,7 +132,7 @@ import Testing
         var producer = attached.makeProducer()
         var consumer = ring.makeConsumer()
         _ = [UInt8](repeating: 9, count: 80).withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 5, outputID: 1) }
-        let drained = consumer.drain(limit: 4) { $0.ingressIfindex == 5 && $0.frame.count == 80 }
+        let drained = try consumer.drain(limit: 4) { $0.ingressIfindex == 5 && $0.frame.count == 80 }
         #expect(drained == 1)
 
         let notARing = try HandoffRing.create(name: "test-garbage", geometry: RingGeometry(slotCount: 2, slotSize: 64))

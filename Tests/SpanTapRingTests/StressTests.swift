@@ -31,7 +31,7 @@ import SpanTapRing
         while true {
             let counters = ring.counters
             if counters.mirroredPackets + counters.mirrorDropsQueueFull == total && received == counters.mirroredPackets { break }
-            let drained = consumer.drain(limit: 64) { record in
+            let drained = try consumer.drain(limit: 64) { record in
                 let seq = record.frame.loadUnaligned(as: UInt64.self)
                 let words = record.frame.count / 8
                 if record.frame.count != Self.length(seq) || (1..<words).contains(where: {
@@ -42,10 +42,10 @@ import SpanTapRing
                 return true
             }
             received += UInt64(drained)
-            guard drained == 0, consumer.prepareToSleep() else { continue }
+            guard drained == 0, try consumer.prepareToSleep() else { continue }
             sleeps += 1
             var pfd = pollfd(fd: ring.wakeup.rawValue, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, 1000) == 0 && consumer.pending() > 0 { lostWakeups += 1 }
+            if try poll(&pfd, 1, 1000) == 0 && consumer.pending() > 0 { lostWakeups += 1 }
             consumer.acknowledgeWakeup()
         }
         let counters = ring.counters

@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import SpanTapControl
+import SpanTapTestSupport
+import Testing
+
+/// External producers are not trusted (invariant 8): a real C process writes hostile indices and
+/// records into its real memfd, and the release spantapd must shrug it off.
+@Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+struct HostileProducerTests {
+    static func hostile() throws -> String { try compiledFixture("Tests/Fixtures/hostile_producer.c") }
+
+    /// The daemon after an attack: answers within a second, idle, nothing held, other producers served.
+    static func expectRecovered(_ lab: DaemonLab, tap: String, descriptorsBefore: Int) throws {
+        let asked = monotonicSeconds()
+        let status = try lab.status()
+        #expect(monotonicSeconds() - asked < 1, "status must answer within a second")
+        #expect(status.producers.isEmpty)
+        #expect(lab.cpuLoad(over: 1) < 0.05, "spantapd must be idle again, not spinning")
+        #expect(waitUntil { lab.openDescriptors() == descriptorsBefore },
+                "descriptors: \(descriptorsBefore) before, \(lab.openDescriptors()) after")
+
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+        _ = try run(try ExternalProducerTests.buildProducer(), "-s", lab.socketPath, "-n", "good", "-c", "50", "-l", "100")
+        #expect(ExternalProducerTests.sequence(capture.drain()) == Array(0..<50), "another producer's frames still arrive")
+        #expect(lab.stop() == 0, "SIGTERM still exits 0: \(lab.log())")
+        #expect(ifindex(of: tap) == nil, "the TAP spantapd made is removed")
+    }
+
+    @Test(arguments: [("backwards", "producer_index moved backwards from 8 to 3"),
+                      ("ahead", "producer_index 1099511627784 is 1099511627776 ahead of consumer_index 8")])
+    func aBrokenIndexQuarantinesTheProducer(mode: String, logged: String) throws {
+        let (lab, tap) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let descriptors = lab.settledDescriptors()
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+
+        let printed = try run(try Self.hostile(), "-s", lab.socketPath, "-m", mode, "-w", "5")
+        #expect(printed.contains("connection closed by spantapd"), "quarantine closes the connection: \(printed)")
+        #expect(lab.log().contains("producer quarantined: \(logged)"), "\(lab.log())")
+        #expect(capture.drain().count == 8, "the 8 good frames arrive, nothing of the broken ring is replayed")
+        let daemon = try lab.status().daemon
+        #expect(daemon.producersQuarantined == 1)
+        #expect(daemon.detachedProducers.mirroredPackets == 8, "a quarantined producer's counters are kept")
+        try Self.expectRecovered(lab, tap: tap, descriptorsBefore: descriptors)
+    }
+
+    @Test func recordsOutsideTheGrantReachNoOutput() throws {
+        let ingressA = uniqueName("ia"), ingressB = uniqueName("ib"), tapA = uniqueName("oa"), tapB = uniqueName("ob")
+        for ingress in [ingressA, ingressB] { try run("ip", "link", "add", ingress, "type", "veth", "peer", "name", ingress + "p") }
+        let lab = try DaemonLab(config: DaemonLab.config(instance: "a", ingress: [ingressA], output: tapA)
+            + DaemonLab.config(instance: "b", ingress: [ingressB], output: tapB))
+        lab.interfaces = [ingressA, ingressB, tapA, tapB]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let captureA = try PacketCapture(ifindex: try #require(ifindex(of: tapA)))
+        let captureB = try PacketCapture(ifindex: try #require(ifindex(of: tapB)))
+
+        // 20 frames from ingress A forged for B's output, 20 for output id 4242.
+        let printed = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "forge", "-c", "20")
+        #expect(printed.contains("forge done"), "\(printed)")
+        #expect(waitUntil { (try? lab.status().daemon.detachedProducers.mirrorDropsNotGranted) == 40 })
+        #expect(captureA.drain().isEmpty && captureB.drain().isEmpty, "no forged frame reaches any output")
+        let status = try lab.status()
+        #expect(status.instances.map(\.deliveredPackets) == [0, 0])
+        #expect(status.daemon.producersQuarantined == 0, "a bad record is dropped, not a reason to quarantine")
+    }
+
+    @Test func recordsThatDoNotFitTheirSlotAreDroppedAndCounted() throws {
+        let (lab, tap) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+        _ = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "badlen", "-c", "10")
+        #expect(waitUntil { (try? lab.status().daemon.detachedProducers.mirrorDropsBadRecord) == 20 })
+        #expect(capture.drain().isEmpty)
+        #expect(try lab.status().instances.first?.deliveredPackets == 0)
+    }
+
+    @Test func aSecondAttachOnOneConnectionIsRefusedAndLeaksNothing() throws {
+        let (lab, tap) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let descriptors = lab.settledDescriptors()
+        let printed = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "reattach")
+        #expect(printed.contains("second attach refused"), "\(printed)")
+        #expect(printed.contains("one producer per connection"))
+        try Self.expectRecovered(lab, tap: tap, descriptorsBefore: descriptors)
+    }
+
+    @Test func attachDetachCyclesLeaveDescriptorsAndMemoryFlat() throws {
+        let (lab, _) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        _ = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "cycle", "-n", "warm", "-c", "100")
+        let descriptors = lab.settledDescriptors(), resident = lab.residentKiB()
+        let printed = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "cycle", "-n", "cyc", "-c", "1000")
+        #expect(printed.contains("cycles=1000"))
+        #expect(lab.openDescriptors() == descriptors)
+        #expect(lab.residentKiB() - resident < 2048, "RSS \(resident) KiB before, \(lab.residentKiB()) KiB after 1000 cycles")
+        #expect(try lab.status().daemon.detachedProducers == StatusReport.ProducerCounters())
+    }
+}
