@@ -28,6 +28,21 @@
  *                               the exchange returned 1, write 1 to the eventfd.
  * The two fences make it impossible for both sides to miss each other's store, and the exchange
  * means one sleep costs the producer at most one write(2), however many frames follow.
+ *
+ * What the consumer checks (a producer in another process is not trusted, and the mapping is
+ * writable by it; spantapd uses its own copy of the geometry, never line 0 as the producer left it):
+ *   - producer_index, on every load-acquire: it never moves below a value already seen and never
+ *     runs more than slot_count ahead of consumer_index. A producer that breaks either rule is
+ *     QUARANTINED at once: its ring is detached without reading another slot, its control
+ *     connection is closed, spantapd logs "producer quarantined: <reason>" once and counts it in
+ *     status (daemon.producers_quarantined). Its counters so far are kept (daemon.detached_producers).
+ *   - every record: captured_length <= original_length and captured_length fits the slot, else the
+ *     record is skipped and counted as mirror_drops_bad_record; its output_id (with its
+ *     ingress_ifindex, where the rule names one) must be one of the routes of the producer's current
+ *     grant (the rules in the attach reply, updated on reload and apply), else it is skipped and
+ *     counted as mirror_drops_not_granted. Neither counter lives in this mapping.
+ * A detach (closing the connection) drains at most slot_count records, however fast the producer
+ * keeps publishing.
  */
 #ifndef SPANTAP_RING_H
 #define SPANTAP_RING_H
