@@ -12,8 +12,18 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         self.message = message
     }
 
+    /// Messages quote words of the config; invisible characters in them (NUL, escapes, tabs,
+    /// format characters) are shown as `\u{XX}`, so an error is one readable line anywhere.
     init(_ location: SourceLocation, _ message: String) {
-        self.init(file: location.file, line: location.line, column: location.column, message: message)
+        var shown = ""
+        for scalar in message.unicodeScalars {
+            if scalar != " ", NameRules.describeInvisible(scalar) != nil {
+                shown += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        self.init(file: location.file, line: location.line, column: location.column, message: shown)
     }
 
     public var description: String { "\(file):\(line):\(column): \(message)" }

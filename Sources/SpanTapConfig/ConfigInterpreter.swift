@@ -29,7 +29,7 @@ struct ConfigInterpreter {
     }
 
     private mutating func applyInstance(_ cursor: inout PathCursor) throws(ConfigError) {
-        let name = try cursor.value("instance name")
+        let name = try Self.name(cursor.value("instance name"), kind: "instance")
         if instanceLocations[name.text] == nil {
             instanceLocations[name.text] = name.location
             config.instances.append(MirrorInstance(name: name.text, ingress: [], output: MirrorOutput(interface: "")))
@@ -72,7 +72,7 @@ struct ConfigInterpreter {
             }
             config.dataplane.xdpMode = mode
         default:
-            let name = try cursor.value("cross-connect name")
+            let name = try Self.name(cursor.value("cross-connect name"), kind: "cross-connect")
             if crossConnectLocations[name.text] == nil {
                 crossConnectLocations[name.text] = name.location
                 config.dataplane.crossConnects.append(Dataplane.CrossConnect(name: name.text, interfaces: []))
@@ -96,16 +96,13 @@ struct ConfigInterpreter {
         return value
     }
 
-    /// Linux interface names: 1 to IFNAMSIZ-1 (15) bytes, no '/', whitespace or ':'.
     private static func interfaceName(_ word: LocatedWord) throws(ConfigError) -> LocatedWord {
-        let bytes = word.text.utf8.count
-        guard bytes <= 15 else {
-            throw ConfigError(word.location, "interface name '\(word.text)' is \(bytes) bytes long; Linux allows at most 15")
-        }
-        guard bytes > 0, word.text != ".", word.text != "..",
-              !word.text.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
-            throw ConfigError(word.location, "'\(word.text)' is not a valid interface name")
-        }
+        if let problem = NameRules.interfaceNameProblem(word.text) { throw ConfigError(word.location, problem) }
+        return word
+    }
+
+    private static func name(_ word: LocatedWord, kind: String) throws(ConfigError) -> LocatedWord {
+        if let problem = NameRules.nameProblem(word.text, kind: kind) { throw ConfigError(word.location, problem) }
         return word
     }
 }

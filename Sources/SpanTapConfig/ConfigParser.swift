@@ -6,13 +6,34 @@ import Foundation
 /// reject a bad config before anything running changes.
 public enum ConfigParser {
     public static func parse(contentsOf path: String) throws(ConfigError) -> SpanTapConfig {
-        let text: String
+        let bytes: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw ConfigError(file: path, line: 0, column: 0, message: "cannot read config: \(error.localizedDescription)")
         }
-        return try parse(text, file: path)
+        return try parse(decodeUTF8(Array(bytes), file: path), file: path)
+    }
+
+    /// The file as text. A byte that is not valid UTF-8 (even in a comment) is an error at its
+    /// line and column (counted like the tokenizer's: one column per character), not a failure
+    /// to read the whole file.
+    static func decodeUTF8(_ bytes: [UInt8], file: String) throws(ConfigError) -> String {
+        var parser = Unicode.UTF8.ForwardParser()
+        var input = bytes.makeIterator()
+        var offset = 0, line = 1, column = 1
+        while true {
+            switch parser.parseScalar(from: &input) {
+            case .valid(let encoded):
+                offset += encoded.count
+                if encoded.count == 1 && encoded.first == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }
+            case .error:
+                let byte = "0x" + String(bytes[offset], radix: 16, uppercase: true)
+                throw ConfigError(file: file, line: line, column: column, message: "invalid UTF-8 byte \(byte)")
+            case .emptyInput:
+                return String(decoding: bytes, as: UTF8.self)
+            }
+        }
     }
 
     public static func parse(_ text: String, file: String = "<config>") throws(ConfigError) -> SpanTapConfig {

@@ -78,15 +78,19 @@ public final class ControlServer: @unchecked Sendable {
         self.disconnected = disconnected
     }
 
-    /// Binds and listens. A stale socket file (no one listening) is replaced; a live one means
-    /// another spantapd runs, and is an error.
+    /// Binds and listens. Refuses a directory other users could write (see `SocketDirectory`).
+    /// A stale socket file (no one listening) is replaced; a live one means another spantapd
+    /// runs, and is an error.
     public func start() throws(ControlSocketError) {
         let address = try UnixSocketAddress(path: path)
+        try SocketDirectory.check(socketPath: path)
         try removeStaleSocket(address)
         let fd = try makeUnixStreamSocket(path: path)
-        let bound = address.withSockaddr { bind(fd, $0, $1) }
-        // 0600 right after bind; peer credentials are checked on every connection regardless.
-        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, 16) == 0 else {
+        // bind creates the file with the socket inode's mode (less the umask): setting 0600 on
+        // the fd first means the file is never more open, and no path is chmod-ed afterwards
+        // (by then the path could be a symlink to anything). Peer credentials are checked on
+        // every connection regardless.
+        guard fchmod(fd, 0o600) == 0, address.withSockaddr({ bind(fd, $0, $1) }) == 0, listen(fd, 16) == 0 else {
             let error = Errno(rawValue: errno)
             Glibc.close(fd)
             throw ControlSocketError(operation: "listen on", path: path, errno: error)
@@ -108,8 +112,28 @@ public final class ControlServer: @unchecked Sendable {
         unlink(path)
     }
 
+    /// Removes a crashed daemon's socket so bind can make a new one. Judged by lstat, so nothing
+    /// is followed: only a socket owned by root (or this daemon's user) is removed; a symlink, a
+    /// file or another user's socket at the path is refused and left as it is.
     private func removeStaleSocket(_ address: UnixSocketAddress) throws(ControlSocketError) {
-        guard access(path, F_OK) == 0 else { return }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            guard errno == ENOENT else { throw ControlSocketError(operation: "inspect", path: path, errno: Errno(rawValue: errno)) }
+            return
+        }
+        func refuse(_ what: String) -> ControlSocketError {
+            ControlSocketError(operation: "replace stale socket", path: path, errno: .fileExists,
+                               hint: "\(what); spantapd replaces only its own stale socket and never follows links: "
+                                   + "remove it yourself, or use another --control-socket")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFSOCK:
+            guard info.st_uid == 0 || info.st_uid == geteuid() else { throw refuse("it is a socket owned by uid \(info.st_uid), not by root") }
+        case S_IFLNK: throw refuse("it is a symbolic link")
+        case S_IFREG: throw refuse("it is a regular file")
+        case S_IFDIR: throw refuse("it is a directory")
+        default: throw refuse("it is not a socket")
+        }
         let probe = try makeUnixStreamSocket(path: path)
         defer { Glibc.close(probe) }
         if address.withSockaddr({ connect(probe, $0, $1) }) == 0 {

@@ -45,7 +45,7 @@ final class OutputManager {
                 let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
                 usedIDs.insert(id)
                 let (persistent, instances) = wanted[name]!
-                let alias = "spantap: " + instances.joined(separator: ",")
+                let alias = Self.alias(for: instances)
                 let attachment = try attach(name, persistent: persistent, alias: alias)
                 plan.added.append(ManagedOutput(id: id, name: name, persistent: persistent, alias: alias, attachment: attachment))
             }
@@ -133,6 +133,23 @@ final class OutputManager {
         }
         let configuration = TapConfiguration(mtu: tapMTU, alias: alias, persistent: persistent)
         return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
+    }
+
+    /// "spantap: span1,span2", shown by `ip link`. The kernel refuses an ifalias over 255 bytes
+    /// (IFALIASZ - 1), which would fail the whole output, so when many instances share one
+    /// output the names that do not fit are counted instead ("spantap: span1,+7 more").
+    static func alias(for instances: [String]) -> String {
+        let limit = 255, roomForMore = ",+9999 more".utf8.count
+        var alias = "spantap: "
+        for (index, name) in instances.enumerated() {
+            let piece = (index == 0 ? "" : ",") + name
+            let isLast = index == instances.count - 1
+            guard alias.utf8.count + piece.utf8.count <= limit - (isLast ? 0 : roomForMore) else {
+                return alias + (index == 0 ? "" : ",") + "+\(instances.count - index) more"
+            }
+            alias += piece
+        }
+        return alias
     }
 
     private func detach(_ output: ManagedOutput) {

@@ -68,8 +68,9 @@ struct SpanTapD: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "spantapd")
+        // 0755 whatever the umask: the control server refuses a directory others can write.
         try FileManager.default.createDirectory(atPath: (controlSocket as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let options = DaemonOptions(configPath: config, controlSocketPath: controlSocket,
                                     ringSlots: ringSlots, ringSlotSize: ringSlotSize, maximumProducers: maxProducers,
                                     maximumRingMemory: maxRingMemory,

@@ -4,7 +4,8 @@ import SpanTapTestSupport
 import Testing
 
 /// Every file under Corpus/: valid ones parse; each invalid one names, on its first line, the
-/// exact `line:column message` its error must carry.
+/// exact `line:column message` its error must carry. Some hold bytes on purpose (NUL, control
+/// bytes, invalid UTF-8), so the expectation line is read from the raw bytes.
 @Suite struct ConfigCorpusTests {
     static let corpus = packageRoot.appendingPathComponent("Tests/SpanTapConfigTests/Corpus")
 
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test(arguments: files("invalid")) func invalidFileFailsWhereItSays(path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
         let expectation = try #require(text.split(separator: "\n").first?.split(separator: " ", maxSplits: 3))
         try #require(expectation.count == 4 && expectation[1] == "expect-error:", "first line must be '# expect-error: LINE:COL message'")
         let position = expectation[2].split(separator: ":").compactMap { Int($0) }
