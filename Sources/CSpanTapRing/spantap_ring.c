@@ -2,8 +2,15 @@
 #include <stddef.h>
 #include "spantap_ring.h"
 
-_Static_assert(sizeof(struct spantap_ring_header) == SPANTAP_RING_HEADER_SIZE, "header size");
+_Static_assert(sizeof(struct spantap_ring_header) == SPANTAP_RING_RULES_OFFSET, "three header lines");
 _Static_assert(offsetof(struct spantap_ring_header, producer_index) == SPANTAP_RING_LINE, "producer line");
 _Static_assert(offsetof(struct spantap_ring_header, consumer_index) == 2 * SPANTAP_RING_LINE, "consumer line");
 _Static_assert(offsetof(struct spantap_ring_header, need_wakeup) == 2 * SPANTAP_RING_LINE + 8, "need_wakeup");
+_Static_assert(offsetof(struct spantap_ring_header, rule_capacity) == 28, "rule_capacity");
+_Static_assert(sizeof(struct spantap_rule) == SPANTAP_RULE_SIZE, "rule size");
+_Static_assert(offsetof(struct spantap_rule_table, rules) == SPANTAP_RING_LINE, "rules start on the table's second line");
+_Static_assert(SPANTAP_RING_RULES_OFFSET + sizeof(struct spantap_rule_table) == SPANTAP_RING_HEADER_SIZE, "slots follow the table");
+_Static_assert(SPANTAP_RING_HEADER_SIZE == 8704, "version 2 header size");
+_Static_assert(SPANTAP_RING_HEADER_SIZE % SPANTAP_RING_SLOT_ALIGN == 0, "slot 0 aligned");
 _Static_assert(sizeof(struct spantap_record) == SPANTAP_RECORD_SIZE, "record header size");
+_Static_assert(offsetof(struct spantap_record, direction) == 24, "record direction");

@@ -31,22 +31,28 @@ public struct ForwarderSnapshot: Codable, Equatable, Sendable {
     public init(mirrorConfigs: [MirrorConfig]) { self.mirrorConfigs = mirrorConfigs }
 }
 
-/// `{"command":"attach-producer","name":"xpf-0","slot_count":4096,"slot_size":2048}`; geometry
-/// fields are optional and default to the daemon's.
+/// `{"command":"attach-producer","name":"xpf-0","abi":2,"slot_count":4096,"slot_size":2048}`;
+/// `abi` is the ring ABI version the producer was built for (spantapd refuses any other),
+/// geometry fields are optional and default to the daemon's.
 public struct AttachProducer: Codable, Equatable, Sendable {
+    /// The ring ABI version this build speaks (`SPANTAP_RING_VERSION`).
+    public static let currentABI = 2
+
     public var name: String
+    public var abi: Int?
     public var slotCount: Int?
     public var slotSize: Int?
 
-    public init(name: String, slotCount: Int? = nil, slotSize: Int? = nil) {
+    public init(name: String, abi: Int? = AttachProducer.currentABI, slotCount: Int? = nil, slotSize: Int? = nil) {
         self.name = name
+        self.abi = abi
         self.slotCount = slotCount
         self.slotSize = slotSize
     }
 }
 
 extension ControlRequest: Codable {
-    private enum CodingKeys: String, CodingKey { case command, snapshot, name, slotCount, slotSize }
+    private enum CodingKeys: String, CodingKey { case command, snapshot, name, abi, slotCount, slotSize }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -57,6 +63,7 @@ extension ControlRequest: Codable {
         case "apply": self = .apply(try container.decode(ForwarderSnapshot.self, forKey: .snapshot))
         case "attach-producer":
             self = .attachProducer(AttachProducer(name: try container.decode(String.self, forKey: .name),
+                                                  abi: try container.decodeIfPresent(Int.self, forKey: .abi),
                                                   slotCount: try container.decodeIfPresent(Int.self, forKey: .slotCount),
                                                   slotSize: try container.decodeIfPresent(Int.self, forKey: .slotSize)))
         case "detach-producer": self = .detachProducer(name: try container.decode(String.self, forKey: .name))
@@ -77,6 +84,7 @@ extension ControlRequest: Codable {
         case .attachProducer(let request):
             try container.encode("attach-producer", forKey: .command)
             try container.encode(request.name, forKey: .name)
+            try container.encodeIfPresent(request.abi, forKey: .abi)
             try container.encodeIfPresent(request.slotCount, forKey: .slotCount)
             try container.encodeIfPresent(request.slotSize, forKey: .slotSize)
         case .detachProducer(let name):

@@ -34,9 +34,9 @@ final class CrossConnectRunner {
     var isRunning: Bool { fastPath != nil }
     var interfaces: [String] { [config.interfaceA, config.interfaceB] }
 
-    /// Starts forwarding; each binding gets its own ring (attached to `sink`) and reads its mirror
-    /// rule from `table`. Throws if the interfaces are missing or AF_XDP cannot attach.
-    func start(table: MirrorTable, sink: SinkService, geometry: RingGeometry, logger: Logger) throws {
+    /// Starts forwarding; each binding gets its own ring (attached to `sink`) whose rule table
+    /// starts with `rules`. Throws if the interfaces are missing or AF_XDP cannot attach.
+    func start(rules: [RingRule], sink: SinkService, geometry: RingGeometry, logger: Logger) throws {
         guard fastPath == nil else { return }
         let made = MadeMirrors()
         let fastPath = FastPath(config: FastPathConfig(crossConnects: [config], mode: mode), logger: logger) { context in
@@ -45,10 +45,11 @@ final class CrossConnectRunner {
                              metadata: ["interface": "\(context.interface)", "queue": "\(context.queue)"])
                 return MirrorHook(context: context)
             }
+            ring.publishRules(rules)
             let mirror = BindingMirror(context: context, ring: ring)
             made.list.withLock { $0.append(mirror) }
             sink.attach(ring)
-            return mirror.hook(table: table)
+            return mirror.hook()
         }
         do {
             try fastPath.start()
@@ -61,6 +62,11 @@ final class CrossConnectRunner {
         runningMode = fastPath.crossConnects.first?.mode?.rawValue ?? mode.rawValue
         logger.info("cross-connect started", metadata: ["cross-connect": "\(config.name)", "mode": "\(runningMode)",
                                                          "bindings": "\(mirrors.count)"])
+    }
+
+    /// Rewrites every binding's rule table; the bindings follow at their next RX batch.
+    func publishRules(_ rules: [RingRule]) {
+        for mirror in mirrors { mirror.ring.publishRules(rules) }
     }
 
     /// Stops forwarding (XDP detached), drains the bindings' rings into the outputs and keeps

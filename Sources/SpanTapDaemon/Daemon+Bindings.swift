@@ -28,16 +28,19 @@ extension Daemon {
         }
     }
 
-    /// The rules changed (reload, apply, a link came or went): every binding picks up the new
-    /// table within one RX batch, without restarting, and external producers' grants follow.
+    /// The rules changed (reload, apply, a link came or went): every ring's rule table is
+    /// rewritten, so each binding and each external producer follows within one batch, without
+    /// restarting or re-attaching, and external producers' grants follow.
     func mirrorRulesChanged() {
-        var rules: [UInt32: MirrorRule] = [:]
-        for rule in mirrorRules() where rule.ingressIfindex > 0 && rule.outputID <= MirrorRule.maximumOutputID {
-            rules[UInt32(rule.ingressIfindex)] = MirrorRule(outputID: rule.outputID, rate: rule.rate, snapLength: rule.snapLength)
-        }
-        mirrorTable.replace(with: rules)
+        var seen = Set<UInt32>()
+        // One rule per ingress: a snapshot may name an ifindex twice; the first entry wins.
+        ringRules = mirrorRules().compactMap(\.ringRule).filter { seen.insert($0.ifindex).inserted }
+        for runner in crossConnects.values { runner.publishRules(ringRules) }
         let grant = recordGrant()
-        for producer in producers.values { sink.setGrant(grant, for: producer.ring) }
+        for producer in producers.values {
+            producer.ring.publishRules(ringRules)
+            sink.setGrant(grant, for: producer.ring)
+        }
     }
 
     /// Brings the running cross-connects in line with `dataplane`: changed or removed ones stop,
@@ -68,7 +71,7 @@ extension Daemon {
             return
         }
         do {
-            try runner.start(table: mirrorTable, sink: sink, geometry: geometry, logger: logger)
+            try runner.start(rules: ringRules, sink: sink, geometry: geometry, logger: logger)
         } catch {
             logger.error("cross-connect cannot start", metadata: ["cross-connect": "\(runner.config.name)", "error": "\(error)"])
         }

@@ -1,3 +1,4 @@
+import CSpanTapRing
 import Logging
 import SpanTapControl
 import SpanTapRing
@@ -8,6 +9,12 @@ extension Daemon {
     /// the limits: one producer per connection, `--max-producers`, `--ring-slots` x
     /// `--ring-slot-size` per ring, `--max-ring-memory` over all rings.
     func attachProducer(_ request: AttachProducer, peer: ControlPeer) throws(ProducerRefusal) -> (ProducerGrant, HandoffRing) {
+        guard request.abi == Int(SPANTAP_RING_VERSION) else {
+            throw ProducerRefusal("this spantapd speaks ring ABI \(SPANTAP_RING_VERSION) and the request "
+                + (request.abi.map { "asks for ABI \($0)" } ?? "has no \"abi\" field (an ABI 1 producer)")
+                + ": in ABI 2 the rules live in the ring's rule table and change under the producer, records are 32 bytes "
+                + "with a direction, and the header grew to 8704 bytes; rebuild against the current spantap_ring.h and send \"abi\":2")
+        }
         guard !request.name.isEmpty, request.name.utf8.count <= 64 else {
             throw ProducerRefusal("producer name must be 1 to 64 bytes")
         }
@@ -36,6 +43,7 @@ extension Daemon {
         }
         let ring: HandoffRing
         do { ring = try HandoffRing.create(name: "spantap-\(request.name)", geometry: geometry) } catch { throw ProducerRefusal("\(error)") }
+        ring.publishRules(ringRules)
         let connection = peer.connection
         let rejected = sink.attach(ring, grant: recordGrant()) { [weak self] violation in
             guard let self else { return }
@@ -46,20 +54,20 @@ extension Daemon {
         return (grant(for: request.name, ring: ring), ring)
     }
 
+    /// The attach reply: the ring's geometry and, for convenience, the rules its table holds now
+    /// (the table is the truth: it changes on reload and apply, this list does not).
     func grant(for name: String, ring: HandoffRing) -> ProducerGrant {
         ProducerGrant(name: name, slotCount: ring.geometry.slotCount, slotSize: ring.geometry.slotSize,
                       snapLength: ring.geometry.snapLength, mappingSize: ring.geometry.mappingSize,
-                      rules: mirrorRules().map {
+                      rules: mirrorRules().filter { $0.ringRule.map(ringRules.contains) ?? false }.map {
                           ProducerGrant.Rule(ingress: $0.ingress, ingressIfindex: $0.ingressIfindex, rate: $0.rate,
                                              maximumPacketLength: $0.snapLength, output: $0.output, outputId: $0.outputID)
                       })
     }
 
-    /// The routes the sink lets external producers' records take: exactly the rules they are given.
+    /// The routes the sink lets external producers' records take: exactly their rule table's.
     func recordGrant() -> RecordGrant {
-        RecordGrant(routes: mirrorRules().map {
-            RecordGrant.Route(outputID: $0.outputID, ingressIfindex: UInt32(bitPattern: $0.ingressIfindex))
-        })
+        RecordGrant(routes: ringRules.map { RecordGrant.Route(outputID: $0.outputID, ifindex: $0.ifindex, direction: $0.direction) })
     }
 
     /// Ring memory all attached producers hold now.

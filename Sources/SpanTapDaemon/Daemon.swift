@@ -27,8 +27,9 @@ public final class Daemon: @unchecked Sendable {
     var detachedProducerCounters = StatusReport.ProducerCounters()
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
-    /// What every AF_XDP binding mirrors, by ingress ifindex.
-    let mirrorTable = MirrorTable()
+    /// The rules every ring's table carries now (bindings' and producers'), and the grant that
+    /// confines external producers to them.
+    var ringRules: [RingRule] = []
     /// The reference forwarder's cross-connects, by name.
     var crossConnects: [String: CrossConnectRunner] = [:]
     private var monitor: LinkMonitor?
@@ -100,9 +101,13 @@ public final class Daemon: @unchecked Sendable {
     func apply(_ newConfig: SpanTapConfig, replacingSnapshot: Bool = false) throws -> String {
         dispatchPrecondition(condition: .onQueue(queue))
         for instance in newConfig.instances {
-            if let snap = instance.maximumPacketLength, snap > min(geometry.slotCapacity, Int(MirrorRule.maximumSnapLength)) {
+            if let snap = instance.maximumPacketLength, snap > geometry.slotCapacity {
                 throw DaemonError.snapLengthTooLarge(instance: instance.name, length: snap, capacity: geometry.slotCapacity)
             }
+        }
+        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.ingress.count }
+        guard ingressCount <= HandoffRing.ruleCapacity else {
+            throw DaemonError.tooManyRules(count: ingressCount, capacity: HandoffRing.ruleCapacity)
         }
         let plan = try outputs.prepare(for: newConfig)
         outputs.commit(plan)

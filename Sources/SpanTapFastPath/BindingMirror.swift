@@ -23,8 +23,8 @@ public final class BindingMirror: @unchecked Sendable {
         producer.deallocate()
     }
 
-    /// The hook for this binding, reading its rule from `table`.
-    public func hook(table: MirrorTable) -> MirrorHook {
-        MirrorHook(context: context, rule: table.cell(for: context.ifindex), producer: producer)
+    /// The hook for this binding, reading its rule from the ring's rule table.
+    public func hook() -> MirrorHook {
+        MirrorHook(context: context, producer: producer)
     }
 }

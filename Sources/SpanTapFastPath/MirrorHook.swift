@@ -12,46 +12,43 @@ import SpanTapRing
 /// frame. A full ring or an oversize frame drops only the clone (counted in the ring); nothing
 /// here can delay forwarding.
 ///
+/// The rule comes from the binding's own ring's rule table, read once per RX batch by the same C
+/// reader external producers use (`RingProducer.refreshRules`), so spantapd has one rule
+/// mechanism for its own bindings and for other processes.
+///
 /// Rules (the hot path):
 /// - A concrete struct, one per binding, kept by the loop in a preallocated buffer and called as
 ///   `hooks[i].frameReceived(...)`: static dispatch, no existential, no protocol witness.
-/// - Its references are an atomic word and a pointer: no ARC traffic, no allocation, no locks,
-///   no syscalls except the ring's eventfd wake-up when the sink sleeps.
+/// - Its only reference is a pointer: no ARC traffic, no allocation, no locks, no syscalls except
+///   the ring's eventfd wake-up when the sink sleeps.
 /// - `frame` is valid only during the call: the bytes are copied, the pointer never kept.
 public struct MirrorHook {
     /// The binding this hook belongs to.
     public let context: MirrorHookContext
-    @usableFromInline let rule: UnsafeAtomic<UInt64>?
     @usableFromInline let producer: UnsafeMutablePointer<RingProducer>?
     @usableFromInline var sampler = Sampler()
-    /// The rule as last loaded (its packed word), decoded once per change, not per frame.
-    @usableFromInline var word: UInt64 = 0
-    @usableFromInline var mirrored = false
-    @usableFromInline var outputID: UInt32 = 0
+    /// The rule in force, looked up once per change of the table, not per frame.
+    @usableFromInline var rule: RingRule?
     @usableFromInline var rate = SampleRate.everyPacket
-    @usableFromInline var snapLength = 0
     @usableFromInline var timestamp: UInt64 = 0
 
-    /// A hook that mirrors nothing (no mirror table).
+    /// A hook that mirrors nothing (no ring).
     public init(context: MirrorHookContext) {
         self.context = context
-        rule = nil
         producer = nil
     }
 
-    init(context: MirrorHookContext, rule: UnsafeAtomic<UInt64>, producer: UnsafeMutablePointer<RingProducer>) {
+    init(context: MirrorHookContext, producer: UnsafeMutablePointer<RingProducer>) {
         self.context = context
-        self.rule = rule
         self.producer = producer
     }
 
-    /// Once per RX batch: pick up a changed rule, and take the batch's timestamp if mirroring.
+    /// Once per RX batch: pick up changed rules, and take the batch's timestamp if mirroring.
     @inlinable @inline(__always)
     public mutating func batchStarted() {
-        guard let rule else { return }
-        let current = rule.load(ordering: .acquiring)
-        if current != word { adopt(current) }
-        if mirrored {
+        guard let producer else { return }
+        if producer.pointee.refreshRules() { adopt() }
+        if rule != nil {
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
             timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
@@ -59,30 +56,26 @@ public struct MirrorHook {
     }
 
     @inlinable @inline(__always)
-    public mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32) {
-        guard mirrored, sampler.shouldMirror(rate), let producer else { return }
-        _ = producer.pointee.stage(frame, ingressIfindex: ingressIfindex, outputID: outputID,
-                                   timestampNanoseconds: timestamp, snapLength: snapLength)
+    public mutating func frameReceived(_ frame: UnsafeRawBufferPointer) {
+        guard let rule, sampler.shouldMirror(rate), let producer else { return }
+        _ = producer.pointee.stage(frame, rule: rule, timestampNanoseconds: timestamp)
     }
 
     /// Once per RX batch, after its frames: make the staged clones visible to the sink.
     @inlinable @inline(__always)
     public mutating func batchEnded() {
-        guard mirrored, let producer else { return }
+        guard rule != nil, let producer else { return }
         producer.pointee.publish()
     }
 
+    /// The table changed: find this binding's rule; a rule that changed restarts its 1-in-N count.
     @usableFromInline @inline(never)
-    mutating func adopt(_ packed: UInt64) {
-        word = packed
-        guard let rule = MirrorRule(packed: packed) else {
-            mirrored = false
-            return
-        }
-        mirrored = true
-        outputID = rule.outputID
-        rate = SampleRate(rule.rate)
-        snapLength = Int(rule.snapLength)
+    mutating func adopt() {
+        let fresh = producer?.pointee.rule(for: context.ifindex, direction: .received)
+        guard fresh != rule else { return }
+        rule = fresh
+        rate = SampleRate(fresh?.rate ?? 1)
+        sampler = Sampler()
     }
 }
 

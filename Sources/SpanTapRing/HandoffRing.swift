@@ -2,13 +2,15 @@ import Atomics
 import CSpanTapRing
 import CSpanTapSys
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// A single-producer single-consumer ring of sampled frames in shared memory.
 ///
 /// The ring lives in a sealed memfd, so spantapd can pass it (with its wake-up eventfd) to another
 /// process, whose producer may be written in any language against `spantap_ring.h`. One side
-/// calls `makeProducer()`, the other `makeConsumer()`; each may be taken once per mapping.
+/// calls `makeProducer()`, the other `makeConsumer()`; each may be taken once per mapping. The
+/// creator also owns the ring's rule table and rewrites it with `publishRules`.
 ///
 /// Memory is bounded by construction: `geometry.mappingSize` bytes, allocated once.
 public final class HandoffRing: Sendable {
@@ -21,6 +23,7 @@ public final class HandoffRing: Sendable {
     nonisolated(unsafe) let base: UnsafeMutableRawPointer
     private let mappedSize: Int
     let layout: RingLayout
+    private let rules: Mutex<RuleTableWriter>
     private let producerTaken = ManagedAtomic(false)
     private let consumerTaken = ManagedAtomic(false)
 
@@ -54,6 +57,7 @@ public final class HandoffRing: Sendable {
         header.pointee.slot_count = UInt32(geometry.slotCount)
         header.pointee.slot_size = UInt32(geometry.slotSize)
         header.pointee.snap_length = UInt32(geometry.snapLength)
+        header.pointee.rule_capacity = SPANTAP_RULE_CAPACITY
         created = true
         return HandoffRing(geometry: geometry, memory: FileDescriptor(rawValue: memfd), wakeup: wakeup!, base: base!,
                            mappedSize: geometry.mappingSize)
@@ -73,7 +77,8 @@ public final class HandoffRing: Sendable {
         defer { if !attached { munmap(base, size) } }
         let header = base.assumingMemoryBound(to: spantap_ring_header.self).pointee
         guard header.magic == SPANTAP_RING_MAGIC else { throw .notARing("bad magic") }
-        guard header.version == SPANTAP_RING_VERSION, header.header_size == SPANTAP_RING_HEADER_SIZE else {
+        guard header.version == SPANTAP_RING_VERSION, header.header_size == SPANTAP_RING_HEADER_SIZE,
+              header.rule_capacity == SPANTAP_RULE_CAPACITY else {
             throw .notARing("version \(header.version) with header size \(header.header_size); this build reads version \(SPANTAP_RING_VERSION)")
         }
         let geometry = try RingGeometry(slotCount: Int(header.slot_count), slotSize: Int(header.slot_size),
@@ -93,6 +98,7 @@ public final class HandoffRing: Sendable {
         self.wakeup = wakeup
         self.base = base
         self.layout = RingLayout(base: base)
+        rules = Mutex(RuleTableWriter(base: base))
     }
 
     deinit {
@@ -111,6 +117,16 @@ public final class HandoffRing: Sendable {
     public func makeConsumer() -> RingConsumer {
         precondition(!consumerTaken.exchange(true, ordering: .relaxed), "a HandoffRing has exactly one consumer")
         return RingConsumer(ring: self)
+    }
+
+    /// Most rules one ring's table holds.
+    public static let ruleCapacity = Int(SPANTAP_RULE_CAPACITY)
+
+    /// Replaces the rules the producer follows (the seqlock writer of `spantap_ring.h`); the
+    /// producer sees them at its next batch. At most one rule per (ifindex, direction), at most
+    /// `ruleCapacity` of them.
+    public func publishRules(_ newRules: [RingRule]) {
+        rules.withLock { $0.write(newRules) }
     }
 
     /// Current counters; never blocks or disturbs the producer.

@@ -6,7 +6,9 @@ import Glibc
 public struct RingRecord {
     public let capturedLength: Int
     public let originalLength: Int
-    public let ingressIfindex: UInt32
+    /// The interface the frame was received on or transmitted by (`direction` says which).
+    public let ifindex: UInt32
+    public let direction: MirrorDirection
     public let outputID: UInt32
     public let timestampNanoseconds: UInt64
     /// The captured bytes, pointing into the shared slot (no copy).
@@ -18,7 +20,7 @@ public struct RingRecord {
 /// The producer may live in another, untrusted process, so nothing it writes is believed before it
 /// is checked: `producer_index` must never move backwards and never run more than `slot_count`
 /// ahead (else `RingViolation`, and nothing more is read), and a record whose lengths do not fit
-/// its slot is skipped and counted in `badRecords`, never delivered. Geometry comes from the
+/// its slot, or whose direction is neither, is skipped and counted in `badRecords`, never delivered. Geometry comes from the
 /// creator's private copy, never from the shared header.
 public struct RingConsumer: ~Copyable {
     let ring: HandoffRing
@@ -74,13 +76,14 @@ public struct RingConsumer: ~Copyable {
             let slot = layout.slots + Int(truncatingIfNeeded: (consumerIndex &+ UInt64(consumed)) & slotMask) &* slotSize
             let header = slot.loadUnaligned(as: spantap_record.self)
             let captured = Int(header.captured_length)
-            guard captured <= slotCapacity, header.captured_length <= header.original_length else {
+            guard captured <= slotCapacity, header.captured_length <= header.original_length,
+                  let direction = MirrorDirection(rawValue: header.direction) else {
                 badRecords &+= 1
                 consumed += 1
                 continue
             }
             let record = RingRecord(capturedLength: captured, originalLength: Int(header.original_length),
-                                    ingressIfindex: header.ingress_ifindex, outputID: header.output_id,
+                                    ifindex: header.ifindex, direction: direction, outputID: header.output_id,
                                     timestampNanoseconds: header.timestamp_ns,
                                     frame: UnsafeRawBufferPointer(start: slot + Int(SPANTAP_RECORD_SIZE), count: captured))
             guard body(record) else { break }

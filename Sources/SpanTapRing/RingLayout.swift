@@ -17,6 +17,8 @@ struct RingLayout: @unchecked Sendable {
     @usableFromInline let dropsNoBinding: UnsafeAtomic<UInt64>
     /// First byte of slot 0.
     @usableFromInline let slots: UnsafeMutableRawPointer
+    /// The whole header, for the C rule-table reader (`spantap_rules_refresh`).
+    @usableFromInline let header: UnsafeMutablePointer<spantap_ring_header>
 
     init(base: UnsafeMutableRawPointer) {
         func field<T: AtomicValue>(_ path: KeyPath<spantap_ring_header, T>) -> UnsafeAtomic<T> {
@@ -32,5 +34,6 @@ struct RingLayout: @unchecked Sendable {
         needWakeup = field(\.need_wakeup)
         dropsNoBinding = field(\.drops_no_binding)
         slots = base + Int(SPANTAP_RING_HEADER_SIZE)
+        header = base.assumingMemoryBound(to: spantap_ring_header.self)
     }
 }

@@ -21,6 +21,9 @@ public enum EnqueueResult: UInt8, Sendable {
 /// Like xsk rings, it can batch: `stage` fills slots privately, `publish` makes all staged frames
 /// visible with one release store, one fence and one wake-up check. A forwarding loop stages per
 /// frame and publishes once per RX batch; `tryEnqueue` is stage + publish for single frames.
+///
+/// Its rules come from the ring's rule table through the same C reader an external producer uses
+/// (`spantap_rules_refresh`), once per batch: `refreshRules()`, then `rule(for:direction:)`.
 public struct RingProducer: ~Copyable {
     /// Keeps the mapping alive; never touched on the hot path, so it costs no ARC traffic there.
     let ring: HandoffRing
@@ -40,6 +43,8 @@ public struct RingProducer: ~Copyable {
     @usableFromInline var mirroredBytes: UInt64
     @usableFromInline var dropsQueueFull: UInt64
     @usableFromInline var dropsNoFrame: UInt64
+    /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 9 KiB.
+    @usableFromInline let rules: UnsafeMutablePointer<spantap_rule_cache>
 
     init(ring: HandoffRing) {
         let layout = ring.layout
@@ -57,26 +62,47 @@ public struct RingProducer: ~Copyable {
         mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
         dropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
         dropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
+        rules = .allocate(capacity: 1)
+        rules.initialize(to: spantap_rule_cache())
+    }
+
+    deinit {
+        rules.deallocate()
+    }
+
+    /// Once per batch: true if the rules changed since the last call (one acquire load when not).
+    @inlinable @inline(__always)
+    public mutating func refreshRules() -> Bool {
+        spantap_rules_refresh(rules, layout.header) > 0
+    }
+
+    /// The rule for frames crossing `ifindex` in `direction`, as of the last `refreshRules()`.
+    public func rule(for ifindex: UInt32, direction: MirrorDirection) -> RingRule? {
+        let index = spantap_rules_find(rules, ifindex, direction.rawValue)
+        guard index >= 0 else { return nil }
+        return withUnsafeBytes(of: rules.pointee.rules) {
+            RingRule($0.load(fromByteOffset: Int(index) * Int(SPANTAP_RULE_SIZE), as: spantap_rule.self))
+        }
     }
 
     /// Copies `frame` into the next slot and makes it visible to the consumer at once.
     @inlinable @inline(__always)
-    public mutating func tryEnqueue(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32, outputID: UInt32,
-                                    timestampNanoseconds: UInt64 = 0, snapLength: Int = 0) -> EnqueueResult {
-        let result = stage(frame, ingressIfindex: ingressIfindex, outputID: outputID,
-                           timestampNanoseconds: timestampNanoseconds, snapLength: snapLength)
+    public mutating func tryEnqueue(_ frame: UnsafeRawBufferPointer, rule: RingRule,
+                                    timestampNanoseconds: UInt64 = 0) -> EnqueueResult {
+        let result = stage(frame, rule: rule, timestampNanoseconds: timestampNanoseconds)
         publish()
         return result
     }
 
-    /// Copies `frame` (a whole L2 frame) into the next slot, not yet visible to the consumer (see
-    /// `publish`). It is truncated to `snapLength` bytes if that is non-zero (a per-instance
+    /// Copies `frame` (a whole L2 frame) into the next slot under `rule` (its ifindex, direction
+    /// and output id go into the record), not yet visible to the consumer (see `publish`). It is
+    /// truncated to the rule's snap length if that is non-zero (a per-instance
     /// `maximum-packet-length`, which can change without a new ring), else to the ring's own snap
     /// length if it has one; otherwise a frame longer than a slot is dropped. A full ring drops
     /// it. Drops are counted at once. `timestampNanoseconds` is CLOCK_MONOTONIC.
     @inlinable @inline(__always)
-    public mutating func stage(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32, outputID: UInt32,
-                               timestampNanoseconds: UInt64 = 0, snapLength: Int = 0) -> EnqueueResult {
+    public mutating func stage(_ frame: UnsafeRawBufferPointer, rule: RingRule, timestampNanoseconds: UInt64 = 0) -> EnqueueResult {
+        let snapLength = Int(rule.snapLength)
         var captured = frame.count
         let limit = snapLength > 0 ? min(snapLength, captureLimit) : captureLimit
         if captured > limit {
@@ -98,8 +124,9 @@ public struct RingProducer: ~Copyable {
         let slot = layout.slots + Int(truncatingIfNeeded: producerIndex & (slotCount &- 1)) &* slotSize
         slot.storeBytes(of: spantap_record(captured_length: UInt32(truncatingIfNeeded: captured),
                                            original_length: UInt32(truncatingIfNeeded: frame.count),
-                                           ingress_ifindex: ingressIfindex, output_id: outputID,
-                                           timestamp_ns: timestampNanoseconds),
+                                           ifindex: rule.ifindex, output_id: rule.outputID,
+                                           timestamp_ns: timestampNanoseconds, direction: rule.direction.rawValue,
+                                           reserved: 0),
                         as: spantap_record.self)
         if captured > 0 {
             (slot + Int(SPANTAP_RECORD_SIZE)).copyMemory(from: frame.baseAddress!, byteCount: captured)

@@ -8,7 +8,7 @@ import SpanTapSink
 import Synchronization
 
 /// Rows 3 and 5: SpanTap's cross-connect (generic XDP) between `--a` and `--b`, mirroring frames
-/// received on `--a` as spantapd does (MirrorTable rule -> per-binding ring -> SinkService -> TAP).
+/// received on `--a` as spantapd does (ring rule table -> per-binding ring -> SinkService -> TAP).
 ///
 /// `--mirror off`: hooks installed, no rule (an unmirrored interface). `live`: rate `--rate`, rings
 /// drained by a SinkService into the TAP `--tap` (made here). `stalled`: same rule, rings never
@@ -38,7 +38,6 @@ func forwardBench(_ options: Options) throws {
     let sink = SinkService(logger: logger)
     let output = OutputCounters()
     if let tap { sink.addOutput(SinkOutput(id: 0, name: tap.name, descriptor: tap.fd, counters: output)) }
-    let table = MirrorTable()
     let geometry = try RingGeometry(slotCount: slots, slotSize: 2048)
     let mirrors = Mutex<[BindingMirror]>([])
     let drained = mode == "live"
@@ -48,13 +47,11 @@ func forwardBench(_ options: Options) throws {
         guard let ring = try? HandoffRing.create(name: "bench-\(context.interface)-\(context.queue)", geometry: geometry) else {
             return MirrorHook(context: context)
         }
+        if mode != "off" { ring.publishRules([RingRule(ifindex: if_nametoindex(interfaceA), outputID: 0, rate: rate)]) }
         let mirror = BindingMirror(context: context, ring: ring)
         mirrors.withLock { $0.append(mirror) }
         if drained { sink.attach(ring) }
-        return mirror.hook(table: table)
-    }
-    if mode != "off" {
-        table.replace(with: [if_nametoindex(interfaceA): MirrorRule(outputID: 0, rate: rate)])
+        return mirror.hook()
     }
     try fastPath.start()
     print("ready mode=\(fastPath.crossConnects.first?.mode?.rawValue ?? "?") bindings=\(mirrors.withLock { $0.count })")

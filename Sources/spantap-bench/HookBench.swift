@@ -30,7 +30,6 @@ func hookBench(_ options: Options) throws {
     let context = MirrorHookContext(crossConnect: "bench", interface: "bench0", ifindex: 7, queue: 0)
     let ring = try HandoffRing.create(name: "bench-hook", geometry: RingGeometry(slotCount: 4096, slotSize: 2048))
     let mirror = BindingMirror(context: context, ring: ring)
-    let table = MirrorTable()
     let consumer = UnsafeMutablePointer<RingConsumer>.allocate(capacity: 1)
     consumer.initialize(to: ring.makeConsumer())
     defer { consumer.deinitialize(count: 1); consumer.deallocate() }
@@ -45,10 +44,10 @@ func hookBench(_ options: Options) throws {
     case _ where variant == "unmirrored" || variant.hasPrefix("rate:"):
         if variant != "unmirrored" {
             guard let rate = UInt32(variant.dropFirst(5)) else { fail("bad variant \(variant)") }
-            table.replace(with: [context.ifindex: MirrorRule(outputID: 0, rate: rate)])
+            ring.publishRules([RingRule(ifindex: context.ifindex, outputID: 0, rate: rate)])
         }
         if !inlineConsumer { drainer = ConsumerThread(consumer, backOff: consumerStyle == "batch") }
-        var step = RealHook(hook: mirror.hook(table: table), consumer: inlineConsumer ? consumer : nil)
+        var step = RealHook(hook: mirror.hook(), consumer: inlineConsumer ? consumer : nil)
         _ = lab.run(&step, packets: 6400)
         for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
         drainer?.stop()
@@ -67,13 +66,13 @@ func hookBench(_ options: Options) throws {
 /// What the loop calls per batch and per frame; specialized per conformer, so `NoHook` compiles away.
 protocol HookStep {
     mutating func batchStarted()
-    mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32)
+    mutating func frameReceived(_ frame: UnsafeRawBufferPointer)
     mutating func batchEnded()
 }
 
 struct NoHook: HookStep {
     @inline(__always) mutating func batchStarted() {}
-    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32) {}
+    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer) {}
     @inline(__always) mutating func batchEnded() {}
 }
 
@@ -83,8 +82,8 @@ struct RealHook: HookStep {
     let consumer: UnsafeMutablePointer<RingConsumer>?
 
     @inline(__always) mutating func batchStarted() { hook.batchStarted() }
-    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer, ingressIfindex: UInt32) {
-        hook.frameReceived(frame, ingressIfindex: ingressIfindex)
+    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer) {
+        hook.frameReceived(frame)
     }
     @inline(__always) mutating func batchEnded() {
         hook.batchEnded()
@@ -226,7 +225,7 @@ final class FakeXSK {
                 forwardedBytes &+= UInt64(desc.len)
             }
             let frame = UnsafeRawBufferPointer(start: xsk_umem__get_data(area, desc.addr), count: Int(desc.len))
-            hook.frameReceived(frame, ingressIfindex: 7)
+            hook.frameReceived(frame)
             if !forwarded { freeList[freeCount] = desc.addr; freeCount += 1 }
         }
         xsk_ring_cons__release(rx, received)

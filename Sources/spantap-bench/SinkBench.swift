@@ -38,7 +38,7 @@ func sinkBench(_ options: Options) throws {
         for i in 0..<slots {
             withUnsafeBytes(of: UInt64(i).littleEndian) { frame.replaceSubrange(14..<22, with: $0) }
             let result = frame.withUnsafeBytes {
-                producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0, timestampNanoseconds: 0)
+                producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0))
             }
             precondition(result == .enqueued)
         }

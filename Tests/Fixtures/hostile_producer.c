@@ -3,10 +3,11 @@
  * trust-boundary tests. It attaches like any producer (spantap_attach.h), then does what -m says:
  *   backwards  publish 8 frames, wait until they are consumed, move producer_index back by 5
  *   ahead      publish 8 frames, wait until they are consumed, move producer_index 2^40 ahead
- *   forge      publish -c frames claiming rule 0's ingress but another rule's output_id, then -c
- *              frames for output_id 4242, which no output has
- *   badlen     publish -c records whose captured_length exceeds the slot, then -c whose
- *              captured_length exceeds original_length
+ *   forge      publish -c frames claiming rule 0's interface but another rule's output_id, -c
+ *              frames for output_id 4242, which no output has, and -c frames claiming rule 0's
+ *              interface and output but the transmitted direction, which no rule grants
+ *   badlen     publish -c records whose captured_length exceeds the slot, -c whose
+ *              captured_length exceeds original_length, and -c with direction 7
  *   reattach   send a second attach-producer on the same connection and print the reply
  *   cycle      attach, map, unmap and detach -c times (names NAME-0, NAME-1, ...)
  * Then it waits up to -w seconds for spantapd to close the connection, printing
@@ -35,7 +36,7 @@ struct attached {
 static int attach(const char *path, const char *name, struct attached *a)
 {
     char request[256];
-    snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s\"}\n", name);
+    snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s\",\"abi\":2}\n", name);
     a->sock = spantap_connect(path);
     if (a->sock < 0 || spantap_request_ring(a->sock, request, a->reply, sizeof a->reply, a->fds) != 0) {
         fprintf(stderr, "attach failed: %s\n", a->sock < 0 ? "cannot connect" : a->reply);
@@ -80,21 +81,23 @@ static void wait_consumed(struct attached *a)
 }
 
 /* Writes a record header of the producer's choosing into the next slot and publishes it. */
-static void publish_raw(struct attached *a, uint32_t captured, uint32_t original)
+static void publish_raw(struct attached *a, uint32_t captured, uint32_t original, uint32_t direction)
 {
     struct spantap_producer *p = &a->producer;
     uint8_t *slot = p->slots + (uint64_t)(p->producer_index & p->slot_mask) * p->header->slot_size;
     struct spantap_record record = { .captured_length = captured, .original_length = original,
-                                     .ingress_ifindex = (uint32_t)spantap_json_number(a->reply, "ingress_ifindex", 0),
-                                     .output_id = (uint32_t)spantap_json_number(a->reply, "output_id", 0) };
+                                     .ifindex = (uint32_t)spantap_json_number(a->reply, "ingress_ifindex", 0),
+                                     .output_id = (uint32_t)spantap_json_number(a->reply, "output_id", 0),
+                                     .direction = direction };
     memcpy(slot, &record, sizeof record);
     __atomic_store_n(&p->header->producer_index, ++p->producer_index, __ATOMIC_RELEASE);
 }
 
-static void enqueue(struct attached *a, uint32_t ingress, uint32_t output, long count)
+static void enqueue(struct attached *a, uint32_t ifindex, uint32_t output, long count)
 {
+    struct spantap_rule rule = { .ifindex = ifindex, .direction = SPANTAP_RECEIVED, .output_id = output, .rate = 1 };
     for (long i = 0; i < count; i++)
-        spantap_producer_enqueue(&a->producer, test_frame, sizeof test_frame, ingress, output, 0);
+        spantap_producer_enqueue(&a->producer, &rule, test_frame, sizeof test_frame, 0);
 }
 
 int main(int argc, char **argv)
@@ -149,16 +152,21 @@ int main(int argc, char **argv)
         }
         enqueue(&a, ingress, (uint32_t)other, count);
         enqueue(&a, ingress, 4242, count);
+        struct spantap_rule egress = { .ifindex = ingress, .direction = SPANTAP_TRANSMITTED, .output_id = output, .rate = 1 };
+        for (long i = 0; i < count; i++)
+            spantap_producer_enqueue(&a.producer, &egress, test_frame, sizeof test_frame, 0);
     } else if (strcmp(mode, "badlen") == 0) {
         for (long i = 0; i < count; i++)
-            publish_raw(&a, a.producer.header->slot_size, a.producer.header->slot_size);
+            publish_raw(&a, a.producer.header->slot_size, a.producer.header->slot_size, SPANTAP_RECEIVED);
         for (long i = 0; i < count; i++)
-            publish_raw(&a, 60, 59);
+            publish_raw(&a, 60, 59, SPANTAP_RECEIVED);
+        for (long i = 0; i < count; i++)
+            publish_raw(&a, 60, 60, 7);
         wake(&a);
     } else if (strcmp(mode, "reattach") == 0) {
         int fds[2];
         char request[160];
-        snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s-again\"}\n", name);
+        snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s-again\",\"abi\":2}\n", name);
         int again = spantap_request_ring(a.sock, request, a.reply, sizeof a.reply, fds);
         printf("second attach %s: %s", again == 0 ? "accepted" : "refused", a.reply);
         if (again == 0) {

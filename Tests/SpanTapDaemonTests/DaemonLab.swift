@@ -79,12 +79,13 @@ final class DaemonLab {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// The common lab: one instance mirroring a (missing) ingress to a new TAP, daemon started.
-    /// Returns the lab and the TAP's name; the caller defers `cleanUp()`.
+    /// The common lab: one instance mirroring an ingress (a veth made for it, so it has an ifindex
+    /// and its rule is in every ring's table) to a new TAP, daemon started. Returns the lab and the
+    /// TAP's name; the caller defers `cleanUp()`.
     static func startedWithTap(rate: UInt32 = 1, extraArguments: [String] = []) throws -> (DaemonLab, String) {
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: config(rate: rate, ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
+        let tap = uniqueName("out"), ingress = try makeIngress()
+        let lab = try DaemonLab(config: config(rate: rate, ingress: [ingress], output: tap))
+        lab.interfaces = [tap, ingress]
         do {
             try lab.start(extraArguments: extraArguments)
         } catch {
@@ -92,6 +93,14 @@ final class DaemonLab {
             throw error
         }
         return (lab, tap)
+    }
+
+    /// An interface to mirror: one end of a new veth pair (deleting it deletes both). Add it to
+    /// `interfaces` so `cleanUp()` removes it.
+    static func makeIngress() throws -> String {
+        let name = uniqueName("in")
+        try run("ip", "link", "add", name, "type", "veth", "peer", "name", name + "p")
+        return name
     }
 
     static func config(instance: String = "span1", rate: UInt32 = 1, ingress: [String], output: String, persistent: Bool = false) -> String {

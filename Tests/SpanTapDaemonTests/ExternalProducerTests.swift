@@ -35,10 +35,10 @@ struct ExternalProducerTests {
 
     @Test func producerHonoursTheInstancesMaximumPacketLength() throws {
         let producer = try Self.buildProducer()
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap)
+        let tap = uniqueName("out"), ingress = try DaemonLab.makeIngress()
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [ingress], output: tap)
             + "set forwarding-options port-mirroring instance span1 input maximum-packet-length 100\n")
-        lab.interfaces = [tap]
+        lab.interfaces = [tap, ingress]
         defer { lab.cleanUp() }
         try lab.start()
         let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
@@ -73,8 +73,9 @@ struct ExternalProducerTests {
         let producer = try Self.buildProducer()
         let port = uniqueName("port"), peer = uniqueName("peer")
         try run("ip", "link", "add", port, "type", "veth", "peer", "name", peer)
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: port))
-        lab.interfaces = [port, peer]
+        let ingress = try DaemonLab.makeIngress()
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [ingress], output: port))
+        lab.interfaces = [port, peer, ingress]
         defer { lab.cleanUp() }
         try run("ip", "link", "set", port, "up")
         try run("ip", "link", "set", peer, "up")

@@ -56,10 +56,10 @@ struct HostileProducerTests {
         let captureA = try PacketCapture(ifindex: try #require(ifindex(of: tapA)))
         let captureB = try PacketCapture(ifindex: try #require(ifindex(of: tapB)))
 
-        // 20 frames from ingress A forged for B's output, 20 for output id 4242.
+        // 20 frames from ingress A forged for B's output, 20 for output id 4242, 20 as transmitted.
         let printed = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "forge", "-c", "20")
         #expect(printed.contains("forge done"), "\(printed)")
-        #expect(waitUntil { (try? lab.status().daemon.detachedProducers.mirrorDropsNotGranted) == 40 })
+        #expect(waitUntil { (try? lab.status().daemon.detachedProducers.mirrorDropsNotGranted) == 60 })
         #expect(captureA.drain().isEmpty && captureB.drain().isEmpty, "no forged frame reaches any output")
         let status = try lab.status()
         #expect(status.instances.map(\.deliveredPackets) == [0, 0])
@@ -71,7 +71,7 @@ struct HostileProducerTests {
         defer { lab.cleanUp() }
         let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
         _ = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "badlen", "-c", "10")
-        #expect(waitUntil { (try? lab.status().daemon.detachedProducers.mirrorDropsBadRecord) == 20 })
+        #expect(waitUntil { (try? lab.status().daemon.detachedProducers.mirrorDropsBadRecord) == 30 })
         #expect(capture.drain().isEmpty)
         #expect(try lab.status().instances.first?.deliveredPackets == 0)
     }

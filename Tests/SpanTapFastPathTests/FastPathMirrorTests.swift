@@ -49,7 +49,7 @@ struct FastPathMirrorTests {
         #expect(counters.mirrorDropsQueueFull + counters.mirrorDropsNoFrame == 0)
 
         // The rate changes in place: same bindings, same sampler count, rate 1 now.
-        lab.table.replace(with: [if_nametoindex(lab.hosts.forwarderA): MirrorRule(outputID: 0, rate: 1)])
+        lab.setRules([RingRule(ifindex: if_nametoindex(lab.hosts.forwarderA), outputID: 0, rate: 1)])
         try lab.sendFromA([EthernetFrames.ipv4(total: 200)], count: 40, intervalMicroseconds: 100)
         #expect(waitUntil { ring.counters.mirroredPackets == 140 })
     }

@@ -3,25 +3,24 @@ import SpanTapRing
 import Testing
 
 /// A hook built from a public `MirrorHookContext` and driven without a fast path (as the
-/// benchmark's in-process loop drives it): the rule, the sampler and the ring behave as in the loop.
+/// benchmark's in-process loop drives it): the rule table, the sampler and the ring behave as in the loop.
 struct MirrorHookStandaloneTests {
     @Test func aHookMadeFromAPublicContextMirrorsOneInN() throws {
         let context = MirrorHookContext(crossConnect: "cc", interface: "if0", ifindex: 7, queue: 0)
         #expect(context.ifindex == 7 && context.interface == "if0" && context.crossConnect == "cc" && context.queue == 0)
         let ring = try HandoffRing.create(name: "hook-standalone", geometry: RingGeometry(slotCount: 64, slotSize: 256))
         let mirror = BindingMirror(context: context, ring: ring)
-        let table = MirrorTable()
-        var hook = mirror.hook(table: table)
+        var hook = mirror.hook()
         let frame: [UInt8] = Array(repeating: 0xab, count: 60)
 
         hook.batchStarted()
-        frame.withUnsafeBytes { hook.frameReceived($0, ingressIfindex: 7) }
+        frame.withUnsafeBytes { hook.frameReceived($0) }
         hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 0, "no rule: nothing mirrored")
 
-        table.replace(with: [7: MirrorRule(outputID: 3, rate: 4)])
+        ring.publishRules([RingRule(ifindex: 7, outputID: 3, rate: 4)])
         hook.batchStarted()
-        for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0, ingressIfindex: 7) } }
+        for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0) } }
         #expect(ring.counters.mirroredPackets == 0, "staged, not yet published: the batch has not ended")
         hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 2)

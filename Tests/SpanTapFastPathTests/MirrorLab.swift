@@ -13,7 +13,6 @@ final class MirrorLab: @unchecked Sendable {
     let hosts: NamespaceLab
     let tap: TapOutput
     let sink = SinkService()
-    let table = MirrorTable()
     let fastPath: FastPath
     private let mirrors = BindingMirrors()
 
@@ -28,7 +27,7 @@ final class MirrorLab: @unchecked Sendable {
         }
         sink.addOutput(SinkOutput(id: 0, name: tap.name, descriptor: tap.fd))
         let geometry = try RingGeometry(slotCount: ringSlots, slotSize: 2048)
-        let (sink, table, mirrors) = (sink, table, mirrors)
+        let (sink, mirrors) = (sink, mirrors)
         var logger = Logger(label: "test.mirror")
         logger.logLevel = .warning
         fastPath = FastPath(config: FastPathConfig(crossConnects: [
@@ -37,12 +36,19 @@ final class MirrorLab: @unchecked Sendable {
             guard let ring = try? HandoffRing.create(name: "test-\(context.interface)", geometry: geometry) else {
                 return MirrorHook(context: context)
             }
+            ring.publishRules(mirrors.rules.withLock { $0 })
             let mirror = BindingMirror(context: context, ring: ring)
             mirrors.list.withLock { $0.append(mirror) }
             if drained { sink.attach(ring) }
-            return mirror.hook(table: table)
+            return mirror.hook()
         }
-        table.replace(with: [if_nametoindex(hosts.forwarderA): MirrorRule(outputID: 0, rate: rate)])
+        setRules([RingRule(ifindex: if_nametoindex(hosts.forwarderA), outputID: 0, rate: rate)])
+    }
+
+    /// Rewrites every binding's rule table, as spantapd does on a reload.
+    func setRules(_ newRules: [RingRule]) {
+        mirrors.rules.withLock { $0 = newRules }
+        for mirror in mirrors.list.withLock({ $0 }) { mirror.ring.publishRules(newRules) }
     }
 
     func start() throws { try fastPath.start() }
@@ -71,4 +77,6 @@ final class MirrorLab: @unchecked Sendable {
 /// The bindings' mirrors, collected as the fast path makes its hooks (on its starting thread).
 final class BindingMirrors: Sendable {
     let list = Mutex<[BindingMirror]>([])
+    /// The rules every binding's ring carries, also rings made after a change.
+    let rules = Mutex<[RingRule]>([])
 }

@@ -13,8 +13,9 @@ import Testing
         try compiledFixture("Tests/SpanTapRingTests/Fixtures/c_producer.c")
     }
 
-    /// Feeds `count` frames to a new ring from Swift, exactly as the C fixture does.
-    static func swiftRing(count: UInt64, geometry: RingGeometry, snapLength: Int = 0) throws -> HandoffRing {
+    /// Feeds `count` frames to a new ring from Swift, exactly as the C fixture does: staged per
+    /// frame, published every `batch` frames and at the end.
+    static func swiftRing(count: UInt64, geometry: RingGeometry, snapLength: UInt32 = 0, batch: UInt64 = 1) throws -> HandoffRing {
         let ring = try HandoffRing.create(name: "interop-swift", geometry: geometry)
         var producer = ring.makeProducer()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
@@ -22,9 +23,13 @@ import Testing
         for seq in 0..<count {
             let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[..<TestFrames.length(seq)])
             TestFrames.fill(frame, seq: seq)
-            _ = producer.tryEnqueue(UnsafeRawBufferPointer(frame), ingressIfindex: 7, outputID: UInt32(seq % 3),
-                                    timestampNanoseconds: seq * 1000, snapLength: snapLength)
+            // Odd frames were transmitted, even ones received: both directions cross the ABI.
+            let rule = RingRule(ifindex: 7, direction: seq % 2 == 0 ? .received : .transmitted,
+                                outputID: UInt32(seq % 3), snapLength: snapLength)
+            _ = producer.stage(UnsafeRawBufferPointer(frame), rule: rule, timestampNanoseconds: seq * 1000)
+            if (seq + 1) % batch == 0 { producer.publish() }
         }
+        producer.publish()
         return ring
     }
 
@@ -32,15 +37,17 @@ import Testing
         Array(UnsafeRawBufferPointer(start: ring.base, count: ring.geometry.mappingSize))
     }
 
-    /// Snap 0: whole frames; snap 100: every frame longer than 100 B captured to 100 B.
-    @Test(arguments: [0, 100]) func cAndSwiftProducersWriteIdenticalBytes(snapLength: Int) throws {
+    /// Snap 0: whole frames; snap 100: every frame longer than 100 B captured to 100 B. Batches
+    /// of 1 (enqueue), 7 and 64 frames per publish (stage + publish).
+    @Test(arguments: [(0, 1), (100, 1), (0, 7), (100, 64)])
+    func cAndSwiftProducersWriteIdenticalBytes(snapLength: UInt32, batch: UInt64) throws {
         let producer = try Self.buildCProducer()
         let geometry = try RingGeometry(slotCount: 128, slotSize: 1600)
         let count: UInt64 = 300 // more than the slots: both must also count the same drops
 
-        let fromSwift = try Self.swiftRing(count: count, geometry: geometry, snapLength: snapLength)
+        let fromSwift = try Self.swiftRing(count: count, geometry: geometry, snapLength: snapLength, batch: batch)
         let fromC = try HandoffRing.create(name: "interop-c", geometry: geometry)
-        let status = try runWithDescriptors(producer, ["\(count)", "\(snapLength)"],
+        let status = try runWithDescriptors(producer, ["\(count)", "\(snapLength)", "\(batch)"],
                                             descriptors: [fromC.memory.rawValue, fromC.wakeup.rawValue])
         #expect(status == 0)
 
@@ -67,7 +74,8 @@ import Testing
         var sequence: [UInt64] = []
         _ = try consumer.drain(limit: 1000) { record in
             if let seq = TestFrames.isIntact(record.frame), record.outputID == UInt32(seq % 3),
-               record.timestampNanoseconds == seq * 1000, record.ingressIfindex == 7 {
+               record.timestampNanoseconds == seq * 1000, record.ifindex == 7,
+               record.direction == (seq % 2 == 0 ? .received : .transmitted) {
                 sequence.append(seq)
             }
             return true
@@ -77,7 +85,7 @@ import Testing
 
     @Test func headerCompilesStandaloneAsC11() throws {
         let probe = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-header-\(getpid()).c")
-        try "#include \"spantap_ring.h\"\nint main(void) { return sizeof(struct spantap_ring_header) != SPANTAP_RING_HEADER_SIZE; }\n"
+        try "#include \"spantap_ring.h\"\nint main(void) { return SPANTAP_RING_RULES_OFFSET + sizeof(struct spantap_rule_table) != SPANTAP_RING_HEADER_SIZE; }\n"
             .write(to: probe, atomically: true, encoding: .utf8)
         defer { unlink(probe.path) }
         let binary = probe.deletingPathExtension().path

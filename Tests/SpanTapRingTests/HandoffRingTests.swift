@@ -19,12 +19,12 @@ import Testing
         for round in 0..<50 {
             for k in 0..<3 {
                 let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: round * 3 + k), count: 60)
-                let result = payload.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 2, outputID: UInt32(k)) }
+                let result = payload.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 2, outputID: UInt32(k))) }
                 #expect(result == .enqueued)
             }
             let drained = try consumer.drain(limit: 16) { record in
                 #expect(record.capturedLength == 60 && record.originalLength == 60)
-                #expect(record.ingressIfindex == 2)
+                #expect(record.ifindex == 2)
                 #expect(record.frame.allSatisfy { $0 == record.frame[0] })
                 received.append(record.frame[0])
                 return true
@@ -42,7 +42,7 @@ import Testing
         var producer = ring.makeProducer()
         var consumer = ring.makeConsumer()
         let frame = [UInt8](repeating: 0xAB, count: 64)
-        let results = (0..<20).map { _ in frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } }
+        let results = (0..<20).map { _ in frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) } }
         #expect(results.filter { $0 == .enqueued }.count == 8)
         #expect(results.filter { $0 == .droppedQueueFull }.count == 12)
         #expect(ring.counters.mirrorDropsQueueFull == 12)
@@ -50,7 +50,7 @@ import Testing
         // Freeing two slots lets exactly two more in.
         let freed = try consumer.drain(limit: 2) { _ in true }
         #expect(freed == 2)
-        let more = (0..<3).map { _ in frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } }
+        let more = (0..<3).map { _ in frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) } }
         #expect(more == [.enqueued, .enqueued, .droppedQueueFull])
         #expect(ring.counters.mirroredPackets == 10)
         #expect(ring.counters.mirrorDropsQueueFull == 13)
@@ -63,7 +63,7 @@ import Testing
         let asleep = try consumer.prepareToSleep()
         #expect(asleep)
         let frame = [UInt8](repeating: 7, count: 64)
-        let staged = (0..<10).map { _ in frame.withUnsafeBytes { producer.stage($0, ingressIfindex: 1, outputID: 0) } }
+        let staged = (0..<10).map { _ in frame.withUnsafeBytes { producer.stage($0, rule: RingRule(ifindex: 1, outputID: 0)) } }
         #expect(staged.filter { $0 == .enqueued }.count == 8)
         #expect(ring.counters.mirrorDropsQueueFull == 2, "drops count at once")
         #expect(try consumer.pending() == 0, "nothing is visible before publish")
@@ -83,7 +83,7 @@ import Testing
         var producer = ring.makeProducer()
         var consumer = ring.makeConsumer()
         for value in 1...3 as ClosedRange<UInt8> {
-            _ = [value].withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) }
+            _ = [value].withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) }
         }
         let first = try consumer.drain(limit: 8) { $0.frame[0] < 2 }
         #expect(first == 1)
@@ -98,7 +98,7 @@ import Testing
         let snapping = try HandoffRing.create(name: "test-snap", geometry: RingGeometry(slotCount: 4, slotSize: 128, snapLength: 64))
         var producer = snapping.makeProducer()
         var consumer = snapping.makeConsumer()
-        #expect(frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } == .enqueued)
+        #expect(frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) } == .enqueued)
         var seen: [(captured: Int, original: Int, bytes: [UInt8])] = []
         _ = try consumer.drain(limit: 1) { seen.append(($0.capturedLength, $0.originalLength, Array($0.frame))); return true }
         #expect(seen.count == 1)
@@ -109,16 +109,16 @@ import Testing
 
         let strict = try HandoffRing.create(name: "test-oversize", geometry: RingGeometry(slotCount: 4, slotSize: 128))
         var strictProducer = strict.makeProducer()
-        #expect(frame.withUnsafeBytes { strictProducer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } == .droppedNoFrame)
+        #expect(frame.withUnsafeBytes { strictProducer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) } == .droppedNoFrame)
         let fits = [UInt8](repeating: 1, count: strict.geometry.slotCapacity)
-        #expect(fits.withUnsafeBytes { strictProducer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) } == .enqueued)
+        #expect(fits.withUnsafeBytes { strictProducer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) } == .enqueued)
         #expect(strict.counters.mirrorDropsNoFrame == 1)
         #expect(strict.counters.mirroredPackets == 1)
 
         // A per-call snap length truncates even on a ring without one.
         var strictConsumer = strict.makeConsumer()
         _ = try strictConsumer.drain(limit: 1) { _ in true }
-        #expect(frame.withUnsafeBytes { strictProducer.tryEnqueue($0, ingressIfindex: 1, outputID: 0, snapLength: 32) } == .enqueued)
+        #expect(frame.withUnsafeBytes { strictProducer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0, snapLength: 32)) } == .enqueued)
         var lengths: [(Int, Int)] = []
         _ = try strictConsumer.drain(limit: 1) { lengths.append(($0.capturedLength, $0.originalLength)); return true }
         #expect(lengths.map(\.0) == [32])
@@ -131,8 +131,8 @@ import Testing
         #expect(attached.geometry == ring.geometry)
         var producer = attached.makeProducer()
         var consumer = ring.makeConsumer()
-        _ = [UInt8](repeating: 9, count: 80).withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 5, outputID: 1) }
-        let drained = try consumer.drain(limit: 4) { $0.ingressIfindex == 5 && $0.frame.count == 80 }
+        _ = [UInt8](repeating: 9, count: 80).withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 5, outputID: 1)) }
+        let drained = try consumer.drain(limit: 4) { $0.ifindex == 5 && $0.frame.count == 80 }
         #expect(drained == 1)
 
         let notARing = try HandoffRing.create(name: "test-garbage", geometry: RingGeometry(slotCount: 2, slotSize: 64))

@@ -13,7 +13,7 @@ import Testing
     static func enqueue(_ producer: inout RingProducer, count: Int) {
         let frame = [UInt8](repeating: 7, count: 60)
         for _ in 0..<count {
-            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 1, outputID: 0) }
+            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0)) }
         }
     }
 

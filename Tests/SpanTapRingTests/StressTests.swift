@@ -20,7 +20,7 @@ import SpanTapRing
             for seq in 0..<total {
                 let words = Self.length(seq) / 8
                 for i in 0..<words { buffer.storeBytes(of: i == 0 ? seq : Self.word(seq, i), toByteOffset: i * 8, as: UInt64.self) }
-                _ = producer.tryEnqueue(UnsafeRawBufferPointer(rebasing: buffer[..<(words * 8)]), ingressIfindex: 1, outputID: 0)
+                _ = producer.tryEnqueue(UnsafeRawBufferPointer(rebasing: buffer[..<(words * 8)]), rule: RingRule(ifindex: 1, outputID: 0))
             }
         }
         producerThread.start()

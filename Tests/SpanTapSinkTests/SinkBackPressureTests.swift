@@ -32,7 +32,7 @@ import Testing
             var frame = EthernetFrames.ipv4(total: 100)
             frame[14] = UInt8(seq >> 8)
             frame[15] = UInt8(seq & 0xff)
-            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: UInt32(seq), outputID: 0) }
+            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: UInt32(seq), outputID: 0)) }
             if seq % 50 == 0 { usleep(2000) } // let the sink run into the blocked output mid-stream
         }
         // Blocked: the ring is full, the rest were dropped and counted, and the sink sleeps.
@@ -81,13 +81,13 @@ import Testing
         var producer = ring.makeProducer()
         let frame = EthernetFrames.ipv6(total: 80)
         for outputID: UInt32 in [1, 0, 7, 1] {
-            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 3, outputID: outputID) }
+            _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 3, outputID: outputID)) }
         }
         #expect(waitUntil { ring.counters.queued == 0 && ring.counters.mirrorDropsNoBinding == 2 })
         #expect(output.counters.deliveredPackets == 2)
 
         sink.removeOutput(id: 1)
-        _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 3, outputID: 1) }
+        _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 3, outputID: 1)) }
         #expect(waitUntil { ring.counters.mirrorDropsNoBinding == 3 })
         #expect(output.counters.deliveredPackets == 2)
     }

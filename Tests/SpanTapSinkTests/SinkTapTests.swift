@@ -53,7 +53,7 @@ struct SinkTapTests {
             EthernetFrames.vlanTagged(vid: 20, tpid: 0x88a8, total: 200, seed: 7), // 802.1ad outer tag
         ]
         for frame in frames {
-            let result = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
+            let result = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 9, outputID: 0)) }
             #expect(result == .enqueued)
         }
         let captured = capture.drain()
@@ -78,7 +78,7 @@ struct SinkTapTests {
         var offered: UInt64 = 0
         for _ in 0..<20 {
             for _ in 0..<500 {
-                _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
+                _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 9, outputID: 0)) }
                 offered += 1
             }
             usleep(1000)
@@ -96,13 +96,13 @@ struct SinkTapTests {
         var producer = lab.ring.makeProducer()
         let frame = EthernetFrames.ipv4(total: 100)
         try run("ip", "link", "set", lab.tap.name, "down")
-        for _ in 0..<5 { _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) } }
+        for _ in 0..<5 { _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 9, outputID: 0)) } }
         #expect(waitUntil { lab.ring.counters.mirrorDropsNoBinding == 5 })
         #expect(lab.output.counters.deliveredPackets == 0)
 
         try run("ip", "link", "set", lab.tap.name, "up")
         let capture = try PacketCapture(ifindex: lab.tap.ifindex)
-        _ = frame.withUnsafeBytes { producer.tryEnqueue($0, ingressIfindex: 9, outputID: 0) }
+        _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 9, outputID: 0)) }
         #expect(capture.next() == frame)
         // The frame can reach the capture before the sink thread counts it.
         #expect(waitUntil { lab.output.counters.deliveredPackets == 1 })

@@ -1,25 +1,31 @@
 /*
- * spantap_ring.h - the SpanTap handoff ring: shared-memory ABI and a header-only producer.
+ * spantap_ring.h - the SpanTap handoff ring, version 2: shared-memory ABI and a header-only producer.
  *
  * A handoff ring carries sampled Ethernet frames from one producer (an AF_XDP binding, or an
  * external forwarder in any language) to spantapd's sink. It is single-producer single-consumer,
  * lives in a memfd that spantapd creates and hands out over its control socket, and never makes
- * the producer block, allocate, lock, or enter the kernel unless the consumer is asleep.
+ * the producer block, allocate, lock, or enter the kernel unless the consumer is asleep. It also
+ * carries the producer's mirror rules, which spantapd rewrites in place on every reload, apply or
+ * interface change, so a producer follows them without re-attaching.
  *
  * Memory layout (all integers little-endian host order, offsets from the start of the mapping):
  *
- *   [0, 128)     struct spantap_ring_header, line 0: geometry, written once by the creator
- *                before the memfd is shared, read-only afterwards.
- *   [128, 256)   producer line: written only by the producer.
- *   [256, 384)   consumer line: written by the consumer (need_wakeup also cleared by the producer).
+ *   [0, 128)       struct spantap_ring_header, line 0: geometry, written once by the creator
+ *                  before the memfd is shared, read-only afterwards.
+ *   [128, 256)     producer line: written only by the producer.
+ *   [256, 384)     consumer line: written by the consumer (need_wakeup also cleared by the producer).
+ *   [384, 8704)    struct spantap_rule_table: the mirror rules, written only by spantapd.
  *   [header_size, header_size + slot_count * slot_size)   the slots.
  *
- * The three parts sit 128 bytes apart, not 64: x86's adjacent-line prefetcher pulls cache lines in
+ * The parts sit 128 bytes apart, not 64: x86's adjacent-line prefetcher pulls cache lines in
  * pairs, so 64-byte separation still lets producer and consumer writes disturb each other.
  *
  * Slot i holds a struct spantap_record followed by captured_length frame bytes. A record is in
  * slot (index & (slot_count - 1)). Indices are free-running 64-bit counters; the ring is full when
  * producer_index - consumer_index == slot_count and empty when they are equal.
+ *
+ * Publishing: the producer may stage several records (write their slots) and publish them all
+ * with one store-release of producer_index, once per batch of frames it received.
  *
  * Wake-up protocol (the consumer sleeps on an eventfd handed out with the memfd):
  *   consumer, before sleeping:  store need_wakeup = 1; seq_cst fence; load producer_index;
@@ -29,18 +35,32 @@
  * The two fences make it impossible for both sides to miss each other's store, and the exchange
  * means one sleep costs the producer at most one write(2), however many frames follow.
  *
+ * Rule table protocol (a seqlock; spantapd is the only writer, the producer only reads):
+ *   spantapd:  store generation = G + 1 (odd: being written), release fence; store rule_count and
+ *              the rules (relaxed); store generation = G + 2 (even) with release.
+ *   producer:  load-acquire generation; if it equals the generation of its own copy, nothing
+ *              changed (the per-batch cost is this one load); if odd, spantapd is mid-update: keep
+ *              the old copy and look again next batch; else copy rule_count and the rules (relaxed
+ *              loads), acquire fence, load generation again: if it moved, the copy may be torn,
+ *              so discard it and look again next batch; else the copy is the new rule set.
+ * Rules are sorted by (ifindex, direction), at most one per pair. Each rule carries the
+ * generation at which it last changed, so a producer restarts its 1-in-N count for that rule only.
+ * spantap_rules_refresh() below does the reader's side.
+ *
  * What the consumer checks (a producer in another process is not trusted, and the mapping is
- * writable by it; spantapd uses its own copy of the geometry, never line 0 as the producer left it):
+ * writable by it; spantapd uses its own copy of the geometry and of the rules, never what the
+ * mapping holds):
  *   - producer_index, on every load-acquire: it never moves below a value already seen and never
  *     runs more than slot_count ahead of consumer_index. A producer that breaks either rule is
  *     QUARANTINED at once: its ring is detached without reading another slot, its control
  *     connection is closed, spantapd logs "producer quarantined: <reason>" once and counts it in
  *     status (daemon.producers_quarantined). Its counters so far are kept (daemon.detached_producers).
- *   - every record: captured_length <= original_length and captured_length fits the slot, else the
- *     record is skipped and counted as mirror_drops_bad_record; its output_id (with its
- *     ingress_ifindex, where the rule names one) must be one of the routes of the producer's current
- *     grant (the rules in the attach reply, updated on reload and apply), else it is skipped and
- *     counted as mirror_drops_not_granted. Neither counter lives in this mapping.
+ *   - every record: captured_length <= original_length, captured_length fits the slot, and
+ *     direction is SPANTAP_RECEIVED or SPANTAP_TRANSMITTED, else the record is skipped and counted
+ *     as mirror_drops_bad_record; its (output_id, ifindex, direction) must match one of the rules
+ *     spantapd gave it, else it is skipped and counted as mirror_drops_not_granted. Neither counter
+ *     lives in this mapping. Records staged under rules that a rewrite has since replaced may be
+ *     counted as not granted: a rule change is not atomic with the records in flight.
  * A detach (closing the connection) drains at most slot_count records, however fast the producer
  * keeps publishing.
  */
@@ -56,9 +76,16 @@ extern "C" {
 #endif
 
 #define SPANTAP_RING_MAGIC 0x474E495250544E53ull /* "SNTPRING" read as little-endian bytes */
-#define SPANTAP_RING_VERSION 1u
+#define SPANTAP_RING_VERSION 2u
 #define SPANTAP_RING_LINE 128u
-#define SPANTAP_RING_HEADER_SIZE 384u
+/* Rules one ring's table holds: one per mirrored (interface, direction) pair. */
+#define SPANTAP_RULE_CAPACITY 256u
+#define SPANTAP_RULE_SIZE 32u
+/* The rule table starts after the three header lines (3 x 128); the slots start after the table
+ * (its own 128-byte line plus the rules: 384 + 128 + 256 x 32). Plain numbers, so every language
+ * can import them; spantap_ring.c checks the arithmetic. */
+#define SPANTAP_RING_RULES_OFFSET 384u
+#define SPANTAP_RING_HEADER_SIZE 8704u
 /* Slots are a multiple of this so every record header starts 8-byte aligned on its own line. */
 #define SPANTAP_RING_SLOT_ALIGN 64u
 
@@ -66,19 +93,19 @@ struct spantap_ring_header {
     /* ---- line 0: geometry. Creator writes before sharing; everyone else only reads. ---- */
     uint64_t magic;          /* SPANTAP_RING_MAGIC */
     uint32_t version;        /* SPANTAP_RING_VERSION; a reader refuses any other */
-    uint32_t header_size;    /* offset of slot 0; SPANTAP_RING_HEADER_SIZE in version 1 */
+    uint32_t header_size;    /* offset of slot 0; SPANTAP_RING_HEADER_SIZE in version 2 */
     uint32_t slot_count;     /* power of two, >= 2 */
     uint32_t slot_size;      /* bytes per slot including the record header; multiple of 64 */
     uint32_t snap_length;    /* 0: frames that do not fit a slot are dropped (drops_no_frame);
                                 N: frames longer than N are captured to N bytes (N fits a slot) */
-    uint32_t reserved0;      /* 0 */
+    uint32_t rule_capacity;  /* SPANTAP_RULE_CAPACITY */
     uint8_t pad0[SPANTAP_RING_LINE - 32];
 
     /* ---- producer line: only the producer writes here ---- */
-    uint64_t producer_index;   /* producer: store-release after the slot is written.
-                                  consumer: load-acquire before reading slots. */
-    uint64_t mirrored_packets; /* frames enqueued. producer: relaxed store; anyone: relaxed load */
-    uint64_t mirrored_bytes;   /* captured bytes enqueued (record headers not counted). same */
+    uint64_t producer_index;   /* producer: store-release after the slots are written (once per
+                                  published batch). consumer: load-acquire before reading slots. */
+    uint64_t mirrored_packets; /* frames published. producer: relaxed store; anyone: relaxed load */
+    uint64_t mirrored_bytes;   /* captured bytes published (record headers not counted). same */
     uint64_t drops_queue_full; /* clones dropped because the ring was full. same */
     uint64_t drops_no_frame;   /* clones dropped: longer than a slot and snap_length == 0. same */
     uint8_t pad1[SPANTAP_RING_LINE - 40];
@@ -93,18 +120,48 @@ struct spantap_ring_header {
     uint8_t pad2[SPANTAP_RING_LINE - 24];
 };
 
+/* Which way the frame crossed the interface named by a rule's or a record's ifindex. */
+enum spantap_direction {
+    SPANTAP_RECEIVED = 0,    /* received on ifindex (ingress mirroring) */
+    SPANTAP_TRANSMITTED = 1, /* transmitted by ifindex (egress mirroring) */
+};
+
+/* One mirror rule. Written only by spantapd, inside the table's odd-generation window. */
+struct spantap_rule {
+    uint32_t ifindex;     /* the interface whose frames this rule selects */
+    uint32_t direction;   /* enum spantap_direction */
+    uint32_t output_id;   /* what records under this rule carry in output_id */
+    uint32_t rate;        /* 0 or 1: every frame; N: frames 0, N, 2N, ... of the producer's own
+                             count for this rule (spantap_rules_sample) */
+    uint32_t snap_length; /* capture at most this many bytes of each frame; 0: whole frames */
+    uint32_t generation;  /* low 32 bits of the table generation at which this rule last changed */
+    uint32_t reserved[2]; /* 0 */
+};
+
+/* The producer's rules, at SPANTAP_RING_RULES_OFFSET. Read-only for the producer. */
+struct spantap_rule_table {
+    uint64_t generation;  /* spantapd: odd while writing, even (store-release) when done; starts at
+                             2 with the first rules. producer: load-acquire (see the protocol above) */
+    uint32_t rule_count;  /* rules in use, <= SPANTAP_RULE_CAPACITY. spantapd: relaxed store */
+    uint32_t reserved;    /* 0 */
+    uint8_t pad[SPANTAP_RING_LINE - 16];
+    struct spantap_rule rules[SPANTAP_RULE_CAPACITY]; /* sorted by (ifindex, direction) */
+};
+
 /* Precedes the frame bytes in every slot. Written by the producer before producer_index is
  * published, read by the consumer after it load-acquires producer_index. */
 struct spantap_record {
     uint32_t captured_length; /* frame bytes that follow this header */
     uint32_t original_length; /* length of the frame as received, >= captured_length */
-    uint32_t ingress_ifindex; /* interface the frame arrived on */
-    uint32_t output_id;       /* which output it goes to; ids come from spantapd */
+    uint32_t ifindex;         /* interface the frame was received on or transmitted by */
+    uint32_t output_id;       /* which output it goes to: the rule's output_id */
     uint64_t timestamp_ns;    /* CLOCK_MONOTONIC when the producer took it; 0 if unknown */
+    uint32_t direction;       /* enum spantap_direction: the rule's direction */
+    uint32_t reserved;        /* 0 */
 };
 
 /* sizeof(struct spantap_record), spelled out so other languages can import it. */
-#define SPANTAP_RECORD_SIZE 24u
+#define SPANTAP_RECORD_SIZE 32u
 
 /* The largest frame a slot of this ring can hold without truncation. */
 static inline uint32_t spantap_ring_slot_capacity(const struct spantap_ring_header *h)
@@ -118,9 +175,109 @@ static inline uint64_t spantap_ring_mapping_size(uint32_t slot_count, uint32_t s
     return (uint64_t)SPANTAP_RING_HEADER_SIZE + (uint64_t)slot_count * slot_size;
 }
 
+static inline const struct spantap_rule_table *spantap_ring_rules(const struct spantap_ring_header *h)
+{
+    return (const struct spantap_rule_table *)((const uint8_t *)h + SPANTAP_RING_RULES_OFFSET);
+}
+
+/* ------------------------------------------------------------------------------------------- *
+ * Rules, producer side. A producer keeps a private copy (struct spantap_rule_cache), refreshes it
+ * once per batch, finds the rule for each frame's interface and direction, and samples with the
+ * rule's rate. Nothing here enters the kernel, allocates or divides.
+ * ------------------------------------------------------------------------------------------- */
+
+struct spantap_rule_cache {
+    uint64_t generation; /* table generation this copy was taken at; 0: none yet */
+    uint32_t count;
+    uint32_t reserved;
+    struct spantap_rule rules[SPANTAP_RULE_CAPACITY];
+    /* Per rule, frames still to skip before the next mirrored one (a down-counter, so sampling
+     * costs a compare and a decrement, whatever the rate). */
+    uint32_t countdown[SPANTAP_RULE_CAPACITY];
+};
+
+/* Once per batch. Returns 0 if the rules did not change, 1 if the cache now holds the new rules
+ * (counts restarted for rules that changed, kept for the others), -1 if spantapd was rewriting
+ * the table at that moment: the cache keeps the previous rules, call again next batch. */
+static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const struct spantap_ring_header *h)
+{
+    const struct spantap_rule_table *t = spantap_ring_rules(h);
+    uint64_t generation = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
+    if (generation == c->generation)
+        return 0;
+    if (generation & 1)
+        return -1;
+    uint32_t count = __atomic_load_n(&t->rule_count, __ATOMIC_RELAXED);
+    struct spantap_rule fresh[SPANTAP_RULE_CAPACITY];
+    if (count > SPANTAP_RULE_CAPACITY)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint32_t *from = (const uint32_t *)&t->rules[i];
+        uint32_t *to = (uint32_t *)&fresh[i];
+        for (uint32_t w = 0; w < SPANTAP_RULE_SIZE / sizeof(uint32_t); w++)
+            to[w] = __atomic_load_n(&from[w], __ATOMIC_RELAXED);
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&t->generation, __ATOMIC_RELAXED) != generation)
+        return -1;
+    /* Both lists are sorted by (ifindex, direction): walk them together to carry counts over. */
+    uint32_t countdown[SPANTAP_RULE_CAPACITY];
+    for (uint32_t i = 0, j = 0; i < count; i++) {
+        while (j < c->count && (c->rules[j].ifindex < fresh[i].ifindex ||
+                                (c->rules[j].ifindex == fresh[i].ifindex && c->rules[j].direction < fresh[i].direction)))
+            j++;
+        int same = j < c->count && c->rules[j].ifindex == fresh[i].ifindex &&
+                   c->rules[j].direction == fresh[i].direction && c->rules[j].generation == fresh[i].generation;
+        countdown[i] = same ? c->countdown[j] : 0;
+    }
+    memcpy(c->rules, fresh, count * sizeof fresh[0]);
+    memcpy(c->countdown, countdown, count * sizeof countdown[0]);
+    c->count = count;
+    c->generation = generation;
+    return 1;
+}
+
+/* The index of the rule for frames crossing ifindex in direction, or -1 if they are not mirrored.
+ * A binary search: rules are sorted. */
+static inline int spantap_rules_find(const struct spantap_rule_cache *c, uint32_t ifindex, uint32_t direction)
+{
+    uint32_t low = 0, high = c->count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        const struct spantap_rule *r = &c->rules[middle];
+        if (r->ifindex < ifindex || (r->ifindex == ifindex && r->direction < direction))
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low < c->count && c->rules[low].ifindex == ifindex && c->rules[low].direction == direction ? (int)low : -1;
+}
+
+/* Counts one frame under rule i and says whether to mirror it: rate 0 or 1 every frame, rate N
+ * frames 0, N, 2N, ... counted since the rule last changed. */
+static inline int spantap_rules_sample(struct spantap_rule_cache *c, int i)
+{
+    if (c->countdown[i] != 0) {
+        c->countdown[i]--;
+        return 0;
+    }
+    c->countdown[i] = c->rules[i].rate > 1 ? c->rules[i].rate - 1 : 0;
+    return 1;
+}
+
 /* ------------------------------------------------------------------------------------------- *
  * Header-only producer. Map the memfd (MAP_SHARED, PROT_READ|PROT_WRITE), check it with
- * spantap_producer_init, then call spantap_producer_enqueue per frame from one thread.
+ * spantap_producer_init, then from one thread, per batch of received frames:
+ *
+ *     spantap_rules_refresh(&cache, producer.header);
+ *     for each frame:
+ *         int r = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
+ *         if (r >= 0 && spantap_rules_sample(&cache, r))
+ *             spantap_producer_stage(&producer, &cache.rules[r], frame, length, now_ns);
+ *     spantap_producer_publish(&producer);
+ *
+ * stage writes the slot privately; publish makes the whole batch visible with one release
+ * store, one fence and one wake-up check. spantap_producer_enqueue is stage + publish.
  * ------------------------------------------------------------------------------------------- */
 
 enum spantap_enqueue_result {
@@ -132,7 +289,8 @@ enum spantap_enqueue_result {
 struct spantap_producer {
     struct spantap_ring_header *header;
     uint8_t *slots;
-    uint64_t producer_index;  /* private copy of header->producer_index */
+    uint64_t producer_index;  /* private: slots written so far, staged or published */
+    uint64_t published_index; /* private copy of header->producer_index */
     uint64_t cached_consumer; /* last consumer_index seen; refreshed only when the ring looks full */
     uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame; /* private copies */
     uint32_t slot_mask;
@@ -140,13 +298,14 @@ struct spantap_producer {
     int wakeup_fd;            /* eventfd the consumer sleeps on */
 };
 
-/* Returns 0, or -1 if the mapping is not a version-1 SpanTap ring of at least mapping_size bytes. */
+/* Returns 0, or -1 if the mapping is not a version-2 SpanTap ring of at least mapping_size bytes. */
 static inline int spantap_producer_init(struct spantap_producer *p, void *mapping,
                                         uint64_t mapping_size, int wakeup_fd)
 {
     struct spantap_ring_header *h = (struct spantap_ring_header *)mapping;
     if (mapping_size < SPANTAP_RING_HEADER_SIZE || h->magic != SPANTAP_RING_MAGIC ||
         h->version != SPANTAP_RING_VERSION || h->header_size != SPANTAP_RING_HEADER_SIZE ||
+        h->rule_capacity != SPANTAP_RULE_CAPACITY ||
         h->slot_count < 2 || (h->slot_count & (h->slot_count - 1)) != 0 ||
         h->slot_size < SPANTAP_RING_SLOT_ALIGN || h->slot_size % SPANTAP_RING_SLOT_ALIGN != 0 ||
         mapping_size < spantap_ring_mapping_size(h->slot_count, h->slot_size) ||
@@ -154,7 +313,7 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
         return -1;
     p->header = h;
     p->slots = (uint8_t *)mapping + h->header_size;
-    p->producer_index = __atomic_load_n(&h->producer_index, __ATOMIC_RELAXED);
+    p->producer_index = p->published_index = __atomic_load_n(&h->producer_index, __ATOMIC_RELAXED);
     p->cached_consumer = __atomic_load_n(&h->consumer_index, __ATOMIC_ACQUIRE);
     p->mirrored_packets = __atomic_load_n(&h->mirrored_packets, __ATOMIC_RELAXED);
     p->mirrored_bytes = __atomic_load_n(&h->mirrored_bytes, __ATOMIC_RELAXED);
@@ -166,15 +325,17 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
     return 0;
 }
 
-/* Copies one frame into the ring, truncated to snap bytes if snap is non-zero (a per-instance
- * maximum-packet-length from spantapd's grant), else to the ring's own snap_length if it has one;
- * otherwise a frame longer than a slot is dropped. Never blocks; a drop is counted in the header
- * and returned. original_length always records the frame's full length. */
+/* Copies one frame into the next slot under rule (its ifindex, direction, output_id and
+ * snap_length go into the record), not yet visible to the consumer: see spantap_producer_publish.
+ * The frame is truncated to the rule's snap_length if set, else to the ring's own snap_length if
+ * it has one; otherwise a frame longer than a slot is dropped. A full ring drops it. Never blocks;
+ * a drop is counted in the header at once and returned. original_length is the full length. */
 static inline enum spantap_enqueue_result
-spantap_producer_enqueue_snap(struct spantap_producer *p, const void *frame, uint32_t length, uint32_t snap,
-                              uint32_t ingress_ifindex, uint32_t output_id, uint64_t timestamp_ns)
+spantap_producer_stage(struct spantap_producer *p, const struct spantap_rule *rule, const void *frame,
+                       uint32_t length, uint64_t timestamp_ns)
 {
     struct spantap_ring_header *h = p->header;
+    uint32_t snap = rule->snap_length;
     uint32_t limit = snap && snap < p->capture_limit ? snap : p->capture_limit;
     uint32_t captured = length;
     if (length > limit) {
@@ -195,15 +356,30 @@ spantap_producer_enqueue_snap(struct spantap_producer *p, const void *frame, uin
     struct spantap_record record = {
         .captured_length = captured,
         .original_length = length,
-        .ingress_ifindex = ingress_ifindex,
-        .output_id = output_id,
+        .ifindex = rule->ifindex,
+        .output_id = rule->output_id,
         .timestamp_ns = timestamp_ns,
+        .direction = rule->direction,
+        .reserved = 0,
     };
     memcpy(slot, &record, sizeof record);
     memcpy(slot + SPANTAP_RECORD_SIZE, frame, captured);
-    __atomic_store_n(&h->producer_index, ++p->producer_index, __ATOMIC_RELEASE);
-    __atomic_store_n(&h->mirrored_packets, ++p->mirrored_packets, __ATOMIC_RELAXED);
+    p->producer_index++;
+    p->mirrored_packets++;
     p->mirrored_bytes += captured;
+    return SPANTAP_ENQUEUED;
+}
+
+/* Makes every staged frame visible: one release store of producer_index and, only if the
+ * consumer went to sleep, one eventfd write. Costs nothing when nothing was staged. */
+static inline void spantap_producer_publish(struct spantap_producer *p)
+{
+    struct spantap_ring_header *h = p->header;
+    if (p->producer_index == p->published_index)
+        return;
+    p->published_index = p->producer_index;
+    __atomic_store_n(&h->producer_index, p->producer_index, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->mirrored_packets, p->mirrored_packets, __ATOMIC_RELAXED);
     __atomic_store_n(&h->mirrored_bytes, p->mirrored_bytes, __ATOMIC_RELAXED);
 
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -214,15 +390,16 @@ spantap_producer_enqueue_snap(struct spantap_producer *p, const void *frame, uin
         ssize_t ignored = write(p->wakeup_fd, &one, sizeof one);
         (void)ignored;
     }
-    return SPANTAP_ENQUEUED;
 }
 
-/* spantap_producer_enqueue_snap without a per-call snap length. */
+/* One frame, visible at once: stage + publish. */
 static inline enum spantap_enqueue_result
-spantap_producer_enqueue(struct spantap_producer *p, const void *frame, uint32_t length,
-                         uint32_t ingress_ifindex, uint32_t output_id, uint64_t timestamp_ns)
+spantap_producer_enqueue(struct spantap_producer *p, const struct spantap_rule *rule, const void *frame,
+                         uint32_t length, uint64_t timestamp_ns)
 {
-    return spantap_producer_enqueue_snap(p, frame, length, 0, ingress_ifindex, output_id, timestamp_ns);
+    enum spantap_enqueue_result result = spantap_producer_stage(p, rule, frame, length, timestamp_ns);
+    spantap_producer_publish(p);
+    return result;
 }
 
 #ifdef __cplusplus

@@ -1,0 +1,55 @@
+import Atomics
+import CSpanTapRing
+
+/// spantapd's side of a ring's rule table: the seqlock writer of `spantap_ring.h`. The generation
+/// and the rules last written are kept here, never read back from the mapping, which the producer
+/// can write. Its pointers are into the ring's own mapping; the ring serializes writers (a Mutex).
+struct RuleTableWriter: @unchecked Sendable {
+    private let generation: UnsafeAtomic<UInt64>
+    private let count: UnsafeAtomic<UInt32>
+    private let entries: UnsafeMutableRawPointer
+    private var written: UInt64 = 0
+    /// Each rule last written, with the generation at which it last changed.
+    private var current: [(rule: RingRule, changed: UInt32)] = []
+
+    init(base: UnsafeMutableRawPointer) {
+        let table = base + Int(SPANTAP_RING_RULES_OFFSET)
+        generation = UnsafeAtomic(at: table.assumingMemoryBound(to: UInt64.AtomicRepresentation.self))
+        count = UnsafeAtomic(at: (table + MemoryLayout<spantap_rule_table>.offset(of: \.rule_count)!)
+            .assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
+        entries = table + MemoryLayout<spantap_rule_table>.offset(of: \.rules)!
+    }
+
+    /// Replaces the table with `rules` (at most one per (ifindex, direction), at most
+    /// `SPANTAP_RULE_CAPACITY`; the caller checks both).
+    mutating func write(_ rules: [RingRule]) {
+        precondition(rules.count <= Int(SPANTAP_RULE_CAPACITY), "more rules than a ring's table holds")
+        let sorted = rules.sorted { $0.key < $1.key }
+        let next = written &+ 2
+        let changedAt = UInt32(truncatingIfNeeded: next)
+        let previous = Dictionary(current.map { ($0.rule.key, $0) }, uniquingKeysWith: { first, _ in first })
+        current = sorted.map { rule in
+            if let old = previous[rule.key], old.rule == rule { return old }
+            return (rule, changedAt)
+        }
+
+        generation.store(written &+ 1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        count.store(UInt32(current.count), ordering: .relaxed)
+        for (index, entry) in current.enumerated() {
+            let slot = entries + index * Int(SPANTAP_RULE_SIZE)
+            func store(_ word: UInt32, at field: KeyPath<spantap_rule, UInt32>) {
+                let address = slot + MemoryLayout<spantap_rule>.offset(of: field)!
+                UnsafeAtomic<UInt32>(at: address.assumingMemoryBound(to: UInt32.AtomicRepresentation.self)).store(word, ordering: .relaxed)
+            }
+            store(entry.rule.ifindex, at: \.ifindex)
+            store(entry.rule.direction.rawValue, at: \.direction)
+            store(entry.rule.outputID, at: \.output_id)
+            store(entry.rule.rate, at: \.rate)
+            store(entry.rule.snapLength, at: \.snap_length)
+            store(entry.changed, at: \.generation)
+        }
+        generation.store(next, ordering: .releasing)
+        written = next
+    }
+}

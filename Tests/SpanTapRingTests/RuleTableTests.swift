@@ -1,0 +1,124 @@
+import CSpanTapRing
+import Dispatch
+import Synchronization
+import Testing
+@testable import SpanTapRing
+
+/// The rule table (spantap_ring.h, "Rule table protocol"): spantapd's Swift writer against the
+/// header's C reader, the one every producer, ours included, uses.
+@Suite struct RuleTableTests {
+    /// A private rule cache as a producer keeps it.
+    final class Cache {
+        let pointer = UnsafeMutablePointer<spantap_rule_cache>.allocate(capacity: 1)
+        init() { pointer.initialize(to: spantap_rule_cache()) }
+        deinit { pointer.deallocate() }
+
+        func refresh(_ ring: HandoffRing) -> Int32 { spantap_rules_refresh(pointer, ring.layout.header) }
+        var rules: [spantap_rule] {
+            withUnsafeBytes(of: pointer.pointee.rules) { Array($0.bindMemory(to: spantap_rule.self).prefix(Int(pointer.pointee.count))) }
+        }
+        func find(_ ifindex: UInt32, _ direction: MirrorDirection) -> Int32 { spantap_rules_find(pointer, ifindex, direction.rawValue) }
+        func sample(_ index: Int32) -> Bool { spantap_rules_sample(pointer, index) != 0 }
+    }
+
+    static func ring() throws -> HandoffRing {
+        try HandoffRing.create(name: "test-rules", geometry: RingGeometry(slotCount: 8, slotSize: 128))
+    }
+
+    @Test func aProducerSeesRewrittenRulesSortedAndFindsThem() throws {
+        let ring = try Self.ring()
+        let cache = Cache()
+        #expect(cache.refresh(ring) == 0, "nothing published yet: generation 0 on both sides")
+        ring.publishRules([RingRule(ifindex: 9, outputID: 1, rate: 10), RingRule(ifindex: 3, direction: .transmitted, outputID: 2),
+                           RingRule(ifindex: 3, outputID: 0, snapLength: 128)])
+        #expect(cache.refresh(ring) == 1)
+        #expect(cache.refresh(ring) == 0, "unchanged: one load, no copy")
+        #expect(cache.rules.map { [$0.ifindex, $0.direction, $0.output_id] } == [[3, 0, 0], [3, 1, 2], [9, 0, 1]])
+        #expect(cache.find(3, .transmitted) == 1 && cache.find(9, .received) == 2 && cache.find(9, .transmitted) == -1)
+        #expect(cache.find(4, .received) == -1 && cache.find(1, .received) == -1)
+        #expect(cache.rules[0].snap_length == 128 && cache.rules[2].rate == 10)
+    }
+
+    /// Swift's `Sampler` and the header's `spantap_rules_sample` pick the same packets: 0, N, 2N...
+    @Test(arguments: [0, 1, 2, 3, 7, 1000, 1024]) func cAndSwiftSamplersAgree(rate: UInt32) throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 1, outputID: 0, rate: rate)])
+        let cache = Cache()
+        _ = cache.refresh(ring)
+        var sampler = Sampler()
+        let swift = (0..<3000).map { _ in sampler.shouldMirror(SampleRate(rate)) }
+        let c = (0..<3000).map { _ in cache.sample(0) }
+        #expect(c == swift)
+        #expect(swift.enumerated().filter(\.element).map(\.offset) == Array(stride(from: 0, to: 3000, by: Int(max(rate, 1)))))
+    }
+
+    @Test func aRuleThatChangedRestartsItsCountTheOthersKeepTheirs() throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 1, outputID: 0, rate: 4), RingRule(ifindex: 2, outputID: 0, rate: 4)])
+        let cache = Cache()
+        _ = cache.refresh(ring)
+        for index: Int32 in [0, 1] { _ = (0..<2).map { _ in cache.sample(index) } } // both 2 into their period of 4
+        ring.publishRules([RingRule(ifindex: 1, outputID: 0, rate: 4), RingRule(ifindex: 2, outputID: 1, rate: 4)])
+        #expect(cache.refresh(ring) == 1)
+        #expect((0..<4).map { _ in cache.sample(0) } == [false, false, true, false], "unchanged rule: count kept")
+        #expect((0..<4).map { _ in cache.sample(1) } == [true, false, false, false], "changed rule: count restarted")
+    }
+
+    @Test func aTableBeingWrittenIsNotRead() throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 1, outputID: 5)])
+        let cache = Cache()
+        #expect(cache.refresh(ring) == 1)
+        ring.layout.header.withMemoryRebound(to: UInt8.self, capacity: Int(SPANTAP_RING_HEADER_SIZE)) { bytes in
+            let generation = UnsafeMutableRawPointer(bytes + Int(SPANTAP_RING_RULES_OFFSET)).assumingMemoryBound(to: UInt64.self)
+            generation.pointee += 1 // odd: mid-update
+        }
+        #expect(cache.refresh(ring) == -1)
+        #expect(cache.rules.first?.output_id == 5, "the old rules stay in use")
+    }
+
+    /// One thread rewrites the table as fast as it can; another refreshes in a tight loop. Every
+    /// copy the reader accepts must be one table the writer wrote whole: in table k every rule
+    /// carries k in three fields and the rule count is 30 * (k % 7) + 1 (large tables keep the
+    /// writer's odd window long, so the two overlap often).
+    @Test func aReaderNeverAcceptsATornTable() throws {
+        let ring = try Self.ring()
+        let stop = Atomic<Bool>(false)
+        let writes = Atomic<Int>(0)
+        let writer = DispatchWorkItem {
+            var k: UInt32 = 1
+            while !stop.load(ordering: .relaxed) {
+                let count = 30 * Int(k % 7) + 1
+                ring.publishRules((0..<count).map { i in
+                    RingRule(ifindex: UInt32(i + 1), outputID: k, rate: k ^ 0x5a5a, snapLength: k &* 3)
+                })
+                k &+= 1
+                writes.add(1, ordering: .relaxed)
+            }
+        }
+        DispatchQueue.global().async(execute: writer)
+        let cache = Cache()
+        var accepted = 0, torn = 0, busy = 0
+        let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000_000
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            // Forget the copy, so every pass reads the whole table at whatever point the writer is.
+            cache.pointer.pointee.generation = 0
+            switch cache.refresh(ring) {
+            case 1:
+                accepted += 1
+                let rules = cache.rules
+                let k = rules.first?.output_id ?? 0
+                let whole = rules.count == 30 * Int(k % 7) + 1 && rules.enumerated().allSatisfy { i, rule in
+                    rule.ifindex == UInt32(i + 1) && rule.output_id == k && rule.rate == k ^ 0x5a5a && rule.snap_length == k &* 3
+                }
+                if !whole { torn += 1 }
+            case -1: busy += 1
+            default: break
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        writer.wait()
+        #expect(torn == 0, "\(torn) torn tables accepted of \(accepted)")
+        #expect(accepted > 100, "the reader must have seen many tables (accepted \(accepted), busy \(busy), writes \(writes.load(ordering: .relaxed)))")
+    }
+}
