@@ -145,6 +145,17 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNotGranted: UInt64
         public var mirrorDropsBadRecord: UInt64
 
+        public var counters: ProducerCounters {
+            var counters = ProducerCounters()
+            counters.mirroredPackets = mirroredPackets
+            counters.mirrorDropsQueueFull = mirrorDropsQueueFull
+            counters.mirrorDropsNoFrame = mirrorDropsNoFrame
+            counters.mirrorDropsNoBinding = mirrorDropsNoBinding
+            counters.mirrorDropsNotGranted = mirrorDropsNotGranted
+            counters.mirrorDropsBadRecord = mirrorDropsBadRecord
+            return counters
+        }
+
         public init(name: String, pid: Int32, slotCount: Int, counters: ProducerCounters) {
             self.name = name
             self.pid = pid

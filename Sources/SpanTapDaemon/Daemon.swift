@@ -32,6 +32,8 @@ public final class Daemon: @unchecked Sendable {
     var ringRules: [RingRule] = []
     /// The reference forwarder's cross-connects, by name.
     var crossConnects: [String: CrossConnectRunner] = [:]
+    /// systemd's view of the daemon (Type=notify); a no-op when not run by systemd.
+    public let systemd = SystemdNotifier()
     private var monitor: LinkMonitor?
     private var server: ControlServer?
 
@@ -84,6 +86,9 @@ public final class Daemon: @unchecked Sendable {
     /// leave the running config exactly as it was.
     public func reload() -> ControlResponse {
         dispatchPrecondition(condition: .onQueue(queue))
+        systemd.reloading()
+        // A refused reload leaves the old config running, which is as ready as before.
+        defer { systemd.ready(status: self.summary) }
         do {
             let newConfig = try ConfigParser.parse(contentsOf: options.configPath)
             let summary = try apply(newConfig, replacingSnapshot: true)
@@ -126,6 +131,17 @@ public final class Daemon: @unchecked Sendable {
 
     /// Control connections open now.
     var controlConnections: Int { server?.connectionCount ?? 0 }
+
+    /// Tells systemd start-up is complete; call once everything the daemon serves is up.
+    public func notifyReady() {
+        queue.sync { systemd.ready(status: summary) }
+    }
+
+    /// One line for `systemctl status`: what is running now.
+    var summary: String {
+        "\(config.instances.count) mirror instance(s), \(outputs.outputs.count) output(s), "
+            + "\(crossConnects.count) cross-connect(s), \(producers.count) producer(s)"
+    }
 
     /// Status from any thread (e.g. the metrics endpoint).
     public func currentStatus() -> StatusReport {

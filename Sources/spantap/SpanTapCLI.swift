@@ -6,6 +6,7 @@ struct SpanTapCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spantap",
         abstract: "Talk to spantapd: show counters, reload the config, apply a forwarder snapshot.",
+        version: SpanTapVersion.current,
         subcommands: [Status.self, Reload.self, Apply.self])
 
     /// Lets `--control-socket PATH` stand before the subcommand too (`spantap --control-socket

@@ -2,8 +2,6 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import SpanTapConfig
@@ -14,7 +12,13 @@ import SpanTapDaemon
 struct SpanTapD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spantapd",
-        abstract: "Port-mirroring sink: mirrored frames from AF_XDP forwarders to TAP devices.")
+        abstract: "Port-mirroring sink: mirrored frames from AF_XDP forwarders to TAP devices.",
+        discussion: """
+            Signals: SIGHUP reloads the config (a bad file changes nothing); SIGTERM and SIGINT stop \
+            cleanly: bindings detached, rings drained, TAPs spantapd created removed. Under systemd \
+            (Type=notify) it reports READY=1, RELOADING=1 and STOPPING=1 on $NOTIFY_SOCKET.
+            """,
+        version: SpanTapVersion.current)
 
     @Option(help: "Config file (Junos-style port-mirroring statements).")
     var config = DaemonOptions.defaultConfigPath
@@ -108,6 +112,7 @@ struct DaemonService: Service {
             daemon = try Daemon(options: options, config: config, logger: logger)
             try daemon.start()
             endpoint = try metrics.map { try startMetrics(on: $0, daemon: daemon) }
+            daemon.notifyReady()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
@@ -118,17 +123,15 @@ struct DaemonService: Service {
                 daemon.queue.async { _ = daemon.reload() }
             }
         }
+        daemon.systemd.stopping()
         endpoint?.stop()
         daemon.stop()
     }
 
     private func startMetrics(on address: String, daemon: Daemon) throws -> MetricsEndpoint {
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let exporter = MetricsExporter()
         let endpoint = MetricsEndpoint(queue: DispatchQueue(label: "spantap.metrics")) {
-            exporter.update(from: daemon.currentStatus())
-            return registry.emitToBuffer()
+            exporter.scrape(daemon.currentStatus())
         }
         let port = try endpoint.start(address: address)
         logger.info("serving metrics", metadata: ["address": "\(address)", "port": "\(port)"])

@@ -61,11 +61,11 @@ struct DaemonInterfaceTests {
     @Test func metricsEndpointServesTheStatusCounters() throws {
         let (lab, tap) = try DaemonLab.startedWithTap(extraArguments: ["--metrics", "127.0.0.1:0"])
         defer { lab.cleanUp() }
-        let port = try #require(lab.log().split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) })
+        let port = try #require(lab.metricsPort())
 
         let page = try run("curl", "-sf", "http://127.0.0.1:\(port)/metrics")
         #expect(page.contains("# TYPE spantap_delivered_packets_total counter"))
-        #expect(page.contains("spantap_mirror_drops_queue_full_total{instance=\"span1\",output=\"\(tap)\"} 0"))
+        #expect(page.contains("spantap_mirror_drops_queue_full_total{mirror_instance=\"span1\",output=\"\(tap)\"} 0"))
         #expect(throws: CommandFailure.self) { try run("curl", "-sf", "http://127.0.0.1:\(port)/other") }
     }
 }

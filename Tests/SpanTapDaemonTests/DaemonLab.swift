@@ -16,6 +16,10 @@ final class DaemonLab {
     let logPath: String
     /// Interfaces this lab may leave behind (TAPs, veths), removed by `cleanUp()`.
     var interfaces: [String] = []
+    /// Added to spantapd's environment (e.g. NOTIFY_SOCKET).
+    var environment: [String: String] = [:]
+    /// A command spantapd runs under, e.g. `setpriv` limiting its capabilities.
+    var launcher: [String] = []
     private(set) var process: Process?
 
     init(config: String) throws {
@@ -31,11 +35,16 @@ final class DaemonLab {
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Starts spantapd and waits (at most 10 s) until its control socket answers.
-    func start(extraArguments: [String] = []) throws {
+    /// Starts spantapd and waits (at most 10 s) until `ready` holds, by default until its control
+    /// socket answers.
+    func start(extraArguments: [String] = [], until ready: (() -> Bool)? = nil) throws {
         let process = Process()
-        process.executableURL = Self.buildDirectory.appendingPathComponent("spantapd")
-        process.arguments = ["--config", configPath, "--control-socket", socketPath, "--ring-slots", "1024"] + extraArguments
+        let daemon = [Self.buildDirectory.appendingPathComponent("spantapd").path, "--config", configPath,
+                      "--control-socket", socketPath, "--ring-slots", "1024"] + extraArguments
+        let command = launcher + daemon
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         logFile.seekToEndOfFile()
@@ -43,9 +52,10 @@ final class DaemonLab {
         process.standardError = logFile
         try process.run()
         self.process = process
-        guard waitUntil(seconds: 10, { (try? ControlClient(path: socketPath).send(.status).0.ok) == true || !process.isRunning }),
+        let ready = ready ?? { (try? ControlClient(path: self.socketPath).send(.status).0.ok) == true }
+        guard waitUntil(seconds: 10, { ready() || !process.isRunning }),
               process.isRunning else {
-            throw CommandFailure(command: ["spantapd"], status: process.isRunning ? -1 : process.terminationStatus, output: log())
+            throw CommandFailure(command: command, status: process.isRunning ? -1 : process.terminationStatus, output: log())
         }
     }
 
@@ -66,6 +76,11 @@ final class DaemonLab {
         guard waitUntil(seconds: seconds, { !process.isRunning }) else { return nil }
         self.process = nil
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    /// The port `--metrics IP:0` picked, from spantapd's log.
+    func metricsPort() -> UInt16? {
+        log().split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) }
     }
 
     func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

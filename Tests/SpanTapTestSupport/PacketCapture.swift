@@ -11,6 +11,10 @@ public final class PacketCapture {
         let fd = spantap_packet_socket(ifindex, 1)
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         descriptor = FileDescriptor(rawValue: fd)
+        // Room for thousands of frames, so a test that reads late counts exactly, not what
+        // fitted in the default 208 KiB (as root; otherwise the default stays).
+        var bytes: Int32 = 16 << 20
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit { try? descriptor.close() }
