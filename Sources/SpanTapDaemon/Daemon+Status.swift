@@ -8,12 +8,11 @@ extension Daemon {
             let output = outputs.outputs[instance.output.interface]
             report.instances.append(StatusReport.Instance(
                 name: instance.name, rate: instance.rate, ingress: instance.ingress,
-                output: StatusReport.Output(interface: output?.currentName ?? instance.output.interface,
-                                            ifindex: output?.ifindex ?? 0, kind: output?.kind ?? "missing"),
+                output: outputStatus(instance.output, output),
                 mirror: mirrorCounters(ingress: instance.ingress),
                 deliveredPackets: output?.counters.deliveredPackets ?? 0,
                 deliveredBytes: output?.counters.deliveredBytes ?? 0,
-                writeErrors: output?.counters.writeErrors ?? 0,
+                writeErrors: (output?.counters.writeErrors ?? 0) &+ (output?.transmitErrors.total ?? 0),
                 recreated: output?.recreated ?? 0))
         }
         report.producers = producers.values.sorted { $0.name < $1.name }.map {
