@@ -1,10 +1,11 @@
 import SpanTapConfig
 import SpanTapControl
+import SpanTapLink
 
 extension Daemon {
     /// An instance's output as status shows it; a vxlan output adds its tunnel and why frames
     /// were not sent (its kernel transmit errors count in `write_errors` too).
-    func outputStatus(_ configured: MirrorOutput, _ output: ManagedOutput?) -> StatusReport.Output {
+    func outputStatus(_ configured: MirrorOutput, _ output: ManagedOutput?, transmitErrors: TransmitErrors) -> StatusReport.Output {
         var status = StatusReport.Output(interface: output?.currentName ?? configured.interface,
                                          ifindex: output?.ifindex ?? 0, kind: output?.kind ?? "missing")
         guard let tunnel = configured.vxlan else { return status }
@@ -13,13 +14,10 @@ extension Daemon {
         status.vni = tunnel.vni
         status.dstport = tunnel.dstport
         var reasons = StatusReport.WriteErrorReasons()
-        if let output {
-            let kernel = output.transmitErrors
-            reasons.writeFailed = output.counters.writeErrors
-            reasons.noRoute = kernel.noRoute
-            reasons.routingLoop = kernel.routingLoop
-            reasons.transmitFailed = kernel.other
-        }
+        reasons.writeFailed = output?.counters.writeErrors ?? 0
+        reasons.noRoute = transmitErrors.noRoute
+        reasons.routingLoop = transmitErrors.routingLoop
+        reasons.transmitFailed = transmitErrors.other
         status.writeErrorReasons = reasons
         return status
     }

@@ -26,7 +26,7 @@ final class ManagedOutput {
     /// `ifalias` of a TAP made for it: "spantap: <instances>", so `ip link` shows who owns it.
     let alias: String
     var attachment: Attachment
-    let counters = OutputCounters()
+    let counters: OutputCounters
     /// Times the TAP or VXLAN device was re-created after it vanished.
     var recreated: UInt64 = 0
     /// The tunnel the config asks for; nil for a TAP or port output.
@@ -35,8 +35,10 @@ final class ManagedOutput {
     /// starts from zero). A device deleted behind spantapd's back takes its count with it.
     var retiredTransmitErrors = TransmitErrors()
 
-    init(id: UInt32, name: String, persistent: Bool, alias: String, vxlan: VXLANTunnel?, attachment: Attachment) {
+    init(id: UInt32, name: String, persistent: Bool, alias: String, vxlan: VXLANTunnel?, attachment: Attachment,
+         counters: OutputCounters = OutputCounters()) {
         self.id = id
+        self.counters = counters
         configuredName = name
         currentName = name
         self.persistent = persistent

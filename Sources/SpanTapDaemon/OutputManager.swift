@@ -65,8 +65,19 @@ final class OutputManager {
                 usedIDs.insert(id)
                 let alias = "spantap: " + want.instances.joined(separator: ",")
                 let attachment = try attach(name, persistent: want.persistent, alias: alias, vxlan: want.vxlan)
-                plan.added.append(ManagedOutput(id: id, name: name, persistent: want.persistent, alias: alias,
-                                                vxlan: want.vxlan, attachment: attachment))
+                // The same instances' tunnel moving to a new device (a new VNI names a new
+                // stv<vni>) is one output to them: its totals carry on. The two never deliver
+                // at once to the shared counters from two threads: the sink queue is their only writer.
+                let predecessor = want.vxlan == nil ? nil : outputs.values.first {
+                    $0.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
+                }
+                let output = ManagedOutput(id: id, name: name, persistent: want.persistent, alias: alias, vxlan: want.vxlan,
+                                           attachment: attachment, counters: predecessor?.counters ?? OutputCounters())
+                if let predecessor {
+                    output.recreated = predecessor.recreated
+                    output.retiredTransmitErrors = predecessor.transmitErrors
+                }
+                plan.added.append(output)
             }
         } catch {
             rollback(plan)
