@@ -167,6 +167,28 @@ struct RemoteMirrorTests {
         print("deletion: delivered \(delivered), arrived \(arrived), no_binding \(instance.mirrorDropsNoBinding - afterReload.mirrorDropsNoBinding)")
     }
 
+    @Test func reloadWithAnotherRemoteRemakesTheDeviceInPlace() throws {
+        let vni = UInt32.random(in: 1000...16_000_000), device = "stv\(vni)"
+        func config(remote: String) -> String {
+            ["input ingress interface \(uniqueName("in"))", "output vxlan remote \(remote)", "output vxlan vni \(vni)"]
+                .map { "set forwarding-options port-mirroring instance span1 \($0)\n" }.joined()
+        }
+        let lab = try DaemonLab(config: config(remote: "10.78.0.2"))
+        lab.interfaces = [device]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let before = try #require(ifindex(of: device))
+
+        try lab.writeConfig(config(remote: "10.78.0.3"))
+        let reload = try lab.send(.reload)
+        #expect(reload.message?.contains("outputs re-made: \(device)") == true, "\(reload.message ?? reload.error ?? "")")
+        let after = try #require(ifindex(of: device))
+        #expect(after != before)
+        #expect(try run("ip", "-d", "link", "show", device).contains("remote 10.78.0.3"))
+        let output = try #require(try lab.status().instances.first?.output)
+        #expect(output.kind == "vxlan" && output.remote == "10.78.0.3" && output.ifindex == after)
+    }
+
     @Test func framesForARemoteWithoutARouteAreCountedAsNoRoute() throws {
         let hosts = try NamespaceLab()
         defer { hosts.teardown() }
