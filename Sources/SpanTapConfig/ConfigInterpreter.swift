@@ -5,6 +5,7 @@
 ///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output persistent
+///     forwarding-options port-mirroring instance NAME output vxlan remote|vni|local|dstport VALUE
 ///     dataplane xdp-mode native|generic|auto
 ///     dataplane cross-connect NAME interface IFNAME
 struct ConfigInterpreter {
@@ -14,6 +15,8 @@ struct ConfigInterpreter {
     private(set) var ingressLocations: [String: SourceLocation] = [:]
     private(set) var outputLocations: [String: SourceLocation] = [:]
     private(set) var crossConnectLocations: [String: SourceLocation] = [:]
+    /// Where each instance's `vxlan` stanza was first written.
+    private(set) var vxlanLocations: [String: SourceLocation] = [:]
 
     mutating func apply(_ path: [LocatedWord]) throws(ConfigError) {
         var cursor = PathCursor(path)
@@ -52,13 +55,20 @@ struct ConfigInterpreter {
                 }
             }
         default:
-            switch try cursor.keyword(["interface", "persistent"]) {
+            switch try cursor.keyword(["interface", "persistent", "vxlan"]) {
             case "interface":
                 let interface = try Self.interfaceName(cursor.value("interface name"))
                 config.instances[index].output.interface = interface.text
                 outputLocations[name.text] = interface.location
-            default:
+            case "persistent":
                 config.instances[index].output.persistent = true
+            default:
+                if vxlanLocations[name.text] == nil { vxlanLocations[name.text] = cursor.lastWordLocation }
+                // Without `interface`, the stanza itself names the output (stv<vni>).
+                if outputLocations[name.text] == nil { outputLocations[name.text] = cursor.lastWordLocation }
+                var tunnel = config.instances[index].output.vxlan ?? VXLANTunnel(remote: "", vni: 0)
+                try Self.applyVXLAN(&cursor, to: &tunnel)
+                config.instances[index].output.vxlan = tunnel
             }
         }
     }
@@ -89,7 +99,7 @@ struct ConfigInterpreter {
         }
     }
 
-    private static func number(_ word: LocatedWord, what: String, in range: ClosedRange<UInt32>) throws(ConfigError) -> UInt32 {
+    static func number(_ word: LocatedWord, what: String, in range: ClosedRange<UInt32>) throws(ConfigError) -> UInt32 {
         guard let value = UInt32(word.text), range.contains(value) else {
             throw ConfigError(word.location, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(word.text)'")
         }

@@ -4,7 +4,7 @@ struct ConfigValidator {
     let interpreter: ConfigInterpreter
 
     func validated() throws(ConfigError) -> SpanTapConfig {
-        let config = interpreter.config
+        let config = try resolvingVXLAN(interpreter.config)
         var ingressOwner: [String: String] = [:]
         for instance in config.instances {
             let location = interpreter.instanceLocations[instance.name]!

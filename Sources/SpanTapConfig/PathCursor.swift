@@ -7,12 +7,13 @@ struct PathCursor {
     init(_ words: [LocatedWord]) { self.words = words }
 
     private var context: String { words[..<position].map(\.text).joined(separator: " ") }
-    private var lastLocation: SourceLocation { words[max(position - 1, 0)].location }
+    /// Where the word just consumed was written.
+    var lastWordLocation: SourceLocation { words[max(position - 1, 0)].location }
 
     /// The next word, which must be one of `keywords`.
     mutating func keyword(_ keywords: [String]) throws(ConfigError) -> String {
         guard position < words.count else {
-            throw ConfigError(lastLocation, "incomplete statement '\(context)': expected \(Self.list(keywords))")
+            throw ConfigError(lastWordLocation, "incomplete statement '\(context)': expected \(Self.list(keywords))")
         }
         let word = words[position]
         guard keywords.contains(word.text) else {
@@ -25,7 +26,7 @@ struct PathCursor {
 
     /// The next word as a free value (a name or a number), described as `what` in errors.
     mutating func value(_ what: String) throws(ConfigError) -> LocatedWord {
-        guard position < words.count else { throw ConfigError(lastLocation, "missing \(what) after '\(context)'") }
+        guard position < words.count else { throw ConfigError(lastWordLocation, "missing \(what) after '\(context)'") }
         defer { position += 1 }
         return words[position]
     }

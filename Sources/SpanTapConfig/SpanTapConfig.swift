@@ -33,13 +33,17 @@ public struct MirrorInstance: Equatable, Sendable {
 
 /// `output { interface NAME; persistent; }`: a missing interface is created as a TAP owned by
 /// spantapd (removed at shutdown unless `persistent`); an existing one receives the frames as is.
+/// With `vxlan { ... }` the output is a VXLAN device spantapd creates instead, named `interface`
+/// or, without it, `stv<vni>` (the validator fills the name in).
 public struct MirrorOutput: Equatable, Sendable {
     public var interface: String
     public var persistent: Bool
+    public var vxlan: VXLANTunnel?
 
-    public init(interface: String, persistent: Bool = false) {
+    public init(interface: String, persistent: Bool = false, vxlan: VXLANTunnel? = nil) {
         self.interface = interface
         self.persistent = persistent
+        self.vxlan = vxlan
     }
 }
 

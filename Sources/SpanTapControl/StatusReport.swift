@@ -64,14 +64,39 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public struct Output: Codable, Equatable, Sendable {
         public var interface: String
         public var ifindex: Int32
-        /// "tap" (created or re-attached by spantapd), "port" (an existing interface), "missing".
+        /// "tap" (created or re-attached by spantapd), "port" (an existing interface), "vxlan" (a
+        /// VXLAN device spantapd created), "missing".
         public var kind: String
+        /// A vxlan output's tunnel, as configured.
+        public var remote: String?
+        public var local: String?
+        public var vni: UInt32?
+        public var dstport: UInt16?
+        /// Why frames were not sent, for outputs that can tell more than `write_errors`.
+        public var writeErrorReasons: WriteErrorReasons?
 
         public init(interface: String, ifindex: Int32, kind: String) {
             self.interface = interface
             self.ifindex = ifindex
             self.kind = kind
         }
+    }
+
+    /// `write_errors` split by cause. A VXLAN device accepts every write and fails later in the
+    /// kernel, so its causes come from the device's own counters.
+    public struct WriteErrorReasons: Codable, Equatable, Sendable {
+        /// write(2) to the output failed (e.g. a frame larger than its MTU).
+        public var writeFailed: UInt64 = 0
+        /// The kernel has no route to the remote.
+        public var noRoute: UInt64 = 0
+        /// The route to the remote leads back into the tunnel device itself.
+        public var routingLoop: UInt64 = 0
+        /// Any other transmit error the device counted.
+        public var transmitFailed: UInt64 = 0
+
+        public init() {}
+
+        public var total: UInt64 { writeFailed &+ noRoute &+ routingLoop &+ transmitFailed }
     }
 
     public struct Instance: Codable, Equatable, Sendable {

@@ -1,4 +1,5 @@
 import SpanTapControl
+import SpanTapLink
 
 extension Daemon {
     /// Every counter, read without stopping any producer.
@@ -6,14 +7,17 @@ extension Daemon {
         var report = StatusReport()
         for instance in config.instances {
             let output = outputs.outputs[instance.output.interface]
+            let handed = output?.counters.deliveredPackets ?? 0
+            let failed = output?.transmitErrors ?? TransmitErrors()
             report.instances.append(StatusReport.Instance(
                 name: instance.name, rate: instance.rate, ingress: instance.ingress,
-                output: StatusReport.Output(interface: output?.currentName ?? instance.output.interface,
-                                            ifindex: output?.ifindex ?? 0, kind: output?.kind ?? "missing"),
+                output: outputStatus(instance.output, output, transmitErrors: failed),
                 mirror: mirrorCounters(ingress: instance.ingress),
-                deliveredPackets: output?.counters.deliveredPackets ?? 0,
+                // A VXLAN device takes every write and may fail to send later: those frames are
+                // write errors (by reason), not deliveries. Their bytes cannot be told apart and stay in.
+                deliveredPackets: handed - min(handed, failed.total),
                 deliveredBytes: output?.counters.deliveredBytes ?? 0,
-                writeErrors: output?.counters.writeErrors ?? 0,
+                writeErrors: (output?.counters.writeErrors ?? 0) &+ failed.total,
                 recreated: output?.recreated ?? 0))
         }
         report.producers = producers.values.sorted { $0.name < $1.name }.map {

@@ -46,7 +46,7 @@ public final class Daemon: @unchecked Sendable {
         control = try LinkControl()
         sink = SinkService(logger: logger)
         outputs = OutputManager(control: control, sink: sink, logger: logger,
-                                tapMTU: UInt32(geometry.slotCapacity - 14))
+                                deviceMTU: UInt32(geometry.slotCapacity - 14))
         try queue.sync { _ = try apply(config) }
     }
 

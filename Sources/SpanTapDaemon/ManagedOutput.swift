@@ -1,14 +1,18 @@
+import SpanTapConfig
 import SpanTapLink
 import SpanTapSink
 
-/// One mirror output of the running config: the interface an `output { interface X; }` names,
-/// what spantapd has attached to it, and counters that outlive re-creations of its TAP.
+/// One mirror output of the running config: the interface an `output { interface X; }` (or a
+/// `vxlan` stanza) names, what spantapd has attached to it, and counters that outlive
+/// re-creations of its device.
 final class ManagedOutput {
     enum Attachment {
         /// A TAP spantapd created or re-attached; deleted at shutdown unless persistent.
         case tap(TapOutput)
         /// An existing interface that is not a TAP; frames leave on its wire.
         case port(PortOutput)
+        /// A VXLAN device spantapd created; frames leave encapsulated towards its remote.
+        case vxlan(VXLANOutput)
         /// A port output whose interface is gone; records for it count as no_binding until it returns.
         case missing
     }
@@ -22,23 +26,47 @@ final class ManagedOutput {
     /// `ifalias` of a TAP made for it: "spantap: <instances>", so `ip link` shows who owns it.
     let alias: String
     var attachment: Attachment
-    let counters = OutputCounters()
-    /// Times the TAP was re-created after it vanished.
+    let counters: OutputCounters
+    /// Times the TAP or VXLAN device was re-created after it vanished.
     var recreated: UInt64 = 0
+    /// The tunnel the config asks for; nil for a TAP or port output.
+    var vxlan: VXLANTunnel?
+    /// Kernel transmit errors of VXLAN devices this output has since replaced (a new device
+    /// starts from zero). A device deleted behind spantapd's back takes its count with it.
+    var retiredTransmitErrors = TransmitErrors()
 
-    init(id: UInt32, name: String, persistent: Bool, alias: String, attachment: Attachment) {
+    init(id: UInt32, name: String, persistent: Bool, alias: String, vxlan: VXLANTunnel?, attachment: Attachment,
+         counters: OutputCounters = OutputCounters()) {
         self.id = id
+        self.counters = counters
         configuredName = name
         currentName = name
         self.persistent = persistent
         self.alias = alias
+        self.vxlan = vxlan
         self.attachment = attachment
+    }
+
+    /// Whether the device is spantapd's own, to re-create when it vanishes.
+    var ownsDevice: Bool {
+        switch attachment {
+        case .tap, .vxlan: true
+        case .port, .missing: false
+        }
+    }
+
+    /// Frames the kernel failed to send after the sink's write succeeded (VXLAN only).
+    var transmitErrors: TransmitErrors {
+        var errors = retiredTransmitErrors
+        if case .vxlan(let device) = attachment, let current = device.transmitErrors() { errors += current }
+        return errors
     }
 
     var ifindex: Int32 {
         switch attachment {
         case .tap(let tap): tap.ifindex
         case .port(let port): port.ifindex
+        case .vxlan(let device): device.ifindex
         case .missing: 0
         }
     }
@@ -47,6 +75,7 @@ final class ManagedOutput {
         switch attachment {
         case .tap: "tap"
         case .port: "port"
+        case .vxlan: "vxlan"
         case .missing: "missing"
         }
     }
@@ -56,6 +85,7 @@ final class ManagedOutput {
         switch attachment {
         case .tap(let tap): SinkOutput(id: id, name: currentName, descriptor: tap.fd, counters: counters)
         case .port(let port): SinkOutput(id: id, name: currentName, descriptor: port.descriptor, counters: counters)
+        case .vxlan(let device): SinkOutput(id: id, name: currentName, descriptor: device.port.descriptor, counters: counters)
         case .missing: nil
         }
     }

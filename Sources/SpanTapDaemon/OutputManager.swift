@@ -9,45 +9,75 @@ final class OutputManager {
     private let control: LinkControl
     private let sink: SinkService
     private let logger: Logger
-    /// MTU given to TAPs spantapd creates: the largest frame a ring slot carries, less its
-    /// Ethernet header.
-    private let tapMTU: UInt32
+    /// MTU given to the devices spantapd creates (TAPs, VXLAN): the largest frame a ring slot
+    /// carries, less its Ethernet header, so no mirrored frame is refused for size.
+    private let deviceMTU: UInt32
     private(set) var outputs: [String: ManagedOutput] = [:]
 
-    init(control: LinkControl, sink: SinkService, logger: Logger, tapMTU: UInt32) {
+    init(control: LinkControl, sink: SinkService, logger: Logger, deviceMTU: UInt32) {
         self.control = control
         self.sink = sink
         self.logger = logger
-        self.tapMTU = tapMTU
+        self.deviceMTU = deviceMTU
     }
 
-    /// A change of outputs, prepared but not yet visible: new outputs exist (TAPs created) but
+    /// A change of outputs, prepared but not yet visible: new outputs exist (devices created) but
     /// receive nothing until `commit`; `rollback` undoes them.
     struct Plan {
         fileprivate(set) var added: [ManagedOutput] = []
         fileprivate(set) var removed: [String] = []
         fileprivate(set) var persistence: [String: Bool] = [:]
+        /// Outputs whose VXLAN settings (or kind) changed, already re-made in place (same id, same
+        /// counters) but out of the sink until `commit`: their records count as no_binding meanwhile.
+        fileprivate(set) var replaced: [(output: ManagedOutput, previous: VXLANTunnel?)] = []
     }
 
-    /// Creates or attaches every output `config` needs that does not exist yet. On failure,
-    /// whatever this call created is removed again and the error names the output.
+    private struct Wanted {
+        var persistent = false
+        var instances: [String] = []
+        /// The validator makes every instance sharing an output name give the same tunnel.
+        var vxlan: VXLANTunnel?
+    }
+
+    /// Creates or attaches every output `config` needs that does not exist yet, and re-makes those
+    /// whose settings changed. On failure, whatever this call changed is undone and the error
+    /// names the output.
     func prepare(for config: SpanTapConfig) throws -> Plan {
         var plan = Plan()
-        var wanted: [String: (persistent: Bool, instances: [String])] = [:]
+        var wanted: [String: Wanted] = [:]
         for instance in config.instances {
             let name = instance.output.interface
-            wanted[name, default: (false, [])].persistent = wanted[name, default: (false, [])].persistent || instance.output.persistent
-            wanted[name, default: (false, [])].instances.append(instance.name)
+            wanted[name, default: Wanted()].persistent = wanted[name, default: Wanted()].persistent || instance.output.persistent
+            wanted[name, default: Wanted()].instances.append(instance.name)
+            wanted[name, default: Wanted()].vxlan = instance.output.vxlan
         }
         var usedIDs = Set(outputs.values.map(\.id))
         do {
-            for name in wanted.keys.sorted() where outputs[name] == nil {
+            for name in wanted.keys.sorted() {
+                let want = wanted[name]!
+                if let output = outputs[name] {
+                    guard output.vxlan != want.vxlan else { continue }
+                    plan.replaced.append((output, output.vxlan))
+                    try replace(output, with: want.vxlan)
+                    continue
+                }
                 let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
                 usedIDs.insert(id)
-                let (persistent, instances) = wanted[name]!
-                let alias = Self.alias(for: instances)
-                let attachment = try attach(name, persistent: persistent, alias: alias)
-                plan.added.append(ManagedOutput(id: id, name: name, persistent: persistent, alias: alias, attachment: attachment))
+                let alias = Self.alias(for: want.instances)
+                let attachment = try attach(name, persistent: want.persistent, alias: alias, vxlan: want.vxlan)
+                // The same instances' tunnel moving to a new device (a new VNI names a new
+                // stv<vni>) is one output to them: its totals carry on. The two never deliver
+                // at once to the shared counters from two threads: the sink queue is their only writer.
+                let predecessor = want.vxlan == nil ? nil : outputs.values.first {
+                    $0.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
+                }
+                let output = ManagedOutput(id: id, name: name, persistent: want.persistent, alias: alias, vxlan: want.vxlan,
+                                           attachment: attachment, counters: predecessor?.counters ?? OutputCounters())
+                if let predecessor {
+                    output.recreated = predecessor.recreated
+                    output.retiredTransmitErrors = predecessor.transmitErrors
+                }
+                plan.added.append(output)
             }
         } catch {
             rollback(plan)
@@ -60,15 +90,28 @@ final class OutputManager {
 
     func rollback(_ plan: Plan) {
         for output in plan.added { detach(output) }
+        for (output, previous) in plan.replaced.reversed() {
+            do {
+                try replace(output, with: previous)
+                if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
+            } catch {
+                logger.error("cannot restore output after a refused change", metadata: ["output": "\(output.configuredName)", "error": "\(error)"])
+            }
+        }
     }
 
-    /// Makes the plan live: new outputs start receiving, outputs no longer named are removed.
+    /// Makes the plan live: new and re-made outputs start receiving, outputs no longer named are removed.
     func commit(_ plan: Plan) {
         for output in plan.added {
             outputs[output.configuredName] = output
             if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
             logger.info("output ready", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
                                                    "ifindex": "\(output.ifindex)", "id": "\(output.id)"])
+        }
+        for (output, _) in plan.replaced {
+            if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
+            logger.info("output re-made with new settings", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
+                                                                      "ifindex": "\(output.ifindex)", "id": "\(output.id)"])
         }
         for name in plan.removed {
             guard let output = outputs.removeValue(forKey: name) else { continue }
@@ -78,7 +121,7 @@ final class OutputManager {
         for (name, persistent) in plan.persistence { outputs[name]?.persistent = persistent }
     }
 
-    /// Removes every output (TAPs deleted unless persistent).
+    /// Removes every output (devices deleted unless persistent).
     func removeAll() {
         for output in outputs.values { detach(output) }
         outputs.removeAll()
@@ -90,8 +133,8 @@ final class OutputManager {
         case .removed(let link):
             guard let output = outputs.values.first(where: { $0.ifindex == link.ifindex }) else { return }
             sink.removeOutput(id: output.id)
-            if case .tap(let tap) = output.attachment {
-                try? tap.remove()
+            if output.ownsDevice {
+                if case .tap(let tap) = output.attachment { try? tap.remove() }  // closes its fd
                 output.attachment = .missing
                 recreate(output)
             } else {
@@ -113,9 +156,9 @@ final class OutputManager {
 
     private func recreate(_ output: ManagedOutput) {
         do {
-            output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias)
+            output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias, vxlan: output.vxlan)
             output.currentName = output.configuredName
-            if case .tap = output.attachment { output.recreated += 1 }
+            if output.ownsDevice { output.recreated += 1 }
             if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
             logger.warning("output re-created", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
                                                            "ifindex": "\(output.ifindex)", "recreated": "\(output.recreated)"])
@@ -125,13 +168,27 @@ final class OutputManager {
         }
     }
 
-    /// A missing interface becomes a TAP of ours; an existing TAP is re-attached; any other
-    /// existing interface is used as a port.
-    private func attach(_ name: String, persistent: Bool, alias: String) throws -> ManagedOutput.Attachment {
+    /// Swaps `output`'s device for one made to `vxlan` (nil: a TAP or port), keeping its id and
+    /// counters. Leaves it out of the sink: the caller adds it back when the change is live.
+    private func replace(_ output: ManagedOutput, with vxlan: VXLANTunnel?) throws {
+        detach(output)
+        output.vxlan = vxlan
+        output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias, vxlan: vxlan)
+        output.currentName = output.configuredName
+    }
+
+    /// A `vxlan` output is a VXLAN device of ours; otherwise a missing interface becomes a TAP of
+    /// ours, an existing TAP is re-attached, and any other existing interface is used as a port.
+    private func attach(_ name: String, persistent: Bool, alias: String, vxlan: VXLANTunnel?) throws -> ManagedOutput.Attachment {
+        if let vxlan {
+            let configuration = VXLANConfiguration(remote: vxlan.remote, local: vxlan.local, vni: vxlan.vni, dstport: vxlan.dstport,
+                                                   mtu: deviceMTU, alias: alias, persistent: persistent)
+            return .vxlan(try VXLANOutput.create(name: name, configuration: configuration, control: control))
+        }
         if let link = try control.link(named: name), link.kind != "tun" {
             return .port(try PortOutput(link))
         }
-        let configuration = TapConfiguration(mtu: tapMTU, alias: alias, persistent: persistent)
+        let configuration = TapConfiguration(mtu: deviceMTU, alias: alias, persistent: persistent)
         return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
     }
 
@@ -154,8 +211,16 @@ final class OutputManager {
 
     private func detach(_ output: ManagedOutput) {
         sink.removeOutput(id: output.id)
-        if case .tap(let tap) = output.attachment {
-            do { try tap.remove() } catch { logger.error("cannot remove TAP", metadata: ["output": "\(tap.name)", "error": "\(error)"]) }
+        do {
+            switch output.attachment {
+            case .tap(let tap): try tap.remove()
+            case .vxlan(let device):
+                output.retiredTransmitErrors += device.transmitErrors() ?? TransmitErrors()
+                try device.remove()
+            case .port, .missing: break
+            }
+        } catch {
+            logger.error("cannot remove output device", metadata: ["output": "\(output.currentName)", "error": "\(error)"])
         }
         output.attachment = .missing
     }

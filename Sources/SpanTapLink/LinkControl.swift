@@ -10,7 +10,7 @@ import SystemPackage
 /// receive buffer), so every request holds `socket`'s lock from send to ack; concurrent
 /// callers simply queue up. Requests are small and the kernel answers them in microseconds.
 public final class LinkControl: Sendable {
-    private let socket: Mutex<RouteSocket>
+    let socket: Mutex<RouteSocket>
     private let logger = Logger(label: "spantap.link.control")
 
     public init() throws {

@@ -56,6 +56,15 @@ struct RouteSocket: ~Copyable {
         }
     }
 
+    /// RTM_NEWLINK creating `link` (NLM_F_CREATE | NLM_F_EXCL: an existing name is an error,
+    /// never silently reused).
+    func add(_ link: OpaquePointer, operation: String, device: String) throws {
+        let status = rtnl_link_add(socket, link, NLM_F_CREATE | NLM_F_EXCL)
+        if status < 0 {
+            throw LinkError(operation: operation, device: device, netlinkCode: status)
+        }
+    }
+
     /// RTM_DELLINK for the link that `identify` names (by ifindex or by name).
     func delete(operation: String, device: String, _ identify: (OpaquePointer) -> Void) throws {
         guard let link = rtnl_link_alloc() else {

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Remote mirroring in one minute: host A talks to host B through spantapd's AF_XDP cross-connect;
+# spantapd mirrors host A's frames into a VXLAN device it creates (VNI 4242, UDP 4789) towards a
+# collector in a third namespace, which decapsulates them with a VXLAN device of its own and
+# reads them with tcpdump, as an analyzer host on another machine would. Everything it creates
+# is removed on exit, Ctrl-C or failure. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" -eq 0 ] || { echo "demo-remote: run as root (it creates namespaces, veths and VXLAN devices)" >&2; exit 1; }
+scripts/setup.sh
+echo "demo-remote: building release binaries"
+swift build -c release
+bin=$(swift build -c release --show-bin-path)
+
+id=$$
+hostA="sprA$id" hostB="sprB$id" collector="sprC$id"   # namespaces
+fwdA="sprfA$id" fwdB="sprfB$id"                      # the forwarder's ends (this namespace)
+underlay="sprU$id"                                   # spantapd's end of the link to the collector
+vni=4242
+tunnel="stv$vni"                                     # the VXLAN device spantapd creates
+work=$(mktemp -d /tmp/spantap-demo-remote.XXXXXX)
+subnet=$((id % 200 + 20))
+pids=()
+
+cleanup() {
+    set +e
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    if [ -n "${daemon:-}" ] && kill -0 "$daemon" 2>/dev/null; then
+        kill -TERM "$daemon"; wait "$daemon" 2>/dev/null
+    fi
+    for ns in "$hostA" "$hostB" "$collector"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
+        ip netns del "$ns" 2>/dev/null
+    done
+    for link in "$fwdA" "$fwdB" "$underlay" "$tunnel"; do ip link del "$link" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+quiet_namespace() { ip netns add "$1"; ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; }
+host() {   # host NAMESPACE FORWARDER-END IPV4
+    quiet_namespace "$1"
+    ip link add "$2" type veth peer name eth0 netns "$1"
+    sysctl -q -w "net.ipv6.conf.$2.disable_ipv6=1"
+    ip netns exec "$1" ethtool -K eth0 tso off gso off tx off rxvlan off txvlan off >/dev/null
+    ip -n "$1" addr add "$3/24" dev eth0
+    ip -n "$1" link set lo up; ip -n "$1" link set eth0 up
+    ip link set "$2" up
+}
+echo "demo-remote: lab: $hostA (10.99.$subnet.1) <-> [$fwdA spantapd $fwdB] <-> $hostB (10.99.$subnet.2)"
+host "$hostA" "$fwdA" "10.99.$subnet.1"
+host "$hostB" "$fwdB" "10.99.$subnet.2"
+
+# The collector: its own namespace, reached over one veth (the underlay), 10.98.N.0/24.
+echo "demo-remote: collector $collector (10.98.$subnet.2), reached over $underlay (10.98.$subnet.1)"
+quiet_namespace "$collector"
+ip link add "$underlay" type veth peer name eth0 netns "$collector"
+sysctl -q -w "net.ipv6.conf.$underlay.disable_ipv6=1"
+ip addr add "10.98.$subnet.1/24" dev "$underlay"; ip link set "$underlay" up
+ip -n "$collector" addr add "10.98.$subnet.2/24" dev eth0
+ip -n "$collector" link set lo up; ip -n "$collector" link set eth0 up
+# What an operator runs on the analyzer host: a VXLAN device with the same VNI, then tcpdump on it.
+ip -n "$collector" link add vxmirror type vxlan id "$vni" dstport 4789 local "10.98.$subnet.2" nolearning
+ip -n "$collector" link set vxmirror up
+
+cat > "$work/spantap.conf" <<CFG
+forwarding-options {
+    port-mirroring {
+        instance span1 {
+            input {
+                rate 1;
+                ingress { interface $fwdA; }
+            }
+            output {
+                vxlan {
+                    remote 10.98.$subnet.2;
+                    vni $vni;
+                    local 10.98.$subnet.1;
+                }
+            }
+        }
+    }
+}
+dataplane {
+    xdp-mode generic;
+    cross-connect wire0 { interface $fwdA; interface $fwdB; }
+}
+CFG
+"$bin/spantapd" --config "$work/spantap.conf" --check
+"$bin/spantapd" --config "$work/spantap.conf" --control-socket "$work/spantapd.sock" 2> "$work/spantapd.log" &
+daemon=$!
+for _ in $(seq 100); do [ -S "$work/spantapd.sock" ] && break; sleep 0.1; done
+"$bin/spantap" --control-socket "$work/spantapd.sock" status >/dev/null || { cat "$work/spantapd.log"; exit 1; }
+sed 's/^/  spantapd | /' "$work/spantapd.log"
+echo; echo "demo-remote: ip -d link show $tunnel (made by spantapd)"
+ip -d link show "$tunnel" | sed 's/^/  /'
+
+echo; echo "demo-remote: on the collector, tcpdump -e -n -i vxmirror (decapsulated) and on its underlay (outer UDP 4789):"
+ip netns exec "$collector" timeout 8 tcpdump -e -n -l --immediate-mode -i vxmirror -c 4 2>/dev/null | sed 's/^/  inner   | /' &
+pids+=($!)
+ip netns exec "$collector" timeout 8 tcpdump -n -l --immediate-mode -i eth0 -c 2 udp port 4789 2>/dev/null | sed 's/^/  outer   | /' &
+pids+=($!)
+sleep 1
+ip netns exec "$hostA" ping -c 3 -i 0.3 -W 2 "10.99.$subnet.2" | sed 's/^/  ping    | /'
+wait "${pids[-1]}" "${pids[-2]}" || true
+
+echo; echo "demo-remote: spantap status"
+"$bin/spantap" --control-socket "$work/spantapd.sock" status | sed 's/^/  /'
+"$bin/spantap" --control-socket "$work/spantapd.sock" status --json | python3 -c '
+import json, sys
+out = json.load(sys.stdin)["instances"][0]["output"]
+print("  output:", {k: out[k] for k in ("interface", "kind", "remote", "vni", "dstport", "write_error_reasons")})' 2>/dev/null || true
+echo; echo "demo-remote: done; removing the lab"
