@@ -50,7 +50,9 @@ int spantap_tun_set_persist(int fd, int persist)
 int spantap_packet_socket(int ifindex, int capture)
 {
     int protocol = capture ? htons(ETH_P_ALL) : 0;
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    /* Protocol 0 at socket(): a socket made with ETH_P_ALL hears every interface until bind()
+     * narrows it to one, so a capture could start with other interfaces' frames. */
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     int on = 1;

@@ -129,8 +129,9 @@ public final class CrossConnect: @unchecked Sendable {
         var peers: [Int] = []
         for q in 0..<countA { peers.append(countA + q % countB) }
         for q in 0..<countB { peers.append(q % countA) }
-        let hooks = bindings.map {
-            makeHook(MirrorHookContext(crossConnect: name, interface: $0.interface, ifindex: $0.ifindex, queue: $0.queue))
+        let hooks = bindings.enumerated().map { i, binding in
+            makeHook(MirrorHookContext(crossConnect: name, interface: binding.interface, ifindex: binding.ifindex,
+                                       queue: binding.queue, peerIfindex: bindings[peers[i]].ifindex))
         }
         stopFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard stopFD >= 0 else {

@@ -129,7 +129,7 @@ struct ForwardingLoop {
             // Forwarding decided; the bytes are still ours (TX not submitted yet, or the frame
             // not yet back on the free list): mirror now.
             let frame = UnsafeRawBufferPointer(start: xsk_umem__get_data(area, desc.addr), count: Int(desc.len))
-            hooks[i].frameReceived(frame)
+            hooks[i].frameReceived(frame, forwarded: forwarded)
             if !forwarded { pool.give(desc.addr) }
         }
         hooks[i].batchEnded()

@@ -6,30 +6,37 @@ import SpanTapRing
 /// forwarding decision (frame placed on the peer's TX ring, or dropped), while the frame's bytes
 /// are still in the UMEM and before the frame can be reused.
 ///
-/// Per frame: if this binding's ingress is mirrored and the binding's own `Sampler` picks the
-/// frame, copy it into the binding's ring (`stage`). Per RX batch: `batchEnded` publishes what
-/// was staged, so the ring's shared index, fence and wake-up check cost once per batch, not per
-/// frame. A full ring or an oversize frame drops only the clone (counted in the ring); nothing
-/// here can delay forwarding.
+/// Per frame: if this binding's interface is mirrored on ingress (received), or its peer on
+/// egress (transmitted, for frames actually forwarded), and that rule's own 1-in-N count (with
+/// run-length) picks the frame, copy it into the binding's ring (`stage`). A port mirrored by VLAN
+/// unit has its frame's outer tag read to find the unit's rule; other ports never look at the
+/// tag. With mirror-once, an egress copy for the output the ingress copy already went to is not
+/// made, only counted. Per RX batch: `batchEnded` publishes what was staged, so the ring's shared
+/// index, fence and wake-up check cost once per batch, not per frame. A full ring or an oversize
+/// frame drops only the clone (counted in the ring); nothing here can delay forwarding.
 ///
-/// The rule comes from the binding's own ring's rule table, read once per RX batch by the same C
-/// reader external producers use (`RingProducer.refreshRules`), so spantapd has one rule
-/// mechanism for its own bindings and for other processes.
+/// The rules come from the binding's own ring's rule table, read once per RX batch by the same C
+/// reader external producers use (`RingProducer.refreshRules`), and samples are counted by the
+/// same C code, so spantapd has one rule mechanism for its own bindings and for other processes.
 ///
 /// Rules (the hot path):
 /// - A concrete struct, one per binding, kept by the loop in a preallocated buffer and called as
 ///   `hooks[i].frameReceived(...)`: static dispatch, no existential, no protocol witness.
 /// - Its only reference is a pointer: no ARC traffic, no allocation, no locks, no syscalls except
 ///   the ring's eventfd wake-up when the sink sleeps.
+/// - An interface that is not mirrored costs two compares per frame.
 /// - `frame` is valid only during the call: the bytes are copied, the pointer never kept.
 public struct MirrorHook {
     /// The binding this hook belongs to.
     public let context: MirrorHookContext
     @usableFromInline let producer: UnsafeMutablePointer<RingProducer>?
-    @usableFromInline var sampler = Sampler()
-    /// The rule in force, looked up once per change of the table, not per frame.
-    @usableFromInline var rule: RingRule?
-    @usableFromInline var rate = SampleRate.everyPacket
+    /// This binding's rules as indices into the producer's copy of the table (-1: none), found
+    /// once per change of the table, not per frame.
+    @usableFromInline var ingressRule: Int32 = -1
+    @usableFromInline var egressRule: Int32 = -1
+    @usableFromInline var ingressByUnit = false
+    @usableFromInline var egressByUnit = false
+    @usableFromInline var mirrorOnce = false
     @usableFromInline var timestamp: UInt64 = 0
 
     /// A hook that mirrors nothing (no ring).
@@ -48,34 +55,54 @@ public struct MirrorHook {
     public mutating func batchStarted() {
         guard let producer else { return }
         if producer.pointee.refreshRules() { adopt() }
-        if rule != nil {
+        if ingressRule >= 0 || egressRule >= 0 {
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
             timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
         }
     }
 
+    /// One received frame; `forwarded`: it went onto the peer's TX ring (only those are egress).
     @inlinable @inline(__always)
-    public mutating func frameReceived(_ frame: UnsafeRawBufferPointer) {
-        guard let rule, sampler.shouldMirror(rate), let producer else { return }
-        _ = producer.pointee.stage(frame, rule: rule, timestampNanoseconds: timestamp)
+    public mutating func frameReceived(_ frame: UnsafeRawBufferPointer, forwarded: Bool) {
+        var ingressOutput = UInt32.max
+        if ingressRule >= 0 {
+            let producer = producer.unsafelyUnwrapped
+            let rule = ingressByUnit ? producer.pointee.findUnitRule(from: ingressRule, frame: frame) : ingressRule
+            if rule >= 0 && producer.pointee.sample(rule) {
+                _ = producer.pointee.stage(frame, ruleAt: rule, timestampNanoseconds: timestamp)
+                ingressOutput = producer.pointee.outputID(ofRule: rule)
+            }
+        }
+        if egressRule >= 0 && forwarded {
+            let producer = producer.unsafelyUnwrapped
+            let rule = egressByUnit ? producer.pointee.findUnitRule(from: egressRule, frame: frame) : egressRule
+            if rule >= 0 && producer.pointee.sample(rule) {
+                if mirrorOnce && producer.pointee.outputID(ofRule: rule) == ingressOutput {
+                    producer.pointee.countSuppressed()
+                } else {
+                    _ = producer.pointee.stage(frame, ruleAt: rule, timestampNanoseconds: timestamp)
+                }
+            }
+        }
     }
 
     /// Once per RX batch, after its frames: make the staged clones visible to the sink.
     @inlinable @inline(__always)
     public mutating func batchEnded() {
-        guard rule != nil, let producer else { return }
+        guard let producer else { return }
         producer.pointee.publish()
     }
 
-    /// The table changed: find this binding's rule; a rule that changed restarts its 1-in-N count.
+    /// The table changed: find this binding's rules (their counts restart only if they changed).
     @usableFromInline @inline(never)
     mutating func adopt() {
-        let fresh = producer?.pointee.rule(for: context.ifindex, direction: .received)
-        guard fresh != rule else { return }
-        rule = fresh
-        rate = SampleRate(fresh?.rate ?? 1)
-        sampler = Sampler()
+        guard let producer else { return }
+        ingressRule = producer.pointee.findRule(ifindex: context.ifindex, direction: .received)
+        ingressByUnit = ingressRule >= 0 && producer.pointee.isUnitRule(ingressRule)
+        egressRule = context.peerIfindex == 0 ? -1 : producer.pointee.findRule(ifindex: context.peerIfindex, direction: .transmitted)
+        egressByUnit = egressRule >= 0 && producer.pointee.isUnitRule(egressRule)
+        mirrorOnce = producer.pointee.mirrorOnce
     }
 }
 
@@ -85,12 +112,15 @@ public struct MirrorHookContext: Sendable, Equatable {
     public var interface: String
     public var ifindex: UInt32
     public var queue: UInt32
+    /// The interface this binding's frames are forwarded to (their egress); 0 if none.
+    public var peerIfindex: UInt32
 
     /// For callers that drive a hook without a running fast path (benchmarks, tests).
-    public init(crossConnect: String, interface: String, ifindex: UInt32, queue: UInt32) {
+    public init(crossConnect: String, interface: String, ifindex: UInt32, queue: UInt32, peerIfindex: UInt32 = 0) {
         self.crossConnect = crossConnect
         self.interface = interface
         self.ifindex = ifindex
         self.queue = queue
+        self.peerIfindex = peerIfindex
     }
 }

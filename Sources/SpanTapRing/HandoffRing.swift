@@ -123,10 +123,12 @@ public final class HandoffRing: Sendable {
     public static let ruleCapacity = Int(SPANTAP_RULE_CAPACITY)
 
     /// Replaces the rules the producer follows (the seqlock writer of `spantap_ring.h`); the
-    /// producer sees them at its next batch. At most one rule per (ifindex, direction), at most
-    /// `ruleCapacity` of them.
-    public func publishRules(_ newRules: [RingRule]) {
-        rules.withLock { $0.write(newRules) }
+    /// producer sees them at its next batch. At most one rule per (ifindex, direction, vlanID),
+    /// no whole-port rule beside unit rules of the same interface and direction, at most
+    /// `ruleCapacity` of them. `mirrorOnce`: a frame selected on ingress and egress for one output
+    /// is sent there once.
+    public func publishRules(_ newRules: [RingRule], mirrorOnce: Bool = false) {
+        rules.withLock { $0.write(newRules, mirrorOnce: mirrorOnce) }
     }
 
     /// Current counters; never blocks or disturbs the producer.
@@ -137,6 +139,7 @@ public final class HandoffRing: Sendable {
         counters.mirrorDropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
         counters.mirrorDropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
         counters.mirrorDropsNoBinding = layout.dropsNoBinding.load(ordering: .relaxed)
+        counters.mirrorOnceSuppressed = layout.mirrorOnceSuppressed.load(ordering: .relaxed)
         let consumed = layout.consumerIndex.load(ordering: .relaxed)
         counters.queued = layout.producerIndex.load(ordering: .relaxed) &- consumed
         return counters

@@ -6,6 +6,8 @@ public struct RingCounters: Sendable, Equatable {
     public var mirrorDropsQueueFull: UInt64 = 0
     public var mirrorDropsNoFrame: UInt64 = 0
     public var mirrorDropsNoBinding: UInt64 = 0
+    /// Egress copies not made because the ingress copy went to the same output (mirror-once).
+    public var mirrorOnceSuppressed: UInt64 = 0
     /// Records enqueued but not yet taken by the consumer.
     public var queued: UInt64 = 0
 

@@ -12,6 +12,7 @@ struct RingLayout: @unchecked Sendable {
     @usableFromInline let mirroredBytes: UnsafeAtomic<UInt64>
     @usableFromInline let dropsQueueFull: UnsafeAtomic<UInt64>
     @usableFromInline let dropsNoFrame: UnsafeAtomic<UInt64>
+    @usableFromInline let mirrorOnceSuppressed: UnsafeAtomic<UInt64>
     @usableFromInline let consumerIndex: UnsafeAtomic<UInt64>
     @usableFromInline let needWakeup: UnsafeAtomic<UInt32>
     @usableFromInline let dropsNoBinding: UnsafeAtomic<UInt64>
@@ -30,6 +31,7 @@ struct RingLayout: @unchecked Sendable {
         mirroredBytes = field(\.mirrored_bytes)
         dropsQueueFull = field(\.drops_queue_full)
         dropsNoFrame = field(\.drops_no_frame)
+        mirrorOnceSuppressed = field(\.mirror_once_suppressed)
         consumerIndex = field(\.consumer_index)
         needWakeup = field(\.need_wakeup)
         dropsNoBinding = field(\.drops_no_binding)

@@ -23,7 +23,7 @@ public enum EnqueueResult: UInt8, Sendable {
 /// frame and publishes once per RX batch; `tryEnqueue` is stage + publish for single frames.
 ///
 /// Its rules come from the ring's rule table through the same C reader an external producer uses
-/// (`spantap_rules_refresh`), once per batch: `refreshRules()`, then `rule(for:direction:)`.
+/// (`spantap_rules_refresh`), once per batch: see `RingProducer+Rules.swift`.
 public struct RingProducer: ~Copyable {
     /// Keeps the mapping alive; never touched on the hot path, so it costs no ARC traffic there.
     let ring: HandoffRing
@@ -43,8 +43,11 @@ public struct RingProducer: ~Copyable {
     @usableFromInline var mirroredBytes: UInt64
     @usableFromInline var dropsQueueFull: UInt64
     @usableFromInline var dropsNoFrame: UInt64
-    /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 9 KiB.
+    @usableFromInline var mirrorOnceSuppressed: UInt64
+    /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 10 KiB, and its
+    /// first rule.
     @usableFromInline let rules: UnsafeMutablePointer<spantap_rule_cache>
+    @usableFromInline let firstRule: UnsafePointer<spantap_rule>
 
     init(ring: HandoffRing) {
         let layout = ring.layout
@@ -62,27 +65,15 @@ public struct RingProducer: ~Copyable {
         mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
         dropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
         dropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
+        mirrorOnceSuppressed = layout.mirrorOnceSuppressed.load(ordering: .relaxed)
         rules = .allocate(capacity: 1)
         rules.initialize(to: spantap_rule_cache())
+        firstRule = UnsafeRawPointer(rules).advanced(by: MemoryLayout<spantap_rule_cache>.offset(of: \.rules)!)
+            .assumingMemoryBound(to: spantap_rule.self)
     }
 
     deinit {
         rules.deallocate()
-    }
-
-    /// Once per batch: true if the rules changed since the last call (one acquire load when not).
-    @inlinable @inline(__always)
-    public mutating func refreshRules() -> Bool {
-        spantap_rules_refresh(rules, layout.header) > 0
-    }
-
-    /// The rule for frames crossing `ifindex` in `direction`, as of the last `refreshRules()`.
-    public func rule(for ifindex: UInt32, direction: MirrorDirection) -> RingRule? {
-        let index = spantap_rules_find(rules, ifindex, direction.rawValue)
-        guard index >= 0 else { return nil }
-        return withUnsafeBytes(of: rules.pointee.rules) {
-            RingRule($0.load(fromByteOffset: Int(index) * Int(SPANTAP_RULE_SIZE), as: spantap_rule.self))
-        }
     }
 
     /// Copies `frame` into the next slot and makes it visible to the consumer at once.
@@ -102,7 +93,13 @@ public struct RingProducer: ~Copyable {
     /// it. Drops are counted at once. `timestampNanoseconds` is CLOCK_MONOTONIC.
     @inlinable @inline(__always)
     public mutating func stage(_ frame: UnsafeRawBufferPointer, rule: RingRule, timestampNanoseconds: UInt64 = 0) -> EnqueueResult {
-        let snapLength = Int(rule.snapLength)
+        stage(frame, ifindex: rule.ifindex, direction: rule.direction.rawValue, outputID: rule.outputID,
+              snapLength: Int(rule.snapLength), timestampNanoseconds: timestampNanoseconds)
+    }
+
+    @inlinable @inline(__always)
+    mutating func stage(_ frame: UnsafeRawBufferPointer, ifindex: UInt32, direction: UInt32, outputID: UInt32,
+                        snapLength: Int, timestampNanoseconds: UInt64) -> EnqueueResult {
         var captured = frame.count
         let limit = snapLength > 0 ? min(snapLength, captureLimit) : captureLimit
         if captured > limit {
@@ -124,8 +121,8 @@ public struct RingProducer: ~Copyable {
         let slot = layout.slots + Int(truncatingIfNeeded: producerIndex & (slotCount &- 1)) &* slotSize
         slot.storeBytes(of: spantap_record(captured_length: UInt32(truncatingIfNeeded: captured),
                                            original_length: UInt32(truncatingIfNeeded: frame.count),
-                                           ifindex: rule.ifindex, output_id: rule.outputID,
-                                           timestamp_ns: timestampNanoseconds, direction: rule.direction.rawValue,
+                                           ifindex: ifindex, output_id: outputID,
+                                           timestamp_ns: timestampNanoseconds, direction: direction,
                                            reserved: 0),
                         as: spantap_record.self)
         if captured > 0 {

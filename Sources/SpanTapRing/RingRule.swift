@@ -1,5 +1,3 @@
-import CSpanTapRing
-
 /// Which way a frame crossed the interface a rule or record names (`enum spantap_direction`).
 public enum MirrorDirection: UInt32, Sendable, Comparable, CustomStringConvertible {
     /// Received on the interface: ingress mirroring.
@@ -13,22 +11,29 @@ public enum MirrorDirection: UInt32, Sendable, Comparable, CustomStringConvertib
 }
 
 /// One mirror rule as a ring's rule table carries it (`struct spantap_rule`): frames crossing
-/// `ifindex` in `direction` are sampled 1 in `rate` and staged with `outputID`, captured to
-/// `snapLength` bytes (0: whole frames).
+/// `ifindex` in `direction` (and, for a unit, tagged `vlanID`) are sampled 1 in `rate`, each sample
+/// followed by `runLength` more, and staged with `outputID`, captured to `snapLength` bytes
+/// (0: whole frames).
 public struct RingRule: Equatable, Sendable {
     public var ifindex: UInt32
     public var direction: MirrorDirection
+    /// 0: the whole port; 1...4094: only frames whose outer VLAN tag carries this id.
+    public var vlanID: UInt16
     public var outputID: UInt32
     /// 0 or 1: every frame; N: frames 0, N, 2N, ... of the producer's count for this rule.
     public var rate: UInt32
+    /// Frames mirrored after each sampled one (Junos `run-length`, 0...20).
+    public var runLength: UInt16
     public var snapLength: UInt32
 
-    public init(ifindex: UInt32, direction: MirrorDirection = .received, outputID: UInt32, rate: UInt32 = 1,
-                snapLength: UInt32 = 0) {
+    public init(ifindex: UInt32, direction: MirrorDirection = .received, vlanID: UInt16 = 0, outputID: UInt32,
+                rate: UInt32 = 1, runLength: UInt16 = 0, snapLength: UInt32 = 0) {
         self.ifindex = ifindex
         self.direction = direction
+        self.vlanID = vlanID
         self.outputID = outputID
         self.rate = rate
+        self.runLength = runLength
         self.snapLength = snapLength
     }
 
@@ -36,15 +41,12 @@ public struct RingRule: Equatable, Sendable {
     struct Key: Hashable, Comparable {
         let ifindex: UInt32
         let direction: MirrorDirection
+        let vlanID: UInt16
 
-        static func < (a: Key, b: Key) -> Bool { (a.ifindex, a.direction) < (b.ifindex, b.direction) }
+        static func < (a: Key, b: Key) -> Bool {
+            (a.ifindex, a.direction, a.vlanID) < (b.ifindex, b.direction, b.vlanID)
+        }
     }
 
-    var key: Key { Key(ifindex: ifindex, direction: direction) }
-
-    init?(_ entry: spantap_rule) {
-        guard let direction = MirrorDirection(rawValue: entry.direction) else { return nil }
-        self.init(ifindex: entry.ifindex, direction: direction, outputID: entry.output_id, rate: entry.rate,
-                  snapLength: entry.snap_length)
-    }
+    var key: Key { Key(ifindex: ifindex, direction: direction, vlanID: vlanID) }
 }

@@ -7,6 +7,7 @@ import CSpanTapRing
 struct RuleTableWriter: @unchecked Sendable {
     private let generation: UnsafeAtomic<UInt64>
     private let count: UnsafeAtomic<UInt32>
+    private let flags: UnsafeAtomic<UInt32>
     private let entries: UnsafeMutableRawPointer
     private var written: UInt64 = 0
     /// Each rule last written, with the generation at which it last changed.
@@ -17,12 +18,15 @@ struct RuleTableWriter: @unchecked Sendable {
         generation = UnsafeAtomic(at: table.assumingMemoryBound(to: UInt64.AtomicRepresentation.self))
         count = UnsafeAtomic(at: (table + MemoryLayout<spantap_rule_table>.offset(of: \.rule_count)!)
             .assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
+        flags = UnsafeAtomic(at: (table + MemoryLayout<spantap_rule_table>.offset(of: \.flags)!)
+            .assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
         entries = table + MemoryLayout<spantap_rule_table>.offset(of: \.rules)!
     }
 
-    /// Replaces the table with `rules` (at most one per (ifindex, direction), at most
-    /// `SPANTAP_RULE_CAPACITY`; the caller checks both).
-    mutating func write(_ rules: [RingRule]) {
+    /// Replaces the table with `rules` (at most one per (ifindex, direction, vlanID), never a
+    /// whole-port rule beside unit rules of the same interface and direction, at most
+    /// `SPANTAP_RULE_CAPACITY`; the caller checks) and the table's flags.
+    mutating func write(_ rules: [RingRule], mirrorOnce: Bool) {
         precondition(rules.count <= Int(SPANTAP_RULE_CAPACITY), "more rules than a ring's table holds")
         let sorted = rules.sorted { $0.key < $1.key }
         let next = written &+ 2
@@ -36,6 +40,7 @@ struct RuleTableWriter: @unchecked Sendable {
         generation.store(written &+ 1, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
         count.store(UInt32(current.count), ordering: .relaxed)
+        flags.store(mirrorOnce ? SPANTAP_TABLE_MIRROR_ONCE : 0, ordering: .relaxed)
         for (index, entry) in current.enumerated() {
             let slot = entries + index * Int(SPANTAP_RULE_SIZE)
             func store(_ word: UInt32, at field: KeyPath<spantap_rule, UInt32>) {
@@ -48,6 +53,10 @@ struct RuleTableWriter: @unchecked Sendable {
             store(entry.rule.rate, at: \.rate)
             store(entry.rule.snapLength, at: \.snap_length)
             store(entry.changed, at: \.generation)
+            // vlan_id and run_length share one 32-bit word (little-endian: vlan_id first).
+            let units = UInt32(entry.rule.vlanID) | UInt32(entry.rule.runLength) << 16
+            UnsafeAtomic<UInt32>(at: (slot + MemoryLayout<spantap_rule>.offset(of: \.vlan_id)!)
+                .assumingMemoryBound(to: UInt32.AtomicRepresentation.self)).store(units, ordering: .relaxed)
         }
         generation.store(next, ordering: .releasing)
         written = next

@@ -66,13 +66,13 @@ func hookBench(_ options: Options) throws {
 /// What the loop calls per batch and per frame; specialized per conformer, so `NoHook` compiles away.
 protocol HookStep {
     mutating func batchStarted()
-    mutating func frameReceived(_ frame: UnsafeRawBufferPointer)
+    mutating func frameReceived(_ frame: UnsafeRawBufferPointer, forwarded: Bool)
     mutating func batchEnded()
 }
 
 struct NoHook: HookStep {
     @inline(__always) mutating func batchStarted() {}
-    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer) {}
+    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer, forwarded: Bool) {}
     @inline(__always) mutating func batchEnded() {}
 }
 
@@ -82,8 +82,8 @@ struct RealHook: HookStep {
     let consumer: UnsafeMutablePointer<RingConsumer>?
 
     @inline(__always) mutating func batchStarted() { hook.batchStarted() }
-    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer) {
-        hook.frameReceived(frame)
+    @inline(__always) mutating func frameReceived(_ frame: UnsafeRawBufferPointer, forwarded: Bool) {
+        hook.frameReceived(frame, forwarded: forwarded)
     }
     @inline(__always) mutating func batchEnded() {
         hook.batchEnded()
@@ -225,7 +225,7 @@ final class FakeXSK {
                 forwardedBytes &+= UInt64(desc.len)
             }
             let frame = UnsafeRawBufferPointer(start: xsk_umem__get_data(area, desc.addr), count: Int(desc.len))
-            hook.frameReceived(frame)
+            hook.frameReceived(frame, forwarded: forwarded)
             if !forwarded { freeList[freeCount] = desc.addr; freeCount += 1 }
         }
         xsk_ring_cons__release(rx, received)

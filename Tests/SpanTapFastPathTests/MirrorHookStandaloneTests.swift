@@ -14,13 +14,13 @@ struct MirrorHookStandaloneTests {
         let frame: [UInt8] = Array(repeating: 0xab, count: 60)
 
         hook.batchStarted()
-        frame.withUnsafeBytes { hook.frameReceived($0) }
+        frame.withUnsafeBytes { hook.frameReceived($0, forwarded: true) }
         hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 0, "no rule: nothing mirrored")
 
         ring.publishRules([RingRule(ifindex: 7, outputID: 3, rate: 4)])
         hook.batchStarted()
-        for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0) } }
+        for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0, forwarded: true) } }
         #expect(ring.counters.mirroredPackets == 0, "staged, not yet published: the batch has not ended")
         hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 2)

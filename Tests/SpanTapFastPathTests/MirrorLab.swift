@@ -36,7 +36,8 @@ final class MirrorLab: @unchecked Sendable {
             guard let ring = try? HandoffRing.create(name: "test-\(context.interface)", geometry: geometry) else {
                 return MirrorHook(context: context)
             }
-            ring.publishRules(mirrors.rules.withLock { $0 })
+            let (rules, mirrorOnce) = mirrors.rules.withLock { $0 }
+            ring.publishRules(rules, mirrorOnce: mirrorOnce)
             let mirror = BindingMirror(context: context, ring: ring)
             mirrors.list.withLock { $0.append(mirror) }
             if drained { sink.attach(ring) }
@@ -46,9 +47,9 @@ final class MirrorLab: @unchecked Sendable {
     }
 
     /// Rewrites every binding's rule table, as spantapd does on a reload.
-    func setRules(_ newRules: [RingRule]) {
-        mirrors.rules.withLock { $0 = newRules }
-        for mirror in mirrors.list.withLock({ $0 }) { mirror.ring.publishRules(newRules) }
+    func setRules(_ newRules: [RingRule], mirrorOnce: Bool = false) {
+        mirrors.rules.withLock { $0 = (newRules, mirrorOnce) }
+        for mirror in mirrors.list.withLock({ $0 }) { mirror.ring.publishRules(newRules, mirrorOnce: mirrorOnce) }
     }
 
     func start() throws { try fastPath.start() }
@@ -60,9 +61,30 @@ final class MirrorLab: @unchecked Sendable {
 
     /// Sends `frames` out of host A's eth0 `count` times in turn, `intervalMicroseconds` apart.
     func sendFromA(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws {
+        try send(from: hosts.namespaceA, frames, count: count, intervalMicroseconds: intervalMicroseconds)
+    }
+
+    /// The same from host B (towards A).
+    func sendFromB(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws {
+        try send(from: hosts.namespaceB, frames, count: count, intervalMicroseconds: intervalMicroseconds)
+    }
+
+    private func send(from namespace: String, _ frames: [[UInt8]], count: Int, intervalMicroseconds: Int) throws {
         let sender = try compiledFixture("Tests/Fixtures/send_frames.c")
         let hex = frames.map { $0.map { String(format: "%02x", $0) }.joined() }
-        try run(["ip", "netns", "exec", hosts.namespaceA, sender, "eth0", "\(count)", "\(intervalMicroseconds)"] + hex)
+        try run(["ip", "netns", "exec", namespace, sender, "eth0", "\(count)", "\(intervalMicroseconds)"] + hex)
+    }
+
+    /// The ifindexes of the forwarder's two ends (the rules name these).
+    var ifindexA: UInt32 { if_nametoindex(hosts.forwarderA) }
+    var ifindexB: UInt32 { if_nametoindex(hosts.forwarderB) }
+
+    /// Waits until the binding on `interface` has received `count` frames and its ring is drained.
+    func settled(_ interface: String, received count: UInt64) -> Bool {
+        waitUntil {
+            ring(interface)?.counters.queued == 0
+                && fastPath.counters().first { $0.interface == interface }?.values.rxPackets == count
+        }
     }
 
     func teardown() {
@@ -77,6 +99,6 @@ final class MirrorLab: @unchecked Sendable {
 /// The bindings' mirrors, collected as the fast path makes its hooks (on its starting thread).
 final class BindingMirrors: Sendable {
     let list = Mutex<[BindingMirror]>([])
-    /// The rules every binding's ring carries, also rings made after a change.
-    let rules = Mutex<[RingRule]>([])
+    /// The rules (and mirror-once) every binding's ring carries, also rings made after a change.
+    let rules = Mutex<([RingRule], Bool)>(([], false))
 }

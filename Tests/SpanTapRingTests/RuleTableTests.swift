@@ -39,17 +39,46 @@ import Testing
         #expect(cache.rules[0].snap_length == 128 && cache.rules[2].rate == 10)
     }
 
-    /// Swift's `Sampler` and the header's `spantap_rules_sample` pick the same packets: 0, N, 2N...
-    @Test(arguments: [0, 1, 2, 3, 7, 1000, 1024]) func cAndSwiftSamplersAgree(rate: UInt32) throws {
+    /// `spantap_rules_sample`: packets 0, N, 2N, ... of the rule's own count, no division.
+    @Test(arguments: [0, 1, 2, 3, 7, 64, 1000, 1024] as [UInt32]) func sampling(rate: UInt32) throws {
         let ring = try Self.ring()
         ring.publishRules([RingRule(ifindex: 1, outputID: 0, rate: rate)])
         let cache = Cache()
         _ = cache.refresh(ring)
-        var sampler = Sampler()
-        let swift = (0..<3000).map { _ in sampler.shouldMirror(SampleRate(rate)) }
-        let c = (0..<3000).map { _ in cache.sample(0) }
-        #expect(c == swift)
-        #expect(swift.enumerated().filter(\.element).map(\.offset) == Array(stride(from: 0, to: 3000, by: Int(max(rate, 1)))))
+        let picked = (0..<10_007).filter { _ in cache.sample(0) }
+        #expect(picked == Array(stride(from: 0, to: 10_007, by: Int(max(rate, 1)))))
+    }
+
+    /// Run-length N: after each sampled packet the next N too; rate 10, run-length 2 takes 3 in 10.
+    @Test func runLengthMirrorsTheFramesAfterEachSample() throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 1, outputID: 0, rate: 10, runLength: 2), RingRule(ifindex: 2, outputID: 0, rate: 2, runLength: 5)])
+        let cache = Cache()
+        _ = cache.refresh(ring)
+        let picked = (0..<1000).filter { _ in cache.sample(0) }
+        #expect(picked.count == 300)
+        #expect(picked.prefix(6) == [0, 1, 2, 10, 11, 12])
+        #expect((0..<100).allSatisfy { _ in cache.sample(1) }, "a run longer than the rate mirrors everything")
+    }
+
+    /// Units of one port sort together after a lookup by port, and each frame finds its unit by tag.
+    @Test func unitRulesAreFoundByTheFramesOuterTag() throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 4, vlanID: 200, outputID: 2), RingRule(ifindex: 4, vlanID: 100, outputID: 1),
+                           RingRule(ifindex: 5, outputID: 3)])
+        let cache = Cache()
+        _ = cache.refresh(ring)
+        let first = cache.find(4, .received)
+        #expect(first == 0 && cache.rules[0].vlan_id == 100 && cache.rules[5 - 4].vlan_id == 200)
+        func frame(type: UInt16, vid: UInt16) -> [UInt8] {
+            Array(repeating: 0, count: 12) + [UInt8(type >> 8), UInt8(type & 0xff), UInt8(vid >> 8), UInt8(vid & 0xff)] + Array(repeating: 0, count: 50)
+        }
+        for (bytes, expected) in [(frame(type: 0x8100, vid: 200), 1), (frame(type: 0x88a8, vid: 100), 0),
+                                  (frame(type: 0x8100, vid: 300), -1), (frame(type: 0x0800, vid: 100), -1)] as [([UInt8], Int32)] {
+            let found = bytes.withUnsafeBytes { spantap_rules_find_unit(cache.pointer, first, spantap_frame_vlan($0.baseAddress, UInt32($0.count))) }
+            #expect(found == expected)
+        }
+        #expect(cache.rules[2].vlan_id == 0, "a whole-port rule has unit 0")
     }
 
     @Test func aRuleThatChangedRestartsItsCountTheOthersKeepTheirs() throws {

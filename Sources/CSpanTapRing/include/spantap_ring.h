@@ -43,7 +43,7 @@
  *              the old copy and look again next batch; else copy rule_count and the rules (relaxed
  *              loads), acquire fence, load generation again: if it moved, the copy may be torn,
  *              so discard it and look again next batch; else the copy is the new rule set.
- * Rules are sorted by (ifindex, direction), at most one per pair. Each rule carries the
+ * Rules are sorted by (ifindex, direction, vlan_id), at most one per triple. Each rule carries the
  * generation at which it last changed, so a producer restarts its 1-in-N count for that rule only.
  * spantap_rules_refresh() below does the reader's side.
  *
@@ -108,7 +108,9 @@ struct spantap_ring_header {
     uint64_t mirrored_bytes;   /* captured bytes published (record headers not counted). same */
     uint64_t drops_queue_full; /* clones dropped because the ring was full. same */
     uint64_t drops_no_frame;   /* clones dropped: longer than a slot and snap_length == 0. same */
-    uint8_t pad1[SPANTAP_RING_LINE - 40];
+    uint64_t mirror_once_suppressed; /* egress copies not made because the ingress copy of the
+                                        same frame went to the same output (mirror-once). same */
+    uint8_t pad1[SPANTAP_RING_LINE - 48];
 
     /* ---- consumer line: the consumer writes here ---- */
     uint64_t consumer_index;   /* consumer: store-release after it is done with the slots.
@@ -135,17 +137,26 @@ struct spantap_rule {
                              count for this rule (spantap_rules_sample) */
     uint32_t snap_length; /* capture at most this many bytes of each frame; 0: whole frames */
     uint32_t generation;  /* low 32 bits of the table generation at which this rule last changed */
-    uint32_t reserved[2]; /* 0 */
+    uint16_t vlan_id;     /* 0: the whole port. 1..4094: a unit (Junos NAME.UNIT): only frames whose
+                             outer 802.1Q/802.1ad tag carries this VLAN id. An interface and
+                             direction has either one whole-port rule or only unit rules. */
+    uint16_t run_length;  /* after each sampled frame, also mirror the next run_length (0..20) */
+    uint32_t reserved;    /* 0 */
 };
+
+/* spantap_rule_table.flags */
+#define SPANTAP_TABLE_MIRROR_ONCE 1u /* a frame selected on ingress and on egress goes to an output
+                                        once: the ingress copy wins, the egress copy is counted in
+                                        mirror_once_suppressed */
 
 /* The producer's rules, at SPANTAP_RING_RULES_OFFSET. Read-only for the producer. */
 struct spantap_rule_table {
     uint64_t generation;  /* spantapd: odd while writing, even (store-release) when done; starts at
                              2 with the first rules. producer: load-acquire (see the protocol above) */
     uint32_t rule_count;  /* rules in use, <= SPANTAP_RULE_CAPACITY. spantapd: relaxed store */
-    uint32_t reserved;    /* 0 */
+    uint32_t flags;       /* SPANTAP_TABLE_*. spantapd: relaxed store, with the rules */
     uint8_t pad[SPANTAP_RING_LINE - 16];
-    struct spantap_rule rules[SPANTAP_RULE_CAPACITY]; /* sorted by (ifindex, direction) */
+    struct spantap_rule rules[SPANTAP_RULE_CAPACITY]; /* sorted by (ifindex, direction, vlan_id) */
 };
 
 /* Precedes the frame bytes in every slot. Written by the producer before producer_index is
@@ -189,12 +200,24 @@ static inline const struct spantap_rule_table *spantap_ring_rules(const struct s
 struct spantap_rule_cache {
     uint64_t generation; /* table generation this copy was taken at; 0: none yet */
     uint32_t count;
-    uint32_t reserved;
+    uint32_t flags;      /* the table's SPANTAP_TABLE_* flags */
     struct spantap_rule rules[SPANTAP_RULE_CAPACITY];
-    /* Per rule, frames still to skip before the next mirrored one (a down-counter, so sampling
-     * costs a compare and a decrement, whatever the rate). */
+    /* Per rule, frames still to skip before the next sampled one (a down-counter, so sampling
+     * costs a compare and a decrement, whatever the rate), and frames of the current run still
+     * to mirror after a sampled one. */
     uint32_t countdown[SPANTAP_RULE_CAPACITY];
+    uint32_t run[SPANTAP_RULE_CAPACITY];
 };
+
+/* The table's order: (ifindex, direction, vlan_id). */
+static inline int spantap_rule_before(const struct spantap_rule *a, const struct spantap_rule *b)
+{
+    if (a->ifindex != b->ifindex)
+        return a->ifindex < b->ifindex;
+    if (a->direction != b->direction)
+        return a->direction < b->direction;
+    return a->vlan_id < b->vlan_id;
+}
 
 /* Once per batch. Returns 0 if the rules did not change, 1 if the cache now holds the new rules
  * (counts restarted for rules that changed, kept for the others), -1 if spantapd was rewriting
@@ -208,6 +231,7 @@ static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const stru
     if (generation & 1)
         return -1;
     uint32_t count = __atomic_load_n(&t->rule_count, __ATOMIC_RELAXED);
+    uint32_t flags = __atomic_load_n(&t->flags, __ATOMIC_RELAXED);
     struct spantap_rule fresh[SPANTAP_RULE_CAPACITY];
     if (count > SPANTAP_RULE_CAPACITY)
         return -1;
@@ -220,25 +244,28 @@ static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const stru
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&t->generation, __ATOMIC_RELAXED) != generation)
         return -1;
-    /* Both lists are sorted by (ifindex, direction): walk them together to carry counts over. */
-    uint32_t countdown[SPANTAP_RULE_CAPACITY];
+    /* Both lists are sorted: walk them together to carry the counts of unchanged rules over. */
+    uint32_t countdown[SPANTAP_RULE_CAPACITY], run[SPANTAP_RULE_CAPACITY];
     for (uint32_t i = 0, j = 0; i < count; i++) {
-        while (j < c->count && (c->rules[j].ifindex < fresh[i].ifindex ||
-                                (c->rules[j].ifindex == fresh[i].ifindex && c->rules[j].direction < fresh[i].direction)))
+        while (j < c->count && spantap_rule_before(&c->rules[j], &fresh[i]))
             j++;
-        int same = j < c->count && c->rules[j].ifindex == fresh[i].ifindex &&
-                   c->rules[j].direction == fresh[i].direction && c->rules[j].generation == fresh[i].generation;
+        int same = j < c->count && !spantap_rule_before(&fresh[i], &c->rules[j]) &&
+                   c->rules[j].generation == fresh[i].generation;
         countdown[i] = same ? c->countdown[j] : 0;
+        run[i] = same ? c->run[j] : 0;
     }
     memcpy(c->rules, fresh, count * sizeof fresh[0]);
     memcpy(c->countdown, countdown, count * sizeof countdown[0]);
+    memcpy(c->run, run, count * sizeof run[0]);
     c->count = count;
+    c->flags = flags;
     c->generation = generation;
     return 1;
 }
 
-/* The index of the rule for frames crossing ifindex in direction, or -1 if they are not mirrored.
- * A binary search: rules are sorted. */
+/* The index of the first rule for frames crossing ifindex in direction, or -1 if they are not
+ * mirrored. A binary search: rules are sorted. If that rule's vlan_id is 0 it is the whole port's
+ * rule; otherwise the port has only unit rules, and spantap_rules_find_unit picks the frame's. */
 static inline int spantap_rules_find(const struct spantap_rule_cache *c, uint32_t ifindex, uint32_t direction)
 {
     uint32_t low = 0, high = c->count;
@@ -253,15 +280,45 @@ static inline int spantap_rules_find(const struct spantap_rule_cache *c, uint32_
     return low < c->count && c->rules[low].ifindex == ifindex && c->rules[low].direction == direction ? (int)low : -1;
 }
 
+/* The outer VLAN id of an Ethernet frame (802.1Q or 802.1ad tag), or 0 if it is untagged. */
+static inline uint16_t spantap_frame_vlan(const void *frame, uint32_t length)
+{
+    const uint8_t *bytes = (const uint8_t *)frame;
+    if (length < 16)
+        return 0;
+    uint16_t type = (uint16_t)(bytes[12] << 8 | bytes[13]);
+    return type == 0x8100 || type == 0x88a8 ? (uint16_t)((bytes[14] << 8 | bytes[15]) & 0x0fff) : 0;
+}
+
+/* For a port with unit rules: starting at first (from spantap_rules_find), the rule for frames of
+ * unit vlan_id, or -1 (a frame of no mirrored unit is not mirrored). */
+static inline int spantap_rules_find_unit(const struct spantap_rule_cache *c, int first, uint16_t vlan_id)
+{
+    const struct spantap_rule *f = &c->rules[first];
+    for (uint32_t i = (uint32_t)first; i < c->count && c->rules[i].ifindex == f->ifindex &&
+                                       c->rules[i].direction == f->direction; i++) {
+        if (c->rules[i].vlan_id == vlan_id)
+            return (int)i;
+    }
+    return -1;
+}
+
 /* Counts one frame under rule i and says whether to mirror it: rate 0 or 1 every frame, rate N
- * frames 0, N, 2N, ... counted since the rule last changed. */
+ * frames 0, N, 2N, ... counted since the rule last changed, and after each of those the next
+ * run_length frames as well (a run overlapping the next sample just continues). */
 static inline int spantap_rules_sample(struct spantap_rule_cache *c, int i)
 {
-    if (c->countdown[i] != 0) {
-        c->countdown[i]--;
-        return 0;
+    uint32_t countdown = c->countdown[i];
+    if (countdown != 0)
+        c->countdown[i] = countdown - 1;
+    if (c->run[i] != 0) {
+        c->run[i]--;
+        return 1;
     }
+    if (countdown != 0)
+        return 0;
     c->countdown[i] = c->rules[i].rate > 1 ? c->rules[i].rate - 1 : 0;
+    c->run[i] = c->rules[i].run_length;
     return 1;
 }
 
@@ -272,9 +329,16 @@ static inline int spantap_rules_sample(struct spantap_rule_cache *c, int i)
  *     spantap_rules_refresh(&cache, producer.header);
  *     for each frame:
  *         int r = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
+ *         if (r >= 0 && cache.rules[r].vlan_id != 0)      (the port is mirrored by unit)
+ *             r = spantap_rules_find_unit(&cache, r, spantap_frame_vlan(frame, length));
  *         if (r >= 0 && spantap_rules_sample(&cache, r))
  *             spantap_producer_stage(&producer, &cache.rules[r], frame, length, now_ns);
  *     spantap_producer_publish(&producer);
+ *
+ * Egress mirroring is the same with the transmitting interface and SPANTAP_TRANSMITTED, for
+ * frames actually sent. With SPANTAP_TABLE_MIRROR_ONCE in cache.flags, a frame already staged on
+ * ingress for an output is not staged again on egress for the same output: count it with
+ * spantap_producer_count_suppressed instead.
  *
  * stage writes the slot privately; publish makes the whole batch visible with one release
  * store, one fence and one wake-up check. spantap_producer_enqueue is stage + publish.
@@ -292,7 +356,7 @@ struct spantap_producer {
     uint64_t producer_index;  /* private: slots written so far, staged or published */
     uint64_t published_index; /* private copy of header->producer_index */
     uint64_t cached_consumer; /* last consumer_index seen; refreshed only when the ring looks full */
-    uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame; /* private copies */
+    uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame, mirror_once_suppressed; /* private copies */
     uint32_t slot_mask;
     uint32_t capture_limit;   /* slot capacity, or snap_length when set */
     int wakeup_fd;            /* eventfd the consumer sleeps on */
@@ -319,6 +383,7 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
     p->mirrored_bytes = __atomic_load_n(&h->mirrored_bytes, __ATOMIC_RELAXED);
     p->drops_queue_full = __atomic_load_n(&h->drops_queue_full, __ATOMIC_RELAXED);
     p->drops_no_frame = __atomic_load_n(&h->drops_no_frame, __ATOMIC_RELAXED);
+    p->mirror_once_suppressed = __atomic_load_n(&h->mirror_once_suppressed, __ATOMIC_RELAXED);
     p->slot_mask = h->slot_count - 1;
     p->capture_limit = h->snap_length ? h->snap_length : spantap_ring_slot_capacity(h);
     p->wakeup_fd = wakeup_fd;
@@ -390,6 +455,12 @@ static inline void spantap_producer_publish(struct spantap_producer *p)
         ssize_t ignored = write(p->wakeup_fd, &one, sizeof one);
         (void)ignored;
     }
+}
+
+/* An egress copy not made because of mirror-once (SPANTAP_TABLE_MIRROR_ONCE). */
+static inline void spantap_producer_count_suppressed(struct spantap_producer *p)
+{
+    __atomic_store_n(&p->header->mirror_once_suppressed, ++p->mirror_once_suppressed, __ATOMIC_RELAXED);
 }
 
 /* One frame, visible at once: stage + publish. */

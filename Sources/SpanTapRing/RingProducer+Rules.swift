@@ -1,0 +1,74 @@
+import Atomics
+import CSpanTapRing
+
+/// The producer's rules: a private copy of the ring's rule table, refreshed once per batch, and
+/// per-rule sampling, all through the C header's functions (the ones any external producer uses),
+/// so there is one rule mechanism. Rules are named by their index in the copy, valid until the
+/// next `refreshRules()` that returns true.
+extension RingProducer {
+    /// Once per batch: true if the rules changed since the last call (one acquire load when not).
+    @inlinable @inline(__always)
+    public mutating func refreshRules() -> Bool {
+        spantap_rules_refresh(rules, layout.header) > 0
+    }
+
+    /// The first rule for frames crossing `ifindex` in `direction`, or -1 if they are not mirrored.
+    @inlinable
+    public func findRule(ifindex: UInt32, direction: MirrorDirection) -> Int32 {
+        spantap_rules_find(rules, ifindex, direction.rawValue)
+    }
+
+    /// Whether rule `index` (from `findRule`) is a unit's: the port is then mirrored by VLAN unit
+    /// only, and each frame's rule is `findUnitRule`'s.
+    @inlinable @inline(__always)
+    public func isUnitRule(_ index: Int32) -> Bool {
+        firstRule[Int(index)].vlan_id != 0
+    }
+
+    /// For a port mirrored by unit: the rule for `frame`'s outer VLAN id, or -1.
+    @inlinable @inline(__always)
+    public func findUnitRule(from first: Int32, frame: UnsafeRawBufferPointer) -> Int32 {
+        spantap_rules_find_unit(rules, first, spantap_frame_vlan(frame.baseAddress, UInt32(truncatingIfNeeded: frame.count)))
+    }
+
+    /// Counts one frame under rule `index`; true if it is to be mirrored (rate and run-length).
+    @inlinable @inline(__always)
+    public mutating func sample(_ index: Int32) -> Bool {
+        spantap_rules_sample(rules, index) != 0
+    }
+
+    @inlinable @inline(__always)
+    public func outputID(ofRule index: Int32) -> UInt32 {
+        firstRule[Int(index)].output_id
+    }
+
+    /// The table's mirror-once flag: an egress copy for an output the ingress copy already went to
+    /// is not made (`countSuppressed`).
+    @inlinable @inline(__always)
+    public var mirrorOnce: Bool {
+        rules.pointee.flags & SPANTAP_TABLE_MIRROR_ONCE != 0
+    }
+
+    /// `stage` under rule `index`: its ifindex, direction, output id and snap length.
+    @inlinable @inline(__always)
+    public mutating func stage(_ frame: UnsafeRawBufferPointer, ruleAt index: Int32, timestampNanoseconds: UInt64) -> EnqueueResult {
+        let rule = firstRule[Int(index)]
+        return stage(frame, ifindex: rule.ifindex, direction: rule.direction, outputID: rule.output_id,
+                     snapLength: Int(rule.snap_length), timestampNanoseconds: timestampNanoseconds)
+    }
+
+    /// Counts an egress copy not made because of mirror-once (`mirror_once_suppressed`).
+    @inlinable
+    public mutating func countSuppressed() {
+        mirrorOnceSuppressed &+= 1
+        layout.mirrorOnceSuppressed.store(mirrorOnceSuppressed, ordering: .relaxed)
+    }
+
+    /// Rule `index` as a value (tests, logs; not for the per-frame path).
+    public func rule(at index: Int32) -> RingRule? {
+        let entry = firstRule[Int(index)]
+        guard let direction = MirrorDirection(rawValue: entry.direction) else { return nil }
+        return RingRule(ifindex: entry.ifindex, direction: direction, vlanID: entry.vlan_id, outputID: entry.output_id,
+                        rate: entry.rate, runLength: entry.run_length, snapLength: entry.snap_length)
+    }
+}
