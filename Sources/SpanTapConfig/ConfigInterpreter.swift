@@ -1,11 +1,15 @@
 /// Turns statement paths into a `SpanTapConfig`, one grammar for both config forms:
 ///
+///     forwarding-options port-mirroring mirror-once
 ///     forwarding-options port-mirroring instance NAME input rate N
+///     forwarding-options port-mirroring instance NAME input run-length N
 ///     forwarding-options port-mirroring instance NAME input maximum-packet-length N
-///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME
+///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME[.UNIT]
 ///     forwarding-options port-mirroring instance NAME output interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output persistent
 ///     forwarding-options port-mirroring instance NAME output vxlan remote|vni|local|dstport VALUE
+///     forwarding-options analyzer NAME input (as an instance's, plus) egress interface IFNAME[.UNIT]
+///     forwarding-options analyzer NAME output (as an instance's)
 ///     dataplane xdp-mode native|generic|auto
 ///     dataplane cross-connect NAME interface IFNAME
 struct ConfigInterpreter {
@@ -13,6 +17,7 @@ struct ConfigInterpreter {
     /// Where each instance / cross-connect / ingress was first named, for cross-statement errors.
     private(set) var instanceLocations: [String: SourceLocation] = [:]
     private(set) var ingressLocations: [String: SourceLocation] = [:]
+    private(set) var egressLocations: [String: SourceLocation] = [:]
     private(set) var outputLocations: [String: SourceLocation] = [:]
     private(set) var crossConnectLocations: [String: SourceLocation] = [:]
     /// Where each instance's `vxlan` stanza was first written.
@@ -22,36 +27,52 @@ struct ConfigInterpreter {
         var cursor = PathCursor(path)
         switch try cursor.keyword(["forwarding-options", "dataplane"]) {
         case "forwarding-options":
-            _ = try cursor.keyword(["port-mirroring"])
-            _ = try cursor.keyword(["instance"])
-            try applyInstance(&cursor)
+            if try cursor.keyword(["port-mirroring", "analyzer"]) == "analyzer" {
+                try applyInstance(&cursor, kind: .analyzer)
+            } else if try cursor.keyword(["instance", "mirror-once"]) == "mirror-once" {
+                config.mirrorOnce = true
+            } else {
+                try applyInstance(&cursor, kind: .portMirroring)
+            }
         default:
             try applyDataplane(&cursor)
         }
         try cursor.end()
     }
 
-    private mutating func applyInstance(_ cursor: inout PathCursor) throws(ConfigError) {
-        let name = try Self.name(cursor.value("instance name"), kind: "instance")
+    private mutating func applyInstance(_ cursor: inout PathCursor, kind: MirrorInstance.Kind) throws(ConfigError) {
+        let name = try Self.name(cursor.value(kind == .analyzer ? "analyzer name" : "instance name"), kind: "instance")
         if instanceLocations[name.text] == nil {
             instanceLocations[name.text] = name.location
-            config.instances.append(MirrorInstance(name: name.text, ingress: [], output: MirrorOutput(interface: "")))
+            config.instances.append(MirrorInstance(name: name.text, kind: kind, ingress: [], output: MirrorOutput(interface: "")))
         }
         let index = config.instances.firstIndex { $0.name == name.text }!
+        guard config.instances[index].kind == kind else {
+            throw ConfigError(name.location, "\(name.text) is already a \(config.instances[index].kind.rawValue) instance (line \(instanceLocations[name.text]!.line)); "
+                + "a port-mirroring instance and an analyzer need different names")
+        }
         switch try cursor.keyword(["input", "output"]) {
         case "input":
-            switch try cursor.keyword(["rate", "maximum-packet-length", "ingress"]) {
+            let selectors = kind == .analyzer ? ["ingress", "egress"] : ["ingress"]
+            switch try cursor.keyword(["rate", "run-length", "maximum-packet-length"] + selectors) {
             case "rate":
                 config.instances[index].rate = try Self.number(cursor.value("rate value"), what: "rate", in: 0...UInt32.max)
+            case "run-length":
+                config.instances[index].runLength = UInt16(try Self.number(cursor.value("run length"), what: "run-length", in: 0...20))
             case "maximum-packet-length":
                 let length = try Self.number(cursor.value("length"), what: "maximum-packet-length", in: 0...65535)
                 config.instances[index].maximumPacketLength = length == 0 ? nil : Int(length)
-            default:
-                _ = try cursor.keyword(["interface"])
-                let interface = try Self.interfaceName(cursor.value("interface name"))
+            case "ingress":
+                let interface = try Self.selector(&cursor)
                 if !config.instances[index].ingress.contains(interface.text) {
                     config.instances[index].ingress.append(interface.text)
                     ingressLocations["\(name.text)/\(interface.text)"] = interface.location
+                }
+            default:
+                let interface = try Self.selector(&cursor)
+                if !config.instances[index].egress.contains(interface.text) {
+                    config.instances[index].egress.append(interface.text)
+                    egressLocations["\(name.text)/\(interface.text)"] = interface.location
                 }
             }
         default:
@@ -104,6 +125,21 @@ struct ConfigInterpreter {
             throw ConfigError(word.location, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(word.text)'")
         }
         return value
+    }
+
+    /// `interface IFNAME[.UNIT]` under `ingress` or `egress`: the port's name follows the
+    /// kernel's rules (a unit's `.UNIT` is not part of it), the unit is a VLAN id.
+    private static func selector(_ cursor: inout PathCursor) throws(ConfigError) -> LocatedWord {
+        _ = try cursor.keyword(["interface"])
+        let interface = try cursor.value("interface name")
+        guard let unit = InterfaceUnit(interface.text) else {
+            throw ConfigError(interface.location, "'\(interface.text)' names unit \(interface.text.split(separator: ".").last ?? "") "
+                + "of \(interface.text.split(separator: ".").dropLast().joined(separator: ".")); a unit is a VLAN id, 1 to 4094")
+        }
+        if let problem = NameRules.interfaceNameProblem(unit.unit == 0 ? interface.text : unit.port) {
+            throw ConfigError(interface.location, problem)
+        }
+        return interface
     }
 
     private static func interfaceName(_ word: LocatedWord) throws(ConfigError) -> LocatedWord {

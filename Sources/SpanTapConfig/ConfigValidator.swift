@@ -1,32 +1,31 @@
-/// Checks that span statements: every instance complete, each ingress mirrored once, no output
-/// that is also an ingress (it would mirror its own mirror), cross-connects of exactly two ports.
+/// Checks that span statements: every instance complete, each interface mirrored by one instance
+/// per direction (whole, or by VLAN unit, not both), no output that is also a mirrored interface
+/// (it would mirror its own mirror) or a unit, cross-connects of exactly two ports.
 struct ConfigValidator {
     let interpreter: ConfigInterpreter
 
     func validated() throws(ConfigError) -> SpanTapConfig {
         let config = try resolvingVXLAN(interpreter.config)
-        var ingressOwner: [String: String] = [:]
         for instance in config.instances {
             let location = interpreter.instanceLocations[instance.name]!
             guard !instance.output.interface.isEmpty else {
                 throw ConfigError(location, "instance \(instance.name) has no output interface (add 'output { interface NAME; }')")
             }
-            guard !instance.ingress.isEmpty else {
+            guard !instance.ingress.isEmpty || !instance.egress.isEmpty else {
                 throw ConfigError(location, "instance \(instance.name) has no ingress interface (add 'input { ingress { interface NAME; } }')")
             }
-            for interface in instance.ingress {
-                if let other = ingressOwner[interface] {
-                    let first = interpreter.ingressLocations["\(other)/\(interface)"]!
-                    throw ConfigError(interpreter.ingressLocations["\(instance.name)/\(interface)"]!,
-                                      "interface \(interface) is an ingress of both instance \(other) (line \(first.line)) and instance \(instance.name); an interface can be mirrored by one instance only")
-                }
-                ingressOwner[interface] = instance.name
-            }
         }
+        let ingressOwner = try owners(config, "ingress", \.ingress, interpreter.ingressLocations)
+        let egressOwner = try owners(config, "egress", \.egress, interpreter.egressLocations)
         for instance in config.instances {
-            if let other = ingressOwner[instance.output.interface] {
+            let output = instance.output.interface
+            if let other = ingressOwner[output] ?? egressOwner[output] {
                 throw ConfigError(interpreter.outputLocations[instance.name]!,
-                                  "interface \(instance.output.interface) is the output of instance \(instance.name) and an ingress of instance \(other): it would mirror its own mirrored frames")
+                                  "interface \(output) is the output of instance \(instance.name) and \(ingressOwner[output] != nil ? "an ingress" : "an egress") of instance \(other): it would mirror its own mirrored frames")
+            }
+            if let unit = InterfaceUnit(output), unit.unit != 0 {
+                throw ConfigError(interpreter.outputLocations[instance.name]!,
+                                  "output interface \(output) names unit \(unit.unit) of \(unit.port); an output is a whole interface")
             }
         }
         var connected: [String: String] = [:]
@@ -46,5 +45,30 @@ struct ConfigValidator {
             }
         }
         return config
+    }
+
+    /// Which instance mirrors each selector in one direction; refuses an interface in two
+    /// instances, and a port mirrored whole beside its units (the rule table holds either).
+    private func owners(_ config: SpanTapConfig, _ direction: String, _ selectors: KeyPath<MirrorInstance, [String]>,
+                        _ locations: [String: SourceLocation]) throws(ConfigError) -> [String: String] {
+        var owner: [String: String] = [:]
+        var byPort: [String: (selector: String, instance: String)] = [:]
+        for instance in config.instances {
+            for selector in instance[keyPath: selectors] {
+                let here = locations["\(instance.name)/\(selector)"]!
+                let unit = InterfaceUnit(selector)!
+                let canonical = unit.unit == 0 ? unit.port : selector
+                if let other = owner[canonical] {
+                    let first = locations["\(other)/\(selector)"] ?? locations["\(other)/\(unit.port)"] ?? here
+                    throw ConfigError(here, "interface \(canonical) is an \(direction) of both instance \(other) (line \(first.line)) and instance \(instance.name); an interface can be mirrored by one instance only")
+                }
+                if let seen = byPort[unit.port], (InterfaceUnit(seen.selector)!.unit == 0) != (unit.unit == 0) {
+                    throw ConfigError(here, "port \(unit.port) is an \(direction) both whole and by unit (\(seen.selector) in instance \(seen.instance), \(selector) in instance \(instance.name)); mirror either the whole port or its units")
+                }
+                owner[canonical] = instance.name
+                byPort[unit.port] = (selector, instance.name)
+            }
+        }
+        return owner
     }
 }

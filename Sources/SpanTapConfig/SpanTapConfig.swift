@@ -1,7 +1,11 @@
 /// A parsed, validated SpanTap configuration. Building one never touches the system, so a new
 /// config can be checked completely before anything running is changed.
 public struct SpanTapConfig: Equatable, Sendable {
+    /// Port-mirroring instances and analyzers, in the order the config first names them.
     public var instances: [MirrorInstance] = []
+    /// `forwarding-options port-mirroring mirror-once`: a frame selected on ingress and on egress
+    /// reaches an output once (the ingress copy wins).
+    public var mirrorOnce = false
     public var dataplane = Dataplane()
 
     public init() {}
@@ -12,22 +16,65 @@ public struct SpanTapConfig: Equatable, Sendable {
     }
 }
 
-/// `forwarding-options port-mirroring instance NAME { input {...} output {...} }`.
+/// `forwarding-options port-mirroring instance NAME { input {...} output {...} }`, or
+/// `forwarding-options analyzer NAME { input {...} output {...} }`, which may also select egress.
 public struct MirrorInstance: Equatable, Sendable {
+    public enum Kind: String, Equatable, Sendable {
+        case portMirroring = "port-mirroring"
+        case analyzer
+    }
+
     public var name: String
+    public var kind: Kind
     /// 0 or 1: every packet; N: packets 0, N, 2N, ... of each binding's count.
     public var rate: UInt32 = 1
+    /// After each sampled packet, mirror the next `runLength` too (Junos `run-length`, 0...20).
+    public var runLength: UInt16 = 0
     /// Snap length; nil: whole frames (frames longer than a ring slot are dropped and counted).
     public var maximumPacketLength: Int?
+    /// Interfaces (or units, `NAME.UNIT`: see `InterfaceUnit`) whose received frames are mirrored.
     public var ingress: [String] = []
+    /// Interfaces (or units) whose transmitted frames are mirrored (analyzers only).
+    public var egress: [String] = []
     public var output: MirrorOutput
 
-    public init(name: String, rate: UInt32 = 1, maximumPacketLength: Int? = nil, ingress: [String], output: MirrorOutput) {
+    public init(name: String, kind: Kind = .portMirroring, rate: UInt32 = 1, runLength: UInt16 = 0,
+                maximumPacketLength: Int? = nil, ingress: [String], egress: [String] = [], output: MirrorOutput) {
         self.name = name
+        self.kind = kind
         self.rate = rate
+        self.runLength = runLength
         self.maximumPacketLength = maximumPacketLength
         self.ingress = ingress
+        self.egress = egress
         self.output = output
+    }
+}
+
+/// An interface as a selector names it: a whole port (`fwd-a`, or `fwd-a.0`) or a VLAN unit of
+/// one (`fwd-a.100`: frames on fwd-a whose outer VLAN id is 100), as Junos names logical units.
+public struct InterfaceUnit: Equatable, Sendable {
+    public var port: String
+    /// 0: the whole port.
+    public var unit: UInt16
+
+    /// Reads `NAME.UNIT` (UNIT all digits, 0...4094); any other name is a whole port. A name
+    /// with a unit above 4094 is nil: no VLAN id can select it.
+    public init?(_ written: String) {
+        let digits = written.lastIndex(of: ".").map { written[written.index(after: $0)...] } ?? ""
+        guard !digits.isEmpty, digits.count <= 6, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let dot = written.lastIndex(of: "."), dot != written.startIndex, let unit = Int(digits)
+        else {
+            self.init(port: written, unit: 0)
+            return
+        }
+        guard unit <= 4094 else { return nil }
+        self.init(port: String(written[..<dot]), unit: UInt16(unit))
+    }
+
+    public init(port: String, unit: UInt16) {
+        self.port = port
+        self.unit = unit
     }
 }
 

@@ -27,18 +27,27 @@ public struct ProducerGrant: Codable, Equatable, Sendable {
     /// samples them at `rate` with its own counter and captures at most `maximumPacketLength`
     /// bytes of each (0: whole frames; `spantap_producer_enqueue_snap` in the C header).
     public struct Rule: Codable, Equatable, Sendable {
+        /// The selected interface (for egress rules too: the name is kept from ABI 1) and its ifindex.
         public var ingress: String
         public var ingressIfindex: Int32
+        /// "received" or "transmitted".
+        public var direction: String
+        /// 0: the whole port; else only frames of this VLAN unit.
+        public var vlanId: UInt16
         public var rate: UInt32
+        public var runLength: UInt16
         public var maximumPacketLength: UInt32
         public var output: String
         public var outputId: UInt32
 
-        public init(ingress: String, ingressIfindex: Int32, rate: UInt32, maximumPacketLength: UInt32 = 0,
-                    output: String, outputId: UInt32) {
+        public init(ingress: String, ingressIfindex: Int32, direction: String = "received", vlanId: UInt16 = 0, rate: UInt32,
+                    runLength: UInt16 = 0, maximumPacketLength: UInt32 = 0, output: String, outputId: UInt32) {
             self.ingress = ingress
             self.ingressIfindex = ingressIfindex
+            self.direction = direction
+            self.vlanId = vlanId
             self.rate = rate
+            self.runLength = runLength
             self.maximumPacketLength = maximumPacketLength
             self.output = output
             self.outputId = outputId

@@ -57,6 +57,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsQueueFull: UInt64 = 0
         public var mirrorDropsNoFrame: UInt64 = 0
         public var mirrorDropsNoBinding: UInt64 = 0
+        public var mirrorOnceSuppressed: UInt64 = 0
 
         public init() {}
     }
@@ -101,30 +102,42 @@ public struct StatusReport: Codable, Equatable, Sendable {
 
     public struct Instance: Codable, Equatable, Sendable {
         public var name: String
+        /// "port-mirroring" or "analyzer".
+        public var kind: String
         public var rate: UInt32
+        public var runLength: UInt16
+        /// Selected interfaces as the config names them (units as `NAME.UNIT`).
         public var ingress: [String]
+        public var egress: [String]
         public var output: Output
         public var mirroredPackets: UInt64
         public var mirroredBytes: UInt64
         public var mirrorDropsQueueFull: UInt64
         public var mirrorDropsNoFrame: UInt64
         public var mirrorDropsNoBinding: UInt64
+        /// Egress copies not made because the ingress copy went to the same output (mirror-once).
+        public var mirrorOnceSuppressed: UInt64
         public var deliveredPackets: UInt64
         public var deliveredBytes: UInt64
         public var writeErrors: UInt64
         public var recreated: UInt64
 
-        public init(name: String, rate: UInt32, ingress: [String], output: Output, mirror: MirrorCounters,
+        public init(name: String, kind: String = "port-mirroring", rate: UInt32, runLength: UInt16 = 0, ingress: [String],
+                    egress: [String] = [], output: Output, mirror: MirrorCounters,
                     deliveredPackets: UInt64, deliveredBytes: UInt64, writeErrors: UInt64, recreated: UInt64) {
             self.name = name
+            self.kind = kind
             self.rate = rate
+            self.runLength = runLength
             self.ingress = ingress
+            self.egress = egress
             self.output = output
             mirroredPackets = mirror.mirroredPackets
             mirroredBytes = mirror.mirroredBytes
             mirrorDropsQueueFull = mirror.mirrorDropsQueueFull
             mirrorDropsNoFrame = mirror.mirrorDropsNoFrame
             mirrorDropsNoBinding = mirror.mirrorDropsNoBinding
+            mirrorOnceSuppressed = mirror.mirrorOnceSuppressed
             self.deliveredPackets = deliveredPackets
             self.deliveredBytes = deliveredBytes
             self.writeErrors = writeErrors
@@ -143,9 +156,11 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirroredPackets: UInt64
         public var mirrorDropsQueueFull: UInt64
         public var mirrorDropsNoFrame: UInt64
+        public var mirrorOnceSuppressed: UInt64
 
         public init(interface: String, queue: UInt32, mode: String, rxPackets: UInt64, txPackets: UInt64, txDrops: UInt64,
-                    mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64, mirrorDropsNoFrame: UInt64) {
+                    mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64, mirrorDropsNoFrame: UInt64,
+                    mirrorOnceSuppressed: UInt64 = 0) {
             self.interface = interface
             self.queue = queue
             self.mode = mode
@@ -155,6 +170,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.mirroredPackets = mirroredPackets
             self.mirrorDropsQueueFull = mirrorDropsQueueFull
             self.mirrorDropsNoFrame = mirrorDropsNoFrame
+            self.mirrorOnceSuppressed = mirrorOnceSuppressed
         }
     }
 

@@ -36,7 +36,7 @@ final class CrossConnectRunner {
 
     /// Starts forwarding; each binding gets its own ring (attached to `sink`) whose rule table
     /// starts with `rules`. Throws if the interfaces are missing or AF_XDP cannot attach.
-    func start(rules: [RingRule], sink: SinkService, geometry: RingGeometry, logger: Logger) throws {
+    func start(rules: [RingRule], mirrorOnce: Bool, sink: SinkService, geometry: RingGeometry, logger: Logger) throws {
         guard fastPath == nil else { return }
         let made = MadeMirrors()
         let fastPath = FastPath(config: FastPathConfig(crossConnects: [config], mode: mode), logger: logger) { context in
@@ -45,7 +45,7 @@ final class CrossConnectRunner {
                              metadata: ["interface": "\(context.interface)", "queue": "\(context.queue)"])
                 return MirrorHook(context: context)
             }
-            ring.publishRules(rules)
+            ring.publishRules(rules, mirrorOnce: mirrorOnce)
             let mirror = BindingMirror(context: context, ring: ring)
             made.list.withLock { $0.append(mirror) }
             sink.attach(ring)
@@ -65,8 +65,8 @@ final class CrossConnectRunner {
     }
 
     /// Rewrites every binding's rule table; the bindings follow at their next RX batch.
-    func publishRules(_ rules: [RingRule]) {
-        for mirror in mirrors { mirror.ring.publishRules(rules) }
+    func publishRules(_ rules: [RingRule], mirrorOnce: Bool) {
+        for mirror in mirrors { mirror.ring.publishRules(rules, mirrorOnce: mirrorOnce) }
     }
 
     /// Stops forwarding (XDP detached), drains the bindings' rings into the outputs and keeps
@@ -119,6 +119,7 @@ extension CrossConnectRunner.BindingTotals {
         mirror.mirrorDropsQueueFull += other.mirror.mirrorDropsQueueFull
         mirror.mirrorDropsNoFrame += other.mirror.mirrorDropsNoFrame
         mirror.mirrorDropsNoBinding += other.mirror.mirrorDropsNoBinding
+        mirror.mirrorOnceSuppressed += other.mirror.mirrorOnceSuppressed
     }
 }
 

@@ -5,15 +5,24 @@ import SpanTapLink
 import SpanTapRing
 
 extension Daemon {
-    /// Mirror counters of the bindings receiving on `ingress` interfaces.
-    func mirrorCounters(ingress: [String]) -> StatusReport.MirrorCounters {
+    /// Mirror counters of the bindings that produce `instance`'s clones: those receiving on its
+    /// ingress ports, and those transmitting on its egress ports (their cross-connect's other side).
+    /// A binding's ring is shared by every rule it serves, so instances sharing a port share counts.
+    func mirrorCounters(_ instance: MirrorInstance) -> StatusReport.MirrorCounters {
+        let ingress = Set(instance.ingress.compactMap { InterfaceUnit($0)?.port })
+        let egress = Set(instance.egress.compactMap { InterfaceUnit($0)?.port })
         var sum = StatusReport.MirrorCounters()
-        for totals in crossConnects.values.flatMap({ $0.bindingTotals() }) where ingress.contains(totals.interface) {
-            sum.mirroredPackets += totals.mirror.mirroredPackets
-            sum.mirroredBytes += totals.mirror.mirroredBytes
-            sum.mirrorDropsQueueFull += totals.mirror.mirrorDropsQueueFull
-            sum.mirrorDropsNoFrame += totals.mirror.mirrorDropsNoFrame
-            sum.mirrorDropsNoBinding += totals.mirror.mirrorDropsNoBinding
+        for runner in crossConnects.values {
+            for totals in runner.bindingTotals() {
+                let peer = runner.interfaces.first { $0 != totals.interface } ?? ""
+                guard ingress.contains(totals.interface) || egress.contains(peer) else { continue }
+                sum.mirroredPackets += totals.mirror.mirroredPackets
+                sum.mirroredBytes += totals.mirror.mirroredBytes
+                sum.mirrorDropsQueueFull += totals.mirror.mirrorDropsQueueFull
+                sum.mirrorDropsNoFrame += totals.mirror.mirrorDropsNoFrame
+                sum.mirrorDropsNoBinding += totals.mirror.mirrorDropsNoBinding
+                sum.mirrorOnceSuppressed += totals.mirror.mirrorOnceSuppressed
+            }
         }
         return sum
     }
@@ -24,7 +33,8 @@ extension Daemon {
                                  rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
                                  txDrops: $0.forwarding.txDrops, mirroredPackets: $0.mirror.mirroredPackets,
                                  mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
-                                 mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame)
+                                 mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame,
+                                 mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed)
         }
     }
 
@@ -32,13 +42,15 @@ extension Daemon {
     /// rewritten, so each binding and each external producer follows within one batch, without
     /// restarting or re-attaching, and external producers' grants follow.
     func mirrorRulesChanged() {
-        var seen = Set<UInt32>()
-        // One rule per ingress: a snapshot may name an ifindex twice; the first entry wins.
-        ringRules = mirrorRules().compactMap(\.ringRule).filter { seen.insert($0.ifindex).inserted }
-        for runner in crossConnects.values { runner.publishRules(ringRules) }
+        var seen = Set<RingRule.Key>()
+        // One rule per interface, direction and unit: a snapshot may name an ifindex twice, and a
+        // unit and a whole port may resolve alike while links change; the first entry wins.
+        ringRules = mirrorRules().compactMap(\.ringRule).filter { seen.insert($0.key).inserted }
+        let mirrorOnce = forwarderSnapshot == nil && config.mirrorOnce
+        for runner in crossConnects.values { runner.publishRules(ringRules, mirrorOnce: mirrorOnce) }
         let grant = recordGrant()
         for producer in producers.values {
-            producer.ring.publishRules(ringRules)
+            producer.ring.publishRules(ringRules, mirrorOnce: mirrorOnce)
             sink.setGrant(grant, for: producer.ring)
         }
     }
@@ -71,7 +83,8 @@ extension Daemon {
             return
         }
         do {
-            try runner.start(rules: ringRules, sink: sink, geometry: geometry, logger: logger)
+            try runner.start(rules: ringRules, mirrorOnce: forwarderSnapshot == nil && config.mirrorOnce, sink: sink,
+                             geometry: geometry, logger: logger)
         } catch {
             logger.error("cross-connect cannot start", metadata: ["cross-connect": "\(runner.config.name)", "error": "\(error)"])
         }

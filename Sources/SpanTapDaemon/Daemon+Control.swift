@@ -32,16 +32,27 @@ extension Daemon {
 
     /// The rules every producer should apply: from the config, or from the forwarder's snapshot
     /// while one is in force (a reload returns to the config).
-    func mirrorRules() -> [IngressRule] {
+    func mirrorRules() -> [ResolvedRule] {
         if let snapshot = forwarderSnapshot { return resolve(snapshot).rules }
         return config.instances.flatMap { instance in
-            instance.ingress.map { ingress in
-                IngressRule(ingress: ingress, ingressIfindex: (try? control.link(named: ingress))??.ifindex ?? 0,
-                            rate: instance.rate, snapLength: UInt32(instance.maximumPacketLength ?? 0),
+            instance.ingress.map { rule(instance, $0, .received) } + instance.egress.map { rule(instance, $0, .transmitted) }
+        }
+    }
+
+    private func rule(_ instance: MirrorInstance, _ selector: String, _ direction: MirrorDirection) -> ResolvedRule {
+        let (ifindex, vlanID) = resolve(selector)
+        return ResolvedRule(interface: selector, ifindex: ifindex, direction: direction, vlanID: vlanID, rate: instance.rate,
+                            runLength: instance.runLength, snapLength: UInt32(instance.maximumPacketLength ?? 0),
                             output: instance.output.interface,
                             outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name)
-            }
-        }
+    }
+
+    /// A link of exactly that name is that link (a kernel VLAN sub-interface `eth0.100` stays
+    /// itself); otherwise `NAME.UNIT` is unit UNIT of port NAME. (0, 0) while it does not exist.
+    private func resolve(_ selector: String) -> (ifindex: Int32, vlanID: UInt16) {
+        if let link = (try? control.link(named: selector)) ?? nil { return (link.ifindex, 0) }
+        guard let unit = InterfaceUnit(selector), let port = (try? control.link(named: unit.port)) ?? nil else { return (0, 0) }
+        return (port.ifindex, unit.unit)
     }
 
     /// `apply`: the forwarder's snapshot replaces the mirror table. Entries naming an ifindex that
@@ -55,8 +66,8 @@ extension Daemon {
         return ControlResponse(message: message)
     }
 
-    private func resolve(_ snapshot: ForwarderSnapshot) -> (rules: [IngressRule], problems: [String]) {
-        var rules: [IngressRule] = [], problems: [String] = []
+    private func resolve(_ snapshot: ForwarderSnapshot) -> (rules: [ResolvedRule], problems: [String]) {
+        var rules: [ResolvedRule] = [], problems: [String] = []
         for entry in snapshot.mirrorConfigs {
             guard let ingress = (try? control.link(index: entry.ingressIfindex)) ?? nil else {
                 problems.append("unknown ingress_ifindex \(entry.ingressIfindex)")
@@ -66,8 +77,9 @@ extension Daemon {
                 problems.append("output_ifindex \(entry.outputIfindex) is not a spantapd output")
                 continue
             }
-            rules.append(IngressRule(ingress: ingress.name, ingressIfindex: ingress.ifindex, rate: entry.rate, snapLength: 0,
-                                     output: output.currentName, outputID: output.id, instance: "snapshot"))
+            rules.append(ResolvedRule(interface: ingress.name, ifindex: ingress.ifindex, direction: .received, vlanID: 0,
+                                      rate: entry.rate, runLength: 0, snapLength: 0,
+                                      output: output.currentName, outputID: output.id, instance: "snapshot"))
         }
         return (rules, problems)
     }

@@ -43,7 +43,7 @@ extension Daemon {
         }
         let ring: HandoffRing
         do { ring = try HandoffRing.create(name: "spantap-\(request.name)", geometry: geometry) } catch { throw ProducerRefusal("\(error)") }
-        ring.publishRules(ringRules)
+        ring.publishRules(ringRules, mirrorOnce: forwarderSnapshot == nil && config.mirrorOnce)
         let connection = peer.connection
         let rejected = sink.attach(ring, grant: recordGrant()) { [weak self] violation in
             guard let self else { return }
@@ -60,7 +60,8 @@ extension Daemon {
         ProducerGrant(name: name, slotCount: ring.geometry.slotCount, slotSize: ring.geometry.slotSize,
                       snapLength: ring.geometry.snapLength, mappingSize: ring.geometry.mappingSize,
                       rules: mirrorRules().filter { $0.ringRule.map(ringRules.contains) ?? false }.map {
-                          ProducerGrant.Rule(ingress: $0.ingress, ingressIfindex: $0.ingressIfindex, rate: $0.rate,
+                          ProducerGrant.Rule(ingress: $0.interface, ingressIfindex: $0.ifindex, direction: $0.direction.description,
+                                             vlanId: $0.vlanID, rate: $0.rate, runLength: $0.runLength,
                                              maximumPacketLength: $0.snapLength, output: $0.output, outputId: $0.outputID)
                       })
     }

@@ -10,9 +10,10 @@ extension Daemon {
             let handed = output?.counters.deliveredPackets ?? 0
             let failed = output?.transmitErrors ?? TransmitErrors()
             report.instances.append(StatusReport.Instance(
-                name: instance.name, rate: instance.rate, ingress: instance.ingress,
+                name: instance.name, kind: instance.kind.rawValue, rate: instance.rate, runLength: instance.runLength,
+                ingress: instance.ingress, egress: instance.egress,
                 output: outputStatus(instance.output, output, transmitErrors: failed),
-                mirror: mirrorCounters(ingress: instance.ingress),
+                mirror: mirrorCounters(instance),
                 // A VXLAN device takes every write and may fail to send later: those frames are
                 // write errors (by reason), not deliveries. Their bytes cannot be told apart and stay in.
                 deliveredPackets: handed - min(handed, failed.total),

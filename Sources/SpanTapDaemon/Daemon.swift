@@ -110,7 +110,7 @@ public final class Daemon: @unchecked Sendable {
                 throw DaemonError.snapLengthTooLarge(instance: instance.name, length: snap, capacity: geometry.slotCapacity)
             }
         }
-        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.ingress.count }
+        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.ingress.count + $1.egress.count }
         guard ingressCount <= HandoffRing.ruleCapacity else {
             throw DaemonError.tooManyRules(count: ingressCount, capacity: HandoffRing.ruleCapacity)
         }

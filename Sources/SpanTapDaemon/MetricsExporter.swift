@@ -40,6 +40,7 @@ public final class MetricsExporter {
             record("spantap_mirror_drops_queue_full_total", "Clones dropped because the ring was full.", labels, instance.mirrorDropsQueueFull)
             record("spantap_mirror_drops_no_frame_total", "Clones dropped: longer than a ring slot and no maximum-packet-length.", labels, instance.mirrorDropsNoFrame)
             record("spantap_mirror_drops_no_binding_total", "Records dropped by the sink: output missing or down.", labels, instance.mirrorDropsNoBinding)
+            record("spantap_mirror_once_suppressed_total", "Egress copies not made: the ingress copy went to the same output (mirror-once).", labels, instance.mirrorOnceSuppressed)
             record("spantap_delivered_packets_total", "Frames written to the output.", labels, instance.deliveredPackets)
             record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, instance.deliveredBytes)
             record("spantap_write_errors_total", "Writes to the output that failed.", labels, instance.writeErrors)
@@ -53,6 +54,7 @@ public final class MetricsExporter {
             record("spantap_binding_mirrored_packets_total", "Clones the binding enqueued into its ring.", labels, binding.mirroredPackets)
             record("spantap_binding_mirror_drops_queue_full_total", "Clones the binding dropped: ring full.", labels, binding.mirrorDropsQueueFull)
             record("spantap_binding_mirror_drops_no_frame_total", "Clones the binding dropped: frame longer than a slot.", labels, binding.mirrorDropsNoFrame)
+            record("spantap_binding_mirror_once_suppressed_total", "Egress copies the binding did not make (mirror-once).", labels, binding.mirrorOnceSuppressed)
         }
         for producer in report.producers {
             record(producer: producer.counters, prefix: "spantap_producer", of: "the external producer", [("producer", producer.name)])

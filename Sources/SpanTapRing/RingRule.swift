@@ -37,16 +37,16 @@ public struct RingRule: Equatable, Sendable {
         self.snapLength = snapLength
     }
 
-    /// What a rule is found by; the table is sorted by it.
-    struct Key: Hashable, Comparable {
-        let ifindex: UInt32
-        let direction: MirrorDirection
-        let vlanID: UInt16
+    /// What a rule is found by; the table is sorted by it and holds one rule per key.
+    public struct Key: Hashable, Comparable, Sendable {
+        public let ifindex: UInt32
+        public let direction: MirrorDirection
+        public let vlanID: UInt16
 
-        static func < (a: Key, b: Key) -> Bool {
+        public static func < (a: Key, b: Key) -> Bool {
             (a.ifindex, a.direction, a.vlanID) < (b.ifindex, b.direction, b.vlanID)
         }
     }
 
-    var key: Key { Key(ifindex: ifindex, direction: direction, vlanID: vlanID) }
+    public var key: Key { Key(ifindex: ifindex, direction: direction, vlanID: vlanID) }
 }
