@@ -79,8 +79,15 @@ final class DaemonLab {
     }
 
     /// The port `--metrics IP:0` picked, from spantapd's log.
+    /// The port `--metrics 127.0.0.1:0` got, from the log; the endpoint starts just after the
+    /// control socket answers, so this waits up to 5 s for the line.
     func metricsPort() -> UInt16? {
-        log().split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) }
+        var port: UInt16?
+        _ = waitUntil {
+            port = log().split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) }
+            return port != nil
+        }
+        return port
     }
 
     func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
