@@ -35,17 +35,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-host() {   # host NAMESPACE FORWARDER-END IPV4
-    ip netns add "$1"
-    ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip link add "$2" type veth peer name eth0 netns "$1"
-    sysctl -q -w "net.ipv6.conf.$2.disable_ipv6=1"
-    # Wire-format frames for XDP: no segmentation offload, VLAN tags in the header.
-    ip netns exec "$1" ethtool -K eth0 tso off gso off tx off rxvlan off txvlan off >/dev/null
-    ip -n "$1" addr add "$3/24" dev eth0
-    ip -n "$1" link set lo up; ip -n "$1" link set eth0 up
-    ip link set "$2" up
-}
+# shellcheck source=scripts/lab.sh
+source scripts/lab.sh   # the working directory is the repository root (cd above)
 echo "demo: lab: $hostA (10.99.$subnet.1) <-> [$fwdA spantapd $fwdB] <-> $hostB (10.99.$subnet.2)"
 host "$hostA" "$fwdA" "10.99.$subnet.1"
 host "$hostB" "$fwdB" "10.99.$subnet.2"

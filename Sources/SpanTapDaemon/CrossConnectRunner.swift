@@ -114,12 +114,7 @@ extension CrossConnectRunner.BindingTotals {
         forwarding.txBytes += other.forwarding.txBytes
         forwarding.txDrops += other.forwarding.txDrops
         forwarding.txCompletions += other.forwarding.txCompletions
-        mirror.mirroredPackets += other.mirror.mirroredPackets
-        mirror.mirroredBytes += other.mirror.mirroredBytes
-        mirror.mirrorDropsQueueFull += other.mirror.mirrorDropsQueueFull
-        mirror.mirrorDropsNoFrame += other.mirror.mirrorDropsNoFrame
-        mirror.mirrorDropsNoBinding += other.mirror.mirrorDropsNoBinding
-        mirror.mirrorOnceSuppressed += other.mirror.mirrorOnceSuppressed
+        mirror += other.mirror
     }
 }
 

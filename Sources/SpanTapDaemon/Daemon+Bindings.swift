@@ -11,19 +11,20 @@ extension Daemon {
     func mirrorCounters(_ instance: MirrorInstance) -> StatusReport.MirrorCounters {
         let ingress = Set(instance.ingress.compactMap { InterfaceUnit($0)?.port })
         let egress = Set(instance.egress.compactMap { InterfaceUnit($0)?.port })
-        var sum = StatusReport.MirrorCounters()
+        var ring = RingCounters()
         for runner in crossConnects.values {
             for totals in runner.bindingTotals() {
                 let peer = runner.interfaces.first { $0 != totals.interface } ?? ""
-                guard ingress.contains(totals.interface) || egress.contains(peer) else { continue }
-                sum.mirroredPackets += totals.mirror.mirroredPackets
-                sum.mirroredBytes += totals.mirror.mirroredBytes
-                sum.mirrorDropsQueueFull += totals.mirror.mirrorDropsQueueFull
-                sum.mirrorDropsNoFrame += totals.mirror.mirrorDropsNoFrame
-                sum.mirrorDropsNoBinding += totals.mirror.mirrorDropsNoBinding
-                sum.mirrorOnceSuppressed += totals.mirror.mirrorOnceSuppressed
+                if ingress.contains(totals.interface) || egress.contains(peer) { ring += totals.mirror }
             }
         }
+        var sum = StatusReport.MirrorCounters()
+        sum.mirroredPackets = ring.mirroredPackets
+        sum.mirroredBytes = ring.mirroredBytes
+        sum.mirrorDropsQueueFull = ring.mirrorDropsQueueFull
+        sum.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
+        sum.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
+        sum.mirrorOnceSuppressed = ring.mirrorOnceSuppressed
         return sum
     }
 

@@ -12,4 +12,15 @@ public struct RingCounters: Sendable, Equatable {
     public var queued: UInt64 = 0
 
     public init() {}
+
+    /// Adds `more`'s counts (`queued` included: a sum of rings' backlogs).
+    public static func += (total: inout RingCounters, more: RingCounters) {
+        total.mirroredPackets &+= more.mirroredPackets
+        total.mirroredBytes &+= more.mirroredBytes
+        total.mirrorDropsQueueFull &+= more.mirrorDropsQueueFull
+        total.mirrorDropsNoFrame &+= more.mirrorDropsNoFrame
+        total.mirrorDropsNoBinding &+= more.mirrorDropsNoBinding
+        total.mirrorOnceSuppressed &+= more.mirrorOnceSuppressed
+        total.queued &+= more.queued
+    }
 }
