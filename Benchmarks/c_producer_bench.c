@@ -6,8 +6,8 @@
  *   enqueue   spantap_producer_enqueue per frame (stage + publish: a release store, a fence and a
  *             wake-up check per frame)
  *   batched   spantap_producer_stage per frame, spantap_producer_publish once per batch
- *   forwarder batched, plus what a forwarder does around it: spantap_rules_refresh per batch,
- *             spantap_rules_find and spantap_rules_sample per frame
+ *   forwarder batched, plus what a forwarder does around it: spantap_rules_refresh and
+ *             spantap_rules_tick per batch, spantap_rules_find and spantap_rules_sample per frame
  * A consumer is emulated by moving consumer_index up to producer_index after every batch, so the
  * ring never fills and the cost measured is the producer's alone (no second core, no wake-up).
  *
@@ -69,8 +69,10 @@ int main(int argc, char **argv)
     int forwarder = strcmp(mode, "forwarder") == 0, enqueue = strcmp(mode, "enqueue") == 0;
     double start = now_ns();
     for (long done = 0; done < frames; done += batch) {
-        if (forwarder)
+        if (forwarder) {
             spantap_rules_refresh(&cache, h);
+            spantap_rules_tick(&cache, 0);
+        }
         for (uint32_t i = 0; i < batch; i++) {
             if (enqueue) {
                 spantap_producer_enqueue(&p, &cache.rules[0], frame, size, 0);
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
             }
             if (forwarder) {
                 int r = spantap_rules_find(&cache, 7, SPANTAP_RECEIVED);
-                if (r >= 0 && spantap_rules_sample(&cache, r))
+                if (r >= 0 && spantap_rules_sample(&cache, r) == SPANTAP_MIRROR)
                     spantap_producer_stage(&p, &cache.rules[r], frame, size, 0);
                 continue;
             }

@@ -7,8 +7,8 @@
  *      The ring's memfd and eventfd arrive with the reply (SCM_RIGHTS).
  *   2. Map the memfd and check it with spantap_producer_init (spantap_ring.h).
  *   3. Per batch of frames "received": refresh the rule cache (one load unless spantapd changed the
- *      rules), find the rule for the receiving interface, sample each frame with the rule's rate,
- *      stage the chosen ones, publish once. Rules change under the producer on every reload or
+ *      rules) and tick its max-packets-per-second budgets, find the rule for the receiving
+ *      interface, sample each frame with the rule's rate, stage the chosen ones, publish once. Rules change under the producer on every reload or
  *      apply; it never re-attaches. When the rules change it looks its interface up again, so an
  *      interface deleted and re-created (new ifindex) is followed.
  *   4. Detach by closing the socket (spantapd drains the ring into the outputs and frees it; the
@@ -128,13 +128,21 @@ int main(int argc, char **argv)
         }
         if (spantap_rules_refresh(&cache, producer.header) == 1)
             ifindex = receiving_ifindex(ifname, &cache);
+        spantap_rules_tick(&cache, now);
         int rule = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
         for (long i = 0; i < batch && (seconds > 0 || seq < count); i++, seq++, offered++) {
-            if (rule < 0 || !spantap_rules_sample(&cache, rule))
-                continue;
-            memcpy(frame + 14, &seq, sizeof seq);
-            if (spantap_producer_stage(&producer, &cache.rules[rule], frame, (uint32_t)length, now) == SPANTAP_ENQUEUED)
-                mirrored++;
+            switch (rule < 0 ? SPANTAP_SKIP : spantap_rules_sample(&cache, rule)) {
+            case SPANTAP_MIRROR:
+                memcpy(frame + 14, &seq, sizeof seq);
+                if (spantap_producer_stage(&producer, &cache.rules[rule], frame, (uint32_t)length, now) == SPANTAP_ENQUEUED)
+                    mirrored++;
+                break;
+            case SPANTAP_OVER_LIMIT:
+                spantap_producer_count_rate_limited(&producer);
+                break;
+            case SPANTAP_SKIP:
+                break;
+            }
         }
         spantap_producer_publish(&producer);
     }

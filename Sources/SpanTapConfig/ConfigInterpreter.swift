@@ -3,6 +3,7 @@
 ///     forwarding-options port-mirroring mirror-once
 ///     forwarding-options port-mirroring instance NAME input rate N
 ///     forwarding-options port-mirroring instance NAME input run-length N
+///     forwarding-options port-mirroring instance NAME input max-packets-per-second N
 ///     forwarding-options port-mirroring instance NAME input maximum-packet-length N
 ///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME[.UNIT]
 ///     forwarding-options port-mirroring instance NAME output interface IFNAME
@@ -54,11 +55,14 @@ struct ConfigInterpreter {
         switch try cursor.keyword(["input", "output"]) {
         case "input":
             let selectors = kind == .analyzer ? ["ingress", "egress"] : ["ingress"]
-            switch try cursor.keyword(["rate", "run-length", "maximum-packet-length"] + selectors) {
+            switch try cursor.keyword(["rate", "run-length", "max-packets-per-second", "maximum-packet-length"] + selectors) {
             case "rate":
                 config.instances[index].rate = try Self.number(cursor.value("rate value"), what: "rate", in: 0...UInt32.max)
             case "run-length":
                 config.instances[index].runLength = UInt16(try Self.number(cursor.value("run length"), what: "run-length", in: 0...20))
+            case "max-packets-per-second":
+                config.instances[index].maxPacketsPerSecond = try Self.number(cursor.value("packets per second"),
+                                                                              what: "max-packets-per-second", in: 0...UInt32.max)
             case "maximum-packet-length":
                 let length = try Self.number(cursor.value("length"), what: "maximum-packet-length", in: 0...65535)
                 config.instances[index].maximumPacketLength = length == 0 ? nil : Int(length)

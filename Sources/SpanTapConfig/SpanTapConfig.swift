@@ -30,6 +30,8 @@ public struct MirrorInstance: Equatable, Sendable {
     public var rate: UInt32 = 1
     /// After each sampled packet, mirror the next `runLength` too (Junos `run-length`, 0...20).
     public var runLength: UInt16 = 0
+    /// At most this many clones per second per binding or producer (Junos `max-packets-per-second`); 0: no limit.
+    public var maxPacketsPerSecond: UInt32 = 0
     /// Snap length; nil: whole frames (frames longer than a ring slot are dropped and counted).
     public var maximumPacketLength: Int?
     /// Interfaces (or units, `NAME.UNIT`: see `InterfaceUnit`) whose received frames are mirrored.

@@ -37,11 +37,14 @@ public struct ProducerGrant: Codable, Equatable, Sendable {
         public var rate: UInt32
         public var runLength: UInt16
         public var maximumPacketLength: UInt32
+        /// 0: no limit.
+        public var maxPacketsPerSecond: UInt32
         public var output: String
         public var outputId: UInt32
 
         public init(ingress: String, ingressIfindex: Int32, direction: String = "received", vlanId: UInt16 = 0, rate: UInt32,
-                    runLength: UInt16 = 0, maximumPacketLength: UInt32 = 0, output: String, outputId: UInt32) {
+                    runLength: UInt16 = 0, maximumPacketLength: UInt32 = 0, maxPacketsPerSecond: UInt32 = 0,
+                    output: String, outputId: UInt32) {
             self.ingress = ingress
             self.ingressIfindex = ingressIfindex
             self.direction = direction
@@ -49,6 +52,7 @@ public struct ProducerGrant: Codable, Equatable, Sendable {
             self.rate = rate
             self.runLength = runLength
             self.maximumPacketLength = maximumPacketLength
+            self.maxPacketsPerSecond = maxPacketsPerSecond
             self.output = output
             self.outputId = outputId
         }

@@ -37,6 +37,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNotGranted: UInt64 = 0
         /// Records whose lengths did not fit their slot, not delivered.
         public var mirrorDropsBadRecord: UInt64 = 0
+        /// Clones the producer did not make: over a rule's max-packets-per-second.
+        public var mirrorDropsRateLimited: UInt64 = 0
 
         public init() {}
 
@@ -47,6 +49,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             total.mirrorDropsNoBinding &+= more.mirrorDropsNoBinding
             total.mirrorDropsNotGranted &+= more.mirrorDropsNotGranted
             total.mirrorDropsBadRecord &+= more.mirrorDropsBadRecord
+            total.mirrorDropsRateLimited &+= more.mirrorDropsRateLimited
         }
     }
 
@@ -58,6 +61,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNoFrame: UInt64 = 0
         public var mirrorDropsNoBinding: UInt64 = 0
         public var mirrorOnceSuppressed: UInt64 = 0
+        public var mirrorDropsRateLimited: UInt64 = 0
 
         public init() {}
     }
@@ -106,6 +110,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var kind: String
         public var rate: UInt32
         public var runLength: UInt16
+        /// 0: no limit.
+        public var maxPacketsPerSecond: UInt32
         /// Selected interfaces as the config names them (units as `NAME.UNIT`).
         public var ingress: [String]
         public var egress: [String]
@@ -117,18 +123,22 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNoBinding: UInt64
         /// Egress copies not made because the ingress copy went to the same output (mirror-once).
         public var mirrorOnceSuppressed: UInt64
+        /// Clones over max-packets-per-second, not made.
+        public var mirrorDropsRateLimited: UInt64
         public var deliveredPackets: UInt64
         public var deliveredBytes: UInt64
         public var writeErrors: UInt64
         public var recreated: UInt64
 
-        public init(name: String, kind: String = "port-mirroring", rate: UInt32, runLength: UInt16 = 0, ingress: [String],
+        public init(name: String, kind: String = "port-mirroring", rate: UInt32, runLength: UInt16 = 0,
+                    maxPacketsPerSecond: UInt32 = 0, ingress: [String],
                     egress: [String] = [], output: Output, mirror: MirrorCounters,
                     deliveredPackets: UInt64, deliveredBytes: UInt64, writeErrors: UInt64, recreated: UInt64) {
             self.name = name
             self.kind = kind
             self.rate = rate
             self.runLength = runLength
+            self.maxPacketsPerSecond = maxPacketsPerSecond
             self.ingress = ingress
             self.egress = egress
             self.output = output
@@ -138,6 +148,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             mirrorDropsNoFrame = mirror.mirrorDropsNoFrame
             mirrorDropsNoBinding = mirror.mirrorDropsNoBinding
             mirrorOnceSuppressed = mirror.mirrorOnceSuppressed
+            mirrorDropsRateLimited = mirror.mirrorDropsRateLimited
             self.deliveredPackets = deliveredPackets
             self.deliveredBytes = deliveredBytes
             self.writeErrors = writeErrors
@@ -157,10 +168,11 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsQueueFull: UInt64
         public var mirrorDropsNoFrame: UInt64
         public var mirrorOnceSuppressed: UInt64
+        public var mirrorDropsRateLimited: UInt64
 
         public init(interface: String, queue: UInt32, mode: String, rxPackets: UInt64, txPackets: UInt64, txDrops: UInt64,
                     mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64, mirrorDropsNoFrame: UInt64,
-                    mirrorOnceSuppressed: UInt64 = 0) {
+                    mirrorOnceSuppressed: UInt64 = 0, mirrorDropsRateLimited: UInt64 = 0) {
             self.interface = interface
             self.queue = queue
             self.mode = mode
@@ -171,6 +183,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.mirrorDropsQueueFull = mirrorDropsQueueFull
             self.mirrorDropsNoFrame = mirrorDropsNoFrame
             self.mirrorOnceSuppressed = mirrorOnceSuppressed
+            self.mirrorDropsRateLimited = mirrorDropsRateLimited
         }
     }
 
@@ -185,6 +198,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNoBinding: UInt64
         public var mirrorDropsNotGranted: UInt64
         public var mirrorDropsBadRecord: UInt64
+        public var mirrorDropsRateLimited: UInt64
 
         public var counters: ProducerCounters {
             var counters = ProducerCounters()
@@ -194,6 +208,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             counters.mirrorDropsNoBinding = mirrorDropsNoBinding
             counters.mirrorDropsNotGranted = mirrorDropsNotGranted
             counters.mirrorDropsBadRecord = mirrorDropsBadRecord
+            counters.mirrorDropsRateLimited = mirrorDropsRateLimited
             return counters
         }
 
@@ -207,6 +222,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             mirrorDropsNoBinding = counters.mirrorDropsNoBinding
             mirrorDropsNotGranted = counters.mirrorDropsNotGranted
             mirrorDropsBadRecord = counters.mirrorDropsBadRecord
+            mirrorDropsRateLimited = counters.mirrorDropsRateLimited
         }
     }
 }

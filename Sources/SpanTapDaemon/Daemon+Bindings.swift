@@ -25,6 +25,7 @@ extension Daemon {
         sum.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
         sum.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
         sum.mirrorOnceSuppressed = ring.mirrorOnceSuppressed
+        sum.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
         return sum
     }
 
@@ -35,7 +36,8 @@ extension Daemon {
                                  txDrops: $0.forwarding.txDrops, mirroredPackets: $0.mirror.mirroredPackets,
                                  mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
                                  mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame,
-                                 mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed)
+                                 mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed,
+                                 mirrorDropsRateLimited: $0.mirror.mirrorDropsRateLimited)
         }
     }
 

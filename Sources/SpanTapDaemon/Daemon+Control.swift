@@ -43,6 +43,7 @@ extension Daemon {
         let (ifindex, vlanID) = resolve(selector)
         return ResolvedRule(interface: selector, ifindex: ifindex, direction: direction, vlanID: vlanID, rate: instance.rate,
                             runLength: instance.runLength, snapLength: UInt32(instance.maximumPacketLength ?? 0),
+                            maxPacketsPerSecond: instance.maxPacketsPerSecond,
                             output: instance.output.interface,
                             outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name)
     }
@@ -78,7 +79,7 @@ extension Daemon {
                 continue
             }
             rules.append(ResolvedRule(interface: ingress.name, ifindex: ingress.ifindex, direction: .received, vlanID: 0,
-                                      rate: entry.rate, runLength: 0, snapLength: 0,
+                                      rate: entry.rate, runLength: 0, snapLength: 0, maxPacketsPerSecond: 0,
                                       output: output.currentName, outputID: output.id, instance: "snapshot"))
         }
         return (rules, problems)

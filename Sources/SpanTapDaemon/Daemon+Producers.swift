@@ -62,7 +62,8 @@ extension Daemon {
                       rules: mirrorRules().filter { $0.ringRule.map(ringRules.contains) ?? false }.map {
                           ProducerGrant.Rule(ingress: $0.interface, ingressIfindex: $0.ifindex, direction: $0.direction.description,
                                              vlanId: $0.vlanID, rate: $0.rate, runLength: $0.runLength,
-                                             maximumPacketLength: $0.snapLength, output: $0.output, outputId: $0.outputID)
+                                             maximumPacketLength: $0.snapLength, maxPacketsPerSecond: $0.maxPacketsPerSecond,
+                                             output: $0.output, outputId: $0.outputID)
                       })
     }
 

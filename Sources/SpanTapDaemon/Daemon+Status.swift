@@ -11,6 +11,7 @@ extension Daemon {
             let failed = output?.transmitErrors ?? TransmitErrors()
             report.instances.append(StatusReport.Instance(
                 name: instance.name, kind: instance.kind.rawValue, rate: instance.rate, runLength: instance.runLength,
+                maxPacketsPerSecond: instance.maxPacketsPerSecond,
                 ingress: instance.ingress, egress: instance.egress,
                 output: outputStatus(instance.output, output, transmitErrors: failed),
                 mirror: mirrorCounters(instance),

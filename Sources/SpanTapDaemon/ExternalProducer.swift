@@ -26,6 +26,7 @@ final class ExternalProducer {
         counters.mirrorDropsQueueFull = ring.mirrorDropsQueueFull
         counters.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
         counters.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
+        counters.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
         counters.mirrorDropsNotGranted = rejected.notGranted
         counters.mirrorDropsBadRecord = rejected.badRecord
         return counters

@@ -41,6 +41,7 @@ public final class MetricsExporter {
             record("spantap_mirror_drops_no_frame_total", "Clones dropped: longer than a ring slot and no maximum-packet-length.", labels, instance.mirrorDropsNoFrame)
             record("spantap_mirror_drops_no_binding_total", "Records dropped by the sink: output missing or down.", labels, instance.mirrorDropsNoBinding)
             record("spantap_mirror_once_suppressed_total", "Egress copies not made: the ingress copy went to the same output (mirror-once).", labels, instance.mirrorOnceSuppressed)
+            record("spantap_mirror_drops_rate_limited_total", "Clones not made: over the instance's max-packets-per-second.", labels, instance.mirrorDropsRateLimited)
             record("spantap_delivered_packets_total", "Frames written to the output.", labels, instance.deliveredPackets)
             record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, instance.deliveredBytes)
             record("spantap_write_errors_total", "Writes to the output that failed.", labels, instance.writeErrors)
@@ -55,6 +56,7 @@ public final class MetricsExporter {
             record("spantap_binding_mirror_drops_queue_full_total", "Clones the binding dropped: ring full.", labels, binding.mirrorDropsQueueFull)
             record("spantap_binding_mirror_drops_no_frame_total", "Clones the binding dropped: frame longer than a slot.", labels, binding.mirrorDropsNoFrame)
             record("spantap_binding_mirror_once_suppressed_total", "Egress copies the binding did not make (mirror-once).", labels, binding.mirrorOnceSuppressed)
+            record("spantap_binding_mirror_drops_rate_limited_total", "Clones the binding did not make: over max-packets-per-second.", labels, binding.mirrorDropsRateLimited)
         }
         for producer in report.producers {
             record(producer: producer.counters, prefix: "spantap_producer", of: "the external producer", [("producer", producer.name)])
@@ -74,6 +76,7 @@ public final class MetricsExporter {
         record("\(prefix)_mirror_drops_no_binding_total", "Records of \(whose) dropped by the sink: output missing or down.", labels, counters.mirrorDropsNoBinding)
         record("\(prefix)_mirror_drops_not_granted_total", "Records of \(whose) outside its rules, not delivered.", labels, counters.mirrorDropsNotGranted)
         record("\(prefix)_mirror_drops_bad_record_total", "Records of \(whose) whose lengths or direction were invalid, not delivered.", labels, counters.mirrorDropsBadRecord)
+        record("\(prefix)_mirror_drops_rate_limited_total", "Clones \(whose) did not make: over max-packets-per-second.", labels, counters.mirrorDropsRateLimited)
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Int) {

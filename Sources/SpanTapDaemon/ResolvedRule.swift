@@ -15,6 +15,8 @@ struct ResolvedRule: Equatable {
     var runLength: UInt16
     /// Captured bytes per clone (`maximum-packet-length`); 0: whole frames.
     var snapLength: UInt32
+    /// 0: no limit.
+    var maxPacketsPerSecond: UInt32
     var output: String
     var outputID: UInt32
     var instance: String
@@ -23,6 +25,6 @@ struct ResolvedRule: Equatable {
     var ringRule: RingRule? {
         guard ifindex > 0, outputID != UInt32.max else { return nil }
         return RingRule(ifindex: UInt32(ifindex), direction: direction, vlanID: vlanID, outputID: outputID, rate: rate,
-                        runLength: runLength, snapLength: snapLength)
+                        runLength: runLength, snapLength: snapLength, maxPacketsPerSecond: maxPacketsPerSecond)
     }
 }

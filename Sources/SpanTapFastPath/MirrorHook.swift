@@ -8,7 +8,8 @@ import SpanTapRing
 ///
 /// Per frame: if this binding's interface is mirrored on ingress (received), or its peer on
 /// egress (transmitted, for frames actually forwarded), and that rule's own 1-in-N count (with
-/// run-length) picks the frame, copy it into the binding's ring (`stage`). A port mirrored by VLAN
+/// run-length) picks the frame within its max-packets-per-second budget (refilled once per batch
+/// from the batch's timestamp, no division), copy it into the binding's ring (`stage`). A port mirrored by VLAN
 /// unit has its frame's outer tag read to find the unit's rule; other ports never look at the
 /// tag. With mirror-once, an egress copy for the output the ingress copy already went to is not
 /// made, only counted. Per RX batch: `batchEnded` publishes what was staged, so the ring's shared
@@ -59,6 +60,7 @@ public struct MirrorHook {
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
             timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+            producer.pointee.tick(nanoseconds: timestamp)
         }
     }
 

@@ -140,6 +140,7 @@ public final class HandoffRing: Sendable {
         counters.mirrorDropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
         counters.mirrorDropsNoBinding = layout.dropsNoBinding.load(ordering: .relaxed)
         counters.mirrorOnceSuppressed = layout.mirrorOnceSuppressed.load(ordering: .relaxed)
+        counters.mirrorDropsRateLimited = layout.dropsRateLimited.load(ordering: .relaxed)
         let consumed = layout.consumerIndex.load(ordering: .relaxed)
         counters.queued = layout.producerIndex.load(ordering: .relaxed) &- consumed
         return counters

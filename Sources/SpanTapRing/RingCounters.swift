@@ -8,6 +8,8 @@ public struct RingCounters: Sendable, Equatable {
     public var mirrorDropsNoBinding: UInt64 = 0
     /// Egress copies not made because the ingress copy went to the same output (mirror-once).
     public var mirrorOnceSuppressed: UInt64 = 0
+    /// Clones over a rule's max-packets-per-second (`mirror_drops_rate_limited`).
+    public var mirrorDropsRateLimited: UInt64 = 0
     /// Records enqueued but not yet taken by the consumer.
     public var queued: UInt64 = 0
 
@@ -21,6 +23,7 @@ public struct RingCounters: Sendable, Equatable {
         total.mirrorDropsNoFrame &+= more.mirrorDropsNoFrame
         total.mirrorDropsNoBinding &+= more.mirrorDropsNoBinding
         total.mirrorOnceSuppressed &+= more.mirrorOnceSuppressed
+        total.mirrorDropsRateLimited &+= more.mirrorDropsRateLimited
         total.queued &+= more.queued
     }
 }

@@ -13,6 +13,7 @@ struct RingLayout: @unchecked Sendable {
     @usableFromInline let dropsQueueFull: UnsafeAtomic<UInt64>
     @usableFromInline let dropsNoFrame: UnsafeAtomic<UInt64>
     @usableFromInline let mirrorOnceSuppressed: UnsafeAtomic<UInt64>
+    @usableFromInline let dropsRateLimited: UnsafeAtomic<UInt64>
     @usableFromInline let consumerIndex: UnsafeAtomic<UInt64>
     @usableFromInline let needWakeup: UnsafeAtomic<UInt32>
     @usableFromInline let dropsNoBinding: UnsafeAtomic<UInt64>
@@ -32,6 +33,7 @@ struct RingLayout: @unchecked Sendable {
         dropsQueueFull = field(\.drops_queue_full)
         dropsNoFrame = field(\.drops_no_frame)
         mirrorOnceSuppressed = field(\.mirror_once_suppressed)
+        dropsRateLimited = field(\.drops_rate_limited)
         consumerIndex = field(\.consumer_index)
         needWakeup = field(\.need_wakeup)
         dropsNoBinding = field(\.drops_no_binding)

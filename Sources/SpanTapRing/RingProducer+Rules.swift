@@ -31,10 +31,30 @@ extension RingProducer {
         spantap_rules_find_unit(rules, first, spantap_frame_vlan(frame.baseAddress, UInt32(truncatingIfNeeded: frame.count)))
     }
 
-    /// Counts one frame under rule `index`; true if it is to be mirrored (rate and run-length).
+    /// Once per batch, with the batch's CLOCK_MONOTONIC time: refills max-packets-per-second
+    /// budgets (one compare when no rule has a limit).
+    @inlinable @inline(__always)
+    public mutating func tick(nanoseconds: UInt64) {
+        spantap_rules_tick(rules, nanoseconds)
+    }
+
+    /// Counts one frame under rule `index` (rate, run-length, then max-packets-per-second): true to
+    /// stage it. A selected frame over the rule's limit is counted as `mirror_drops_rate_limited`.
     @inlinable @inline(__always)
     public mutating func sample(_ index: Int32) -> Bool {
-        spantap_rules_sample(rules, index) != 0
+        switch spantap_rules_sample(rules, index) {
+        case SPANTAP_SKIP: return false
+        case SPANTAP_MIRROR: return true
+        default:
+            countRateLimited()
+            return false
+        }
+    }
+
+    @usableFromInline @inline(never)
+    mutating func countRateLimited() {
+        dropsRateLimited &+= 1
+        layout.dropsRateLimited.store(dropsRateLimited, ordering: .relaxed)
     }
 
     @inlinable @inline(__always)
@@ -69,6 +89,7 @@ extension RingProducer {
         let entry = firstRule[Int(index)]
         guard let direction = MirrorDirection(rawValue: entry.direction) else { return nil }
         return RingRule(ifindex: entry.ifindex, direction: direction, vlanID: entry.vlan_id, outputID: entry.output_id,
-                        rate: entry.rate, runLength: entry.run_length, snapLength: entry.snap_length)
+                        rate: entry.rate, runLength: entry.run_length, snapLength: entry.snap_length,
+                        maxPacketsPerSecond: entry.max_packets_per_second)
     }
 }

@@ -44,7 +44,8 @@ public struct RingProducer: ~Copyable {
     @usableFromInline var dropsQueueFull: UInt64
     @usableFromInline var dropsNoFrame: UInt64
     @usableFromInline var mirrorOnceSuppressed: UInt64
-    /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 10 KiB, and its
+    @usableFromInline var dropsRateLimited: UInt64
+    /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 14 KiB, and its
     /// first rule.
     @usableFromInline let rules: UnsafeMutablePointer<spantap_rule_cache>
     @usableFromInline let firstRule: UnsafePointer<spantap_rule>
@@ -66,6 +67,7 @@ public struct RingProducer: ~Copyable {
         dropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
         dropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
         mirrorOnceSuppressed = layout.mirrorOnceSuppressed.load(ordering: .relaxed)
+        dropsRateLimited = layout.dropsRateLimited.load(ordering: .relaxed)
         rules = .allocate(capacity: 1)
         rules.initialize(to: spantap_rule_cache())
         firstRule = UnsafeRawPointer(rules).advanced(by: MemoryLayout<spantap_rule_cache>.offset(of: \.rules)!)

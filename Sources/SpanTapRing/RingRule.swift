@@ -25,9 +25,11 @@ public struct RingRule: Equatable, Sendable {
     /// Frames mirrored after each sampled one (Junos `run-length`, 0...20).
     public var runLength: UInt16
     public var snapLength: UInt32
+    /// 0: no limit; N: at most N clones per second under this rule from one producer.
+    public var maxPacketsPerSecond: UInt32
 
     public init(ifindex: UInt32, direction: MirrorDirection = .received, vlanID: UInt16 = 0, outputID: UInt32,
-                rate: UInt32 = 1, runLength: UInt16 = 0, snapLength: UInt32 = 0) {
+                rate: UInt32 = 1, runLength: UInt16 = 0, snapLength: UInt32 = 0, maxPacketsPerSecond: UInt32 = 0) {
         self.ifindex = ifindex
         self.direction = direction
         self.vlanID = vlanID
@@ -35,6 +37,7 @@ public struct RingRule: Equatable, Sendable {
         self.rate = rate
         self.runLength = runLength
         self.snapLength = snapLength
+        self.maxPacketsPerSecond = maxPacketsPerSecond
     }
 
     /// What a rule is found by; the table is sorted by it and holds one rule per key.

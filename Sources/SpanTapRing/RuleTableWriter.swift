@@ -53,6 +53,7 @@ struct RuleTableWriter: @unchecked Sendable {
             store(entry.rule.rate, at: \.rate)
             store(entry.rule.snapLength, at: \.snap_length)
             store(entry.changed, at: \.generation)
+            store(entry.rule.maxPacketsPerSecond, at: \.max_packets_per_second)
             // vlan_id and run_length share one 32-bit word (little-endian: vlan_id first).
             let units = UInt32(entry.rule.vlanID) | UInt32(entry.rule.runLength) << 16
             UnsafeAtomic<UInt32>(at: (slot + MemoryLayout<spantap_rule>.offset(of: \.vlan_id)!)

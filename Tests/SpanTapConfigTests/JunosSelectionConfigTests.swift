@@ -10,6 +10,7 @@ import Testing
             set forwarding-options port-mirroring mirror-once
             set forwarding-options port-mirroring instance span1 input rate 10
             set forwarding-options port-mirroring instance span1 input run-length 2
+            set forwarding-options port-mirroring instance span1 input max-packets-per-second 1000
             set forwarding-options port-mirroring instance span1 input ingress interface fwd-c.100
             set forwarding-options port-mirroring instance span1 input ingress interface fwd-c.200
             set forwarding-options port-mirroring instance span1 output interface span0
@@ -22,6 +23,7 @@ import Testing
         #expect(flat.mirrorOnce)
         #expect(flat.instances.map(\.kind) == [.portMirroring, .analyzer])
         #expect(flat.instances[0].runLength == 2 && flat.instances[0].ingress == ["fwd-c.100", "fwd-c.200"])
+        #expect(flat.instances[0].maxPacketsPerSecond == 1000 && flat.instances[1].maxPacketsPerSecond == 0)
         #expect(flat.instances[1].ingress == ["fwd-a"] && flat.instances[1].egress == ["fwd-b"])
     }
 

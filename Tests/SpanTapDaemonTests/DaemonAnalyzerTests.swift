@@ -13,6 +13,7 @@ struct DaemonAnalyzerTests {
             set forwarding-options port-mirroring mirror-once
             set forwarding-options analyzer both input rate 3
             set forwarding-options analyzer both input run-length 2
+            set forwarding-options analyzer both input max-packets-per-second 500
             set forwarding-options analyzer both input ingress interface \(a).100
             set forwarding-options analyzer both input egress interface \(b)
             set forwarding-options analyzer both output interface \(tap)
@@ -32,6 +33,7 @@ struct DaemonAnalyzerTests {
         #expect(rules.map(\.direction) == ["received", "transmitted"])
         #expect(rules.map(\.ingressIfindex) == [try #require(ifindex(of: a)), try #require(ifindex(of: b))])
         #expect(rules.map(\.vlanId) == [100, 0], "the unit is the port's ifindex plus its VLAN id")
-        #expect(rules.allSatisfy { $0.runLength == 2 && $0.rate == 3 })
+        #expect(rules.allSatisfy { $0.runLength == 2 && $0.rate == 3 && $0.maxPacketsPerSecond == 500 })
+        #expect(instance.maxPacketsPerSecond == 500)
     }
 }

@@ -18,7 +18,8 @@ import Testing
             withUnsafeBytes(of: pointer.pointee.rules) { Array($0.bindMemory(to: spantap_rule.self).prefix(Int(pointer.pointee.count))) }
         }
         func find(_ ifindex: UInt32, _ direction: MirrorDirection) -> Int32 { spantap_rules_find(pointer, ifindex, direction.rawValue) }
-        func sample(_ index: Int32) -> Bool { spantap_rules_sample(pointer, index) != 0 }
+        func sample(_ index: Int32) -> Bool { spantap_rules_sample(pointer, index) == SPANTAP_MIRROR }
+        func tick(_ nanoseconds: UInt64) { spantap_rules_tick(pointer, nanoseconds) }
     }
 
     static func ring() throws -> HandoffRing {
@@ -59,6 +60,30 @@ import Testing
         #expect(picked.count == 300)
         #expect(picked.prefix(6) == [0, 1, 2, 10, 11, 12])
         #expect((0..<100).allSatisfy { _ in cache.sample(1) }, "a run longer than the rate mirrors everything")
+    }
+
+    /// max-packets-per-second: a bucket of a tenth of a second, refilled per tick by the elapsed
+    /// time (no division); selected frames past it are SPANTAP_OVER_LIMIT.
+    @Test func maxPacketsPerSecondBoundsMirroredFramesPerSecond() throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 1, outputID: 0, maxPacketsPerSecond: 1000)])
+        let cache = Cache()
+        _ = cache.refresh(ring)
+        var mirrored = 0, overLimit = 0
+        // 20 000 frames per second for 3 s, ticked every millisecond (20 frames per tick).
+        for millisecond in 1...3000 {
+            cache.tick(UInt64(millisecond) * 1_000_000 + 5_000_000_000)
+            for _ in 0..<20 {
+                switch spantap_rules_sample(cache.pointer, 0) {
+                case SPANTAP_MIRROR: mirrored += 1
+                case SPANTAP_OVER_LIMIT: overLimit += 1
+                default: break
+                }
+            }
+        }
+        // The first tick fills the bucket (100 clones); then 1 per millisecond.
+        #expect(mirrored == 100 + 2999, "mirrored \(mirrored)")
+        #expect(mirrored + overLimit == 60_000)
     }
 
     /// Units of one port sort together after a lookup by port, and each frame finds its unit by tag.

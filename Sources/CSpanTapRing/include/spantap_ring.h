@@ -110,7 +110,8 @@ struct spantap_ring_header {
     uint64_t drops_no_frame;   /* clones dropped: longer than a slot and snap_length == 0. same */
     uint64_t mirror_once_suppressed; /* egress copies not made because the ingress copy of the
                                         same frame went to the same output (mirror-once). same */
-    uint8_t pad1[SPANTAP_RING_LINE - 48];
+    uint64_t drops_rate_limited; /* clones over a rule's max_packets_per_second. same */
+    uint8_t pad1[SPANTAP_RING_LINE - 56];
 
     /* ---- consumer line: the consumer writes here ---- */
     uint64_t consumer_index;   /* consumer: store-release after it is done with the slots.
@@ -141,7 +142,9 @@ struct spantap_rule {
                              outer 802.1Q/802.1ad tag carries this VLAN id. An interface and
                              direction has either one whole-port rule or only unit rules. */
     uint16_t run_length;  /* after each sampled frame, also mirror the next run_length (0..20) */
-    uint32_t reserved;    /* 0 */
+    uint32_t max_packets_per_second; /* 0: no limit. N: at most N clones per second under this
+                                        rule from this producer; the rest are counted in
+                                        drops_rate_limited (spantap_rules_tick, _sample) */
 };
 
 /* spantap_rule_table.flags */
@@ -197,16 +200,32 @@ static inline const struct spantap_rule_table *spantap_ring_rules(const struct s
  * rule's rate. Nothing here enters the kernel, allocates or divides.
  * ------------------------------------------------------------------------------------------- */
 
+/* A clone's cost in a rule's token bucket: tokens are clones x 10^9, refilled at
+ * max_packets_per_second per nanosecond, so neither refill nor spending divides. */
+#define SPANTAP_TOKEN 1000000000ull
+
 struct spantap_rule_cache {
     uint64_t generation; /* table generation this copy was taken at; 0: none yet */
     uint32_t count;
     uint32_t flags;      /* the table's SPANTAP_TABLE_* flags */
+    uint32_t limited;    /* rules with a max_packets_per_second */
+    uint32_t reserved;
+    uint64_t ticked_ns;  /* when spantap_rules_tick last refilled the buckets */
     struct spantap_rule rules[SPANTAP_RULE_CAPACITY];
     /* Per rule, frames still to skip before the next sampled one (a down-counter, so sampling
-     * costs a compare and a decrement, whatever the rate), and frames of the current run still
-     * to mirror after a sampled one. */
+     * costs a compare and a decrement, whatever the rate), frames of the current run still to
+     * mirror after a sampled one, and the max_packets_per_second bucket (SPANTAP_TOKEN each). */
     uint32_t countdown[SPANTAP_RULE_CAPACITY];
     uint32_t run[SPANTAP_RULE_CAPACITY];
+    uint64_t tokens[SPANTAP_RULE_CAPACITY];
+};
+
+/* What spantap_rules_sample says of one frame. */
+enum spantap_sample {
+    SPANTAP_SKIP = 0,       /* not selected */
+    SPANTAP_MIRROR = 1,     /* stage it */
+    SPANTAP_OVER_LIMIT = 2, /* selected, but over the rule's max_packets_per_second: count it
+                               with spantap_producer_count_rate_limited, do not stage it */
 };
 
 /* The table's order: (ifindex, direction, vlan_id). */
@@ -245,7 +264,8 @@ static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const stru
     if (__atomic_load_n(&t->generation, __ATOMIC_RELAXED) != generation)
         return -1;
     /* Both lists are sorted: walk them together to carry the counts of unchanged rules over. */
-    uint32_t countdown[SPANTAP_RULE_CAPACITY], run[SPANTAP_RULE_CAPACITY];
+    uint32_t countdown[SPANTAP_RULE_CAPACITY], run[SPANTAP_RULE_CAPACITY], limited = 0;
+    uint64_t tokens[SPANTAP_RULE_CAPACITY];
     for (uint32_t i = 0, j = 0; i < count; i++) {
         while (j < c->count && spantap_rule_before(&c->rules[j], &fresh[i]))
             j++;
@@ -253,10 +273,14 @@ static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const stru
                    c->rules[j].generation == fresh[i].generation;
         countdown[i] = same ? c->countdown[j] : 0;
         run[i] = same ? c->run[j] : 0;
+        tokens[i] = same ? c->tokens[j] : 0; /* a new limit starts empty and fills at its rate */
+        limited += fresh[i].max_packets_per_second != 0;
     }
     memcpy(c->rules, fresh, count * sizeof fresh[0]);
     memcpy(c->countdown, countdown, count * sizeof countdown[0]);
     memcpy(c->run, run, count * sizeof run[0]);
+    memcpy(c->tokens, tokens, count * sizeof tokens[0]);
+    c->limited = limited;
     c->count = count;
     c->flags = flags;
     c->generation = generation;
@@ -303,23 +327,50 @@ static inline int spantap_rules_find_unit(const struct spantap_rule_cache *c, in
     return -1;
 }
 
-/* Counts one frame under rule i and says whether to mirror it: rate 0 or 1 every frame, rate N
- * frames 0, N, 2N, ... counted since the rule last changed, and after each of those the next
- * run_length frames as well (a run overlapping the next sample just continues). */
-static inline int spantap_rules_sample(struct spantap_rule_cache *c, int i)
+/* Once per batch, with the batch's CLOCK_MONOTONIC time: refills every limited rule's bucket by
+ * the time since the last tick (at most one second's worth; a bucket holds a tenth of a
+ * second's clones, at least one). Costs one compare when no rule has a limit. */
+static inline void spantap_rules_tick(struct spantap_rule_cache *c, uint64_t now_ns)
+{
+    uint64_t elapsed = now_ns - c->ticked_ns;
+    c->ticked_ns = now_ns;
+    if (c->limited == 0)
+        return;
+    if (elapsed > 1000000000ull)
+        elapsed = 1000000000ull;
+    for (uint32_t i = 0; i < c->count; i++) {
+        uint64_t limit = c->rules[i].max_packets_per_second;
+        if (limit == 0)
+            continue;
+        uint64_t capacity = (limit >= 10 ? limit / 10 : 1) * SPANTAP_TOKEN;
+        uint64_t tokens = c->tokens[i] + elapsed * limit;
+        c->tokens[i] = tokens < capacity ? tokens : capacity;
+    }
+}
+
+/* Counts one frame under rule i: SPANTAP_MIRROR for rate 0 or 1 every frame, rate N frames 0, N,
+ * 2N, ... counted since the rule last changed, and after each of those the next run_length frames
+ * as well (a run overlapping the next sample just continues); SPANTAP_OVER_LIMIT instead when
+ * the rule's max_packets_per_second bucket is empty; SPANTAP_SKIP for the others. */
+static inline enum spantap_sample spantap_rules_sample(struct spantap_rule_cache *c, int i)
 {
     uint32_t countdown = c->countdown[i];
     if (countdown != 0)
         c->countdown[i] = countdown - 1;
     if (c->run[i] != 0) {
         c->run[i]--;
-        return 1;
+    } else if (countdown != 0) {
+        return SPANTAP_SKIP;
+    } else {
+        c->countdown[i] = c->rules[i].rate > 1 ? c->rules[i].rate - 1 : 0;
+        c->run[i] = c->rules[i].run_length;
     }
-    if (countdown != 0)
-        return 0;
-    c->countdown[i] = c->rules[i].rate > 1 ? c->rules[i].rate - 1 : 0;
-    c->run[i] = c->rules[i].run_length;
-    return 1;
+    if (c->rules[i].max_packets_per_second == 0)
+        return SPANTAP_MIRROR;
+    if (c->tokens[i] < SPANTAP_TOKEN)
+        return SPANTAP_OVER_LIMIT;
+    c->tokens[i] -= SPANTAP_TOKEN;
+    return SPANTAP_MIRROR;
 }
 
 /* ------------------------------------------------------------------------------------------- *
@@ -327,12 +378,16 @@ static inline int spantap_rules_sample(struct spantap_rule_cache *c, int i)
  * spantap_producer_init, then from one thread, per batch of received frames:
  *
  *     spantap_rules_refresh(&cache, producer.header);
+ *     spantap_rules_tick(&cache, now_ns);
  *     for each frame:
  *         int r = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
  *         if (r >= 0 && cache.rules[r].vlan_id != 0)      (the port is mirrored by unit)
  *             r = spantap_rules_find_unit(&cache, r, spantap_frame_vlan(frame, length));
- *         if (r >= 0 && spantap_rules_sample(&cache, r))
- *             spantap_producer_stage(&producer, &cache.rules[r], frame, length, now_ns);
+ *         switch (r < 0 ? SPANTAP_SKIP : spantap_rules_sample(&cache, r)) {
+ *         case SPANTAP_MIRROR: spantap_producer_stage(&producer, &cache.rules[r], frame, length, now_ns); break;
+ *         case SPANTAP_OVER_LIMIT: spantap_producer_count_rate_limited(&producer); break;
+ *         case SPANTAP_SKIP: break;
+ *         }
  *     spantap_producer_publish(&producer);
  *
  * Egress mirroring is the same with the transmitting interface and SPANTAP_TRANSMITTED, for
@@ -356,7 +411,8 @@ struct spantap_producer {
     uint64_t producer_index;  /* private: slots written so far, staged or published */
     uint64_t published_index; /* private copy of header->producer_index */
     uint64_t cached_consumer; /* last consumer_index seen; refreshed only when the ring looks full */
-    uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame, mirror_once_suppressed; /* private copies */
+    uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame; /* private copies */
+    uint64_t mirror_once_suppressed, drops_rate_limited;                          /* private copies */
     uint32_t slot_mask;
     uint32_t capture_limit;   /* slot capacity, or snap_length when set */
     int wakeup_fd;            /* eventfd the consumer sleeps on */
@@ -384,6 +440,7 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
     p->drops_queue_full = __atomic_load_n(&h->drops_queue_full, __ATOMIC_RELAXED);
     p->drops_no_frame = __atomic_load_n(&h->drops_no_frame, __ATOMIC_RELAXED);
     p->mirror_once_suppressed = __atomic_load_n(&h->mirror_once_suppressed, __ATOMIC_RELAXED);
+    p->drops_rate_limited = __atomic_load_n(&h->drops_rate_limited, __ATOMIC_RELAXED);
     p->slot_mask = h->slot_count - 1;
     p->capture_limit = h->snap_length ? h->snap_length : spantap_ring_slot_capacity(h);
     p->wakeup_fd = wakeup_fd;
@@ -461,6 +518,12 @@ static inline void spantap_producer_publish(struct spantap_producer *p)
 static inline void spantap_producer_count_suppressed(struct spantap_producer *p)
 {
     __atomic_store_n(&p->header->mirror_once_suppressed, ++p->mirror_once_suppressed, __ATOMIC_RELAXED);
+}
+
+/* A clone not made because its rule's max_packets_per_second was used up (SPANTAP_OVER_LIMIT). */
+static inline void spantap_producer_count_rate_limited(struct spantap_producer *p)
+{
+    __atomic_store_n(&p->header->drops_rate_limited, ++p->drops_rate_limited, __ATOMIC_RELAXED);
 }
 
 /* One frame, visible at once: stage + publish. */
