@@ -169,6 +169,21 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNoFrame: UInt64
         public var mirrorOnceSuppressed: UInt64
         public var mirrorDropsRateLimited: UInt64
+        /// The kernel's XDP_STATISTICS for the socket: frames dropped before the forwarder's RX
+        /// ring (`rx_ring_full`, `rx_dropped`), fill ring found empty, invalid descriptors.
+        public var kernel = KernelDrops()
+
+        /// `struct xdp_statistics`, with the kernel's names.
+        public struct KernelDrops: Codable, Equatable, Sendable {
+            public var rxDropped: UInt64 = 0
+            public var rxInvalidDescs: UInt64 = 0
+            public var txInvalidDescs: UInt64 = 0
+            public var rxRingFull: UInt64 = 0
+            public var rxFillRingEmptyDescs: UInt64 = 0
+            public var txRingEmptyDescs: UInt64 = 0
+
+            public init() {}
+        }
 
         public init(interface: String, queue: UInt32, mode: String, rxPackets: UInt64, txPackets: UInt64, txDrops: UInt64,
                     mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64, mirrorDropsNoFrame: UInt64,

@@ -15,6 +15,7 @@ final class CrossConnectRunner {
         var queue: UInt32
         var mode: String
         var forwarding: BindingCountersSnapshot.Values
+        var kernel: XSKKernelStatistics
         var mirror: RingCounters
     }
 
@@ -78,7 +79,8 @@ final class CrossConnectRunner {
         for snapshot in reports.flatMap(\.bindings) {
             let ring = mirrors.first { $0.context.interface == snapshot.interface && $0.context.queue == snapshot.queue }?.ring
             retire(BindingTotals(crossConnect: config.name, interface: snapshot.interface, queue: snapshot.queue,
-                                 mode: runningMode, forwarding: snapshot.values, mirror: ring?.counters ?? RingCounters()))
+                                 mode: runningMode, forwarding: snapshot.values, kernel: snapshot.kernel,
+                                 mirror: ring?.counters ?? RingCounters()))
         }
         mirrors = []
         self.fastPath = nil
@@ -91,7 +93,8 @@ final class CrossConnectRunner {
             let key = "\(snapshot.interface)/\(snapshot.queue)"
             let ring = mirrors.first { $0.context.interface == snapshot.interface && $0.context.queue == snapshot.queue }?.ring
             var current = BindingTotals(crossConnect: config.name, interface: snapshot.interface, queue: snapshot.queue,
-                                        mode: runningMode, forwarding: snapshot.values, mirror: ring?.counters ?? RingCounters())
+                                        mode: runningMode, forwarding: snapshot.values, kernel: snapshot.kernel,
+                                        mirror: ring?.counters ?? RingCounters())
             if let earlier = retired[key] { current.add(earlier) }
             totals[key] = current
         }
@@ -114,6 +117,7 @@ extension CrossConnectRunner.BindingTotals {
         forwarding.txBytes += other.forwarding.txBytes
         forwarding.txDrops += other.forwarding.txDrops
         forwarding.txCompletions += other.forwarding.txCompletions
+        kernel += other.kernel
         mirror += other.mirror
     }
 }

@@ -31,13 +31,20 @@ extension Daemon {
 
     func bindingStatus() -> [StatusReport.Binding] {
         crossConnects.keys.sorted().flatMap { crossConnects[$0]!.bindingTotals() }.map {
-            StatusReport.Binding(interface: $0.interface, queue: $0.queue, mode: $0.mode,
-                                 rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
-                                 txDrops: $0.forwarding.txDrops, mirroredPackets: $0.mirror.mirroredPackets,
-                                 mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
-                                 mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame,
-                                 mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed,
-                                 mirrorDropsRateLimited: $0.mirror.mirrorDropsRateLimited)
+            var binding = StatusReport.Binding(interface: $0.interface, queue: $0.queue, mode: $0.mode,
+                                               rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
+                                               txDrops: $0.forwarding.txDrops, mirroredPackets: $0.mirror.mirroredPackets,
+                                               mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
+                                               mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame,
+                                               mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed,
+                                               mirrorDropsRateLimited: $0.mirror.mirrorDropsRateLimited)
+            binding.kernel.rxDropped = $0.kernel.rxDropped
+            binding.kernel.rxInvalidDescs = $0.kernel.rxInvalidDescriptors
+            binding.kernel.txInvalidDescs = $0.kernel.txInvalidDescriptors
+            binding.kernel.rxRingFull = $0.kernel.rxRingFull
+            binding.kernel.rxFillRingEmptyDescs = $0.kernel.rxFillRingEmpty
+            binding.kernel.txRingEmptyDescs = $0.kernel.txRingEmpty
+            return binding
         }
     }
 

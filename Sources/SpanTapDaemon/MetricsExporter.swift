@@ -57,6 +57,13 @@ public final class MetricsExporter {
             record("spantap_binding_mirror_drops_no_frame_total", "Clones the binding dropped: frame longer than a slot.", labels, binding.mirrorDropsNoFrame)
             record("spantap_binding_mirror_once_suppressed_total", "Egress copies the binding did not make (mirror-once).", labels, binding.mirrorOnceSuppressed)
             record("spantap_binding_mirror_drops_rate_limited_total", "Clones the binding did not make: over max-packets-per-second.", labels, binding.mirrorDropsRateLimited)
+            let kernel = binding.kernel
+            record("spantap_binding_rx_dropped_total", "Kernel XDP_STATISTICS rx_dropped: frames the kernel dropped for the socket.", labels, kernel.rxDropped)
+            record("spantap_binding_rx_invalid_descs_total", "Kernel XDP_STATISTICS rx_invalid_descs.", labels, kernel.rxInvalidDescs)
+            record("spantap_binding_tx_invalid_descs_total", "Kernel XDP_STATISTICS tx_invalid_descs.", labels, kernel.txInvalidDescs)
+            record("spantap_binding_rx_ring_full_total", "Kernel XDP_STATISTICS rx_ring_full: frames dropped before the forwarder's RX ring.", labels, kernel.rxRingFull)
+            record("spantap_binding_rx_fill_ring_empty_descs_total", "Kernel XDP_STATISTICS rx_fill_ring_empty_descs.", labels, kernel.rxFillRingEmptyDescs)
+            record("spantap_binding_tx_ring_empty_descs_total", "Kernel XDP_STATISTICS tx_ring_empty_descs.", labels, kernel.txRingEmptyDescs)
         }
         for producer in report.producers {
             record(producer: producer.counters, prefix: "spantap_producer", of: "the external producer", [("producer", producer.name)])

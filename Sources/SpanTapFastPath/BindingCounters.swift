@@ -68,6 +68,8 @@ public struct BindingCountersSnapshot: Sendable, Equatable, CustomStringConverti
     /// Interface whose TX ring this binding's frames go to.
     public var peerInterface: String
     public var values: Values
+    /// The kernel's own counts for this socket (frames it dropped before our RX ring, ...).
+    public var kernel = XSKKernelStatistics()
 
     public var description: String {
         "\(crossConnect) \(interface)/q\(queue)→\(peerInterface): rx_packets=\(values.rxPackets) "

@@ -193,7 +193,7 @@ public final class CrossConnect: @unchecked Sendable {
             BindingCountersSnapshot(
                 crossConnect: name, interface: binding.interface, ifindex: binding.ifindex,
                 queue: binding.queue, peerInterface: i < countA ? interfaceB : interfaceA,
-                values: binding.counters.snapshot())
+                values: binding.counters.snapshot(), kernel: binding.kernelStatistics() ?? XSKKernelStatistics())
         }
     }
 }

@@ -106,21 +106,40 @@ public final class XSKBinding: @unchecked Sendable {
         var stats = xdp_statistics()
         var length = socklen_t(MemoryLayout<xdp_statistics>.size)
         guard getsockopt(fd, 283 /* SOL_XDP */, XDP_STATISTICS, &stats, &length) == 0 else { return nil }
-        return XSKKernelStatistics(
-            rxDropped: stats.rx_dropped, rxInvalidDescriptors: stats.rx_invalid_descs,
-            txInvalidDescriptors: stats.tx_invalid_descs, rxRingFull: stats.rx_ring_full,
-            rxFillRingEmpty: stats.rx_fill_ring_empty_descs, txRingEmpty: stats.tx_ring_empty_descs)
+        var kernel = XSKKernelStatistics()
+        kernel.rxDropped = stats.rx_dropped
+        kernel.rxInvalidDescriptors = stats.rx_invalid_descs
+        kernel.txInvalidDescriptors = stats.tx_invalid_descs
+        kernel.rxRingFull = stats.rx_ring_full
+        kernel.rxFillRingEmpty = stats.rx_fill_ring_empty_descs
+        kernel.txRingEmpty = stats.tx_ring_empty_descs
+        return kernel
     }
 
     deinit { close() }
 }
 
-/// `struct xdp_statistics` of one AF_XDP socket.
+/// `struct xdp_statistics` of one AF_XDP socket: what the kernel dropped or found wrong before
+/// a frame reached (or after it left) the forwarder's rings.
 public struct XSKKernelStatistics: Sendable, Equatable {
-    public var rxDropped: UInt64
-    public var rxInvalidDescriptors: UInt64
-    public var txInvalidDescriptors: UInt64
-    public var rxRingFull: UInt64
-    public var rxFillRingEmpty: UInt64
-    public var txRingEmpty: UInt64
+    /// Dropped for other reasons (e.g. no space in the UMEM).
+    public var rxDropped: UInt64 = 0
+    public var rxInvalidDescriptors: UInt64 = 0
+    public var txInvalidDescriptors: UInt64 = 0
+    /// Dropped because the RX ring was full (the forwarding thread was behind).
+    public var rxRingFull: UInt64 = 0
+    /// Times the fill ring was empty when the kernel needed a frame.
+    public var rxFillRingEmpty: UInt64 = 0
+    public var txRingEmpty: UInt64 = 0
+
+    public init() {}
+
+    public static func += (total: inout Self, more: Self) {
+        total.rxDropped &+= more.rxDropped
+        total.rxInvalidDescriptors &+= more.rxInvalidDescriptors
+        total.txInvalidDescriptors &+= more.txInvalidDescriptors
+        total.rxRingFull &+= more.rxRingFull
+        total.rxFillRingEmpty &+= more.rxFillRingEmpty
+        total.txRingEmpty &+= more.txRingEmpty
+    }
 }

@@ -40,6 +40,13 @@ struct DaemonDataplaneTests {
         #expect(ingress.mode == "generic")
         #expect(ingress.rxPackets == ingress.txPackets + ingress.txDrops)
         #expect(ingress.mirroredPackets == ingress.rxPackets, "rate 1 mirrors every frame of the binding")
+        // The kernel's own XDP_STATISTICS sit beside the forwarder's counts, under the kernel's names.
+        #expect(ingress.kernel.rxRingFull == 0 && ingress.kernel.rxDropped == 0 && ingress.kernel.rxInvalidDescs == 0,
+                "a few pings: the kernel dropped nothing before the RX ring: \(ingress.kernel)")
+        let json = String(decoding: try ControlCodec.encodeLine(status), as: UTF8.self)
+        for key in ["rx_dropped", "rx_invalid_descs", "tx_invalid_descs", "rx_ring_full", "rx_fill_ring_empty_descs", "tx_ring_empty_descs"] {
+            #expect(json.contains("\"\(key)\":"), "status --json lists \(key)")
+        }
         let instance = try #require(status.instances.first)
         #expect(instance.mirroredPackets == ingress.mirroredPackets)
         #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == instance.mirroredPackets })
