@@ -11,7 +11,13 @@ struct SpanTapCLI: ParsableCommand {
 
     /// Lets `--control-socket PATH` stand before the subcommand too (`spantap --control-socket
     /// /tmp/s.sock status`), as operators type it; argument-parser reads it after the subcommand.
+    /// A bare `--watch` (no seconds after it) means every second.
     static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+        var arguments = arguments
+        if let watch = arguments.firstIndex(of: "--watch"),
+           watch + 1 == arguments.count || Double(arguments[watch + 1]) == nil {
+            arguments.insert("1", at: watch + 1)
+        }
         guard arguments.count >= 3, arguments[0] == "--control-socket" else { return arguments }
         return [arguments[2], arguments[0], arguments[1]] + arguments[3...]
     }
@@ -38,8 +44,17 @@ struct SpanTapCLI: ParsableCommand {
         @OptionGroup var connection: Connection
         @Flag(help: "Print the daemon's JSON instead of a table.")
         var json = false
+        @Option(help: ArgumentHelp("Refresh every SECONDS (default 1) with per-second rates, until Ctrl-C.", valueName: "seconds"))
+        var watch: Double?
 
         func run() throws {
+            if let watch {
+                guard watch > 0 else { throw ValidationError("--watch wants a positive number of seconds") }
+                try StatusWatch(interval: watch) {
+                    guard let status = try connection.send(.status).status else { fail("spantapd sent no status") }
+                    return status
+                }.run()
+            }
             let response = try connection.send(.status)
             guard let status = response.status else { fail("spantapd sent no status") }
             if json {

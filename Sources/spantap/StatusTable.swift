@@ -37,7 +37,20 @@ struct StatusTable {
         return out
     }
 
-    private func table(_ header: [String], _ rows: [[String]]) -> String {
+    private func table(_ header: [String], _ rows: [[String]]) -> String { TextTable(header, rows).render() }
+}
+
+/// Columns padded to their widest cell, two spaces apart, no trailing spaces.
+struct TextTable {
+    let header: [String]
+    let rows: [[String]]
+
+    init(_ header: [String], _ rows: [[String]]) {
+        self.header = header
+        self.rows = rows
+    }
+
+    func render() -> String {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
         return ([header] + rows).map { row in
             row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }

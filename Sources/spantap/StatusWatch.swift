@@ -1,0 +1,58 @@
+import Foundation
+import SpanTapControl
+
+/// `spantap status --watch`: the status every few seconds, as rates since the previous look, so
+/// an operator sees at a glance whether mirroring keeps up (clones delivered as fast as they are
+/// made, drops by reason) and whether the forwarder loses anything (kernel drops before RX).
+struct StatusWatch {
+    let interval: Double
+    let fetch: () throws -> StatusReport
+
+    func run() throws -> Never {
+        var previous = try fetch()
+        var previousTime = Date()
+        while true {
+            Thread.sleep(forTimeInterval: interval)
+            let current = try fetch()
+            let now = Date()
+            // Home, clear: one screen that refreshes in place.
+            let screen = "\u{1B}[H\u{1B}[2J" + render(current, since: previous, seconds: now.timeIntervalSince(previousTime))
+            FileHandle.standardOutput.write(Data(screen.utf8))
+            previous = current
+            previousTime = now
+        }
+    }
+
+    func render(_ now: StatusReport, since before: StatusReport, seconds: Double) -> String {
+        func rate(_ new: UInt64, _ old: UInt64?) -> String {
+            String(format: "%.0f", Double(new &- min(new, old ?? new)) / max(seconds, 0.001))
+        }
+        var out = "spantap status --watch: per second over the last \(String(format: "%.1f", seconds)) s (Ctrl-C ends)\n\n"
+        out += TextTable(["INSTANCE", "MIRRORED/s", "DELIVERED/s", "FULL/s", "NOFRAME/s", "NOBIND/s", "RATELIMIT/s", "WRITE-ERR/s"],
+                         now.instances.map { i in
+                             let o = before.instances.first { $0.name == i.name }
+                             return [i.name, rate(i.mirroredPackets, o?.mirroredPackets), rate(i.deliveredPackets, o?.deliveredPackets),
+                                     rate(i.mirrorDropsQueueFull, o?.mirrorDropsQueueFull), rate(i.mirrorDropsNoFrame, o?.mirrorDropsNoFrame),
+                                     rate(i.mirrorDropsNoBinding, o?.mirrorDropsNoBinding),
+                                     rate(i.mirrorDropsRateLimited, o?.mirrorDropsRateLimited), rate(i.writeErrors, o?.writeErrors)]
+                         }).render()
+        if !now.bindings.isEmpty {
+            out += "\n" + TextTable(["BINDING", "QUEUE", "RX/s", "FORWARDED/s", "TX-DROP/s", "KERNEL-DROP/s", "MIRRORED/s"],
+                                    now.bindings.map { b in
+                                        let o = before.bindings.first { $0.interface == b.interface && $0.queue == b.queue }
+                                        let kernel = b.kernel.rxRingFull &+ b.kernel.rxDropped
+                                        let oldKernel = o.map { $0.kernel.rxRingFull &+ $0.kernel.rxDropped }
+                                        return [b.interface, "\(b.queue)", rate(b.rxPackets, o?.rxPackets), rate(b.txPackets, o?.txPackets),
+                                                rate(b.txDrops, o?.txDrops), rate(kernel, oldKernel), rate(b.mirroredPackets, o?.mirroredPackets)]
+                                    }).render()
+        }
+        if !now.producers.isEmpty {
+            out += "\n" + TextTable(["PRODUCER", "MIRRORED/s", "FULL/s", "NOTGRANTED/s"], now.producers.map { p in
+                let o = before.producers.first { $0.name == p.name }
+                return [p.name, rate(p.mirroredPackets, o?.mirroredPackets), rate(p.mirrorDropsQueueFull, o?.mirrorDropsQueueFull),
+                        rate(p.mirrorDropsNotGranted, o?.mirrorDropsNotGranted)]
+            }).render()
+        }
+        return out
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Glibc
+import SpanTapTestSupport
+import Testing
+
+/// `spantap status --watch` as an operator sees it: in a real terminal (tmux), refreshing in place
+/// with per-second rates while a producer feeds spantapd.
+@Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+struct StatusWatchTests {
+    /// The DELIVERED/s column of the instance's row on the screen tmux shows now (an external
+    /// producer's clones count in its ring, not the instance's MIRRORED/s, and reach the output).
+    static func deliveredPerSecond(_ session: String, instance: String) throws -> Int? {
+        let screen = try run("tmux", "capture-pane", "-p", "-t", session)
+        let row = screen.split(separator: "\n").first { $0.hasPrefix(instance + " ") }
+        return row.flatMap { $0.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } }
+    }
+
+    @Test func watchShowsLiveRatesInATerminal() throws {
+        let (lab, _) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let producer = Process()
+        producer.executableURL = URL(fileURLWithPath: try ExternalProducerTests.buildProducer())
+        producer.arguments = ["-s", lab.socketPath, "-n", "watched", "-r", "400", "-b", "8", "-d", "6"]
+        producer.standardOutput = FileHandle.nullDevice
+        try producer.run()
+        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) } }
+
+        let session = uniqueName("watch")
+        let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
+        // Not through run(): the tmux server it starts keeps any output pipe open for its lifetime.
+        let tmux = Process()
+        tmux.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tmux.arguments = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
+                          "\(spantap) --control-socket \(lab.socketPath) status --watch 0.5"]
+        tmux.standardOutput = FileHandle.nullDevice
+        tmux.standardError = FileHandle.nullDevice
+        try tmux.run()
+        tmux.waitUntilExit()
+        defer { _ = try? run("tmux", "kill-session", "-t", session) }
+
+        var seen: [Int] = []
+        #expect(waitUntil(seconds: 5) {
+            if let rate = try? Self.deliveredPerSecond(session, instance: "span1") { seen.append(rate) }
+            return seen.count >= 2 && seen.last! > 200
+        }, "the screen showed DELIVERED/s \(seen)")
+        #expect(seen.contains { $0 > 200 && $0 < 800 }, "about 400 clones per second: \(seen)")
+        producer.waitUntilExit()
+        #expect(waitUntil(seconds: 3) { (try? Self.deliveredPerSecond(session, instance: "span1")) == 0 },
+                "once the producer stops, the rate falls to 0")
+    }
+}
