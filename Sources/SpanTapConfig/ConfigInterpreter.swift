@@ -5,8 +5,10 @@
 ///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output persistent
+///     forwarding-options port-mirroring instance NAME output queues N|auto
 ///     dataplane xdp-mode native|generic|auto
 ///     dataplane cross-connect NAME interface IFNAME
+///     sink ...  (ConfigInterpreter+Sink.swift)
 struct ConfigInterpreter {
     private(set) var config = SpanTapConfig()
     /// Where each instance / cross-connect / ingress was first named, for cross-statement errors.
@@ -14,14 +16,18 @@ struct ConfigInterpreter {
     private(set) var ingressLocations: [String: SourceLocation] = [:]
     private(set) var outputLocations: [String: SourceLocation] = [:]
     private(set) var crossConnectLocations: [String: SourceLocation] = [:]
+    /// Where an instance set its output's queues, to name both when two instances disagree.
+    private(set) var queuesLocations: [String: SourceLocation] = [:]
 
     mutating func apply(_ path: [LocatedWord]) throws(ConfigError) {
         var cursor = PathCursor(path)
-        switch try cursor.keyword(["forwarding-options", "dataplane"]) {
+        switch try cursor.keyword(["forwarding-options", "dataplane", "sink"]) {
         case "forwarding-options":
             _ = try cursor.keyword(["port-mirroring"])
             _ = try cursor.keyword(["instance"])
             try applyInstance(&cursor)
+        case "sink":
+            try Self.applySink(&cursor, to: &config.sink)
         default:
             try applyDataplane(&cursor)
         }
@@ -52,11 +58,15 @@ struct ConfigInterpreter {
                 }
             }
         default:
-            switch try cursor.keyword(["interface", "persistent"]) {
+            switch try cursor.keyword(["interface", "persistent", "queues"]) {
             case "interface":
                 let interface = try Self.interfaceName(cursor.value("interface name"))
                 config.instances[index].output.interface = interface.text
                 outputLocations[name.text] = interface.location
+            case "queues":
+                let word = try cursor.value("queue count")
+                config.instances[index].output.queues = try Self.queues(word)
+                queuesLocations[name.text] = word.location
             default:
                 config.instances[index].output.persistent = true
             }

@@ -3,6 +3,7 @@
 public struct SpanTapConfig: Equatable, Sendable {
     public var instances: [MirrorInstance] = []
     public var dataplane = Dataplane()
+    public var sink = SinkSettings()
 
     public init() {}
 
@@ -31,15 +32,18 @@ public struct MirrorInstance: Equatable, Sendable {
     }
 }
 
-/// `output { interface NAME; persistent; }`: a missing interface is created as a TAP owned by
-/// spantapd (removed at shutdown unless `persistent`); an existing one receives the frames as is.
+/// `output { interface NAME; persistent; queues N; }`: a missing interface is created as a TAP
+/// owned by spantapd (removed at shutdown unless `persistent`) with `queues` queues; an existing
+/// one receives the frames as is.
 public struct MirrorOutput: Equatable, Sendable {
     public var interface: String
     public var persistent: Bool
+    public var queues: OutputQueues
 
-    public init(interface: String, persistent: Bool = false) {
+    public init(interface: String, persistent: Bool = false, queues: OutputQueues = .count(1)) {
         self.interface = interface
         self.persistent = persistent
+        self.queues = queues
     }
 }
 
