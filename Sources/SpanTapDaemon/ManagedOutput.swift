@@ -19,6 +19,8 @@ final class ManagedOutput {
     let configuredName: String
     var currentName: String
     var persistent: Bool
+    /// Queues of a TAP made for it (`output { queues }`, `auto` resolved to the sink's workers).
+    var queues: Int
     /// `ifalias` of a TAP made for it: "spantap: <instances>", so `ip link` shows who owns it.
     let alias: String
     var attachment: Attachment
@@ -26,11 +28,12 @@ final class ManagedOutput {
     /// Times the TAP was re-created after it vanished.
     var recreated: UInt64 = 0
 
-    init(id: UInt32, name: String, persistent: Bool, alias: String, attachment: Attachment) {
+    init(id: UInt32, name: String, persistent: Bool, queues: Int, alias: String, attachment: Attachment) {
         self.id = id
         configuredName = name
         currentName = name
         self.persistent = persistent
+        self.queues = queues
         self.alias = alias
         self.attachment = attachment
     }
@@ -54,7 +57,7 @@ final class ManagedOutput {
     /// What the sink writes to, or nil while missing.
     func sinkOutput() -> SinkOutput? {
         switch attachment {
-        case .tap(let tap): SinkOutput(id: id, name: currentName, descriptor: tap.fd, counters: counters)
+        case .tap(let tap): SinkOutput(id: id, name: currentName, descriptors: tap.fds, counters: counters)
         case .port(let port): SinkOutput(id: id, name: currentName, descriptor: port.descriptor, counters: counters)
         case .missing: nil
         }

@@ -27,27 +27,33 @@ final class OutputManager {
         fileprivate(set) var added: [ManagedOutput] = []
         fileprivate(set) var removed: [String] = []
         fileprivate(set) var persistence: [String: Bool] = [:]
+        /// Existing outputs whose TAP must be made again with another number of queues.
+        fileprivate(set) var requeued: [String: Int] = [:]
     }
 
     /// Creates or attaches every output `config` needs that does not exist yet. On failure,
     /// whatever this call created is removed again and the error names the output.
     func prepare(for config: SpanTapConfig) throws -> Plan {
         var plan = Plan()
-        var wanted: [String: (persistent: Bool, instances: [String])] = [:]
+        var wanted: [String: (persistent: Bool, queues: Int, instances: [String])] = [:]
         for instance in config.instances {
             let name = instance.output.interface
-            wanted[name, default: (false, [])].persistent = wanted[name, default: (false, [])].persistent || instance.output.persistent
-            wanted[name, default: (false, [])].instances.append(instance.name)
+            // The validator made instances sharing an output agree on its queues.
+            var entry = wanted[name] ?? (false, queueCount(instance.output.queues), [])
+            entry.persistent = entry.persistent || instance.output.persistent
+            entry.instances.append(instance.name)
+            wanted[name] = entry
         }
         var usedIDs = Set(outputs.values.map(\.id))
         do {
             for name in wanted.keys.sorted() where outputs[name] == nil {
                 let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
                 usedIDs.insert(id)
-                let (persistent, instances) = wanted[name]!
+                let (persistent, queues, instances) = wanted[name]!
                 let alias = Self.alias(for: instances)
-                let attachment = try attach(name, persistent: persistent, alias: alias)
-                plan.added.append(ManagedOutput(id: id, name: name, persistent: persistent, alias: alias, attachment: attachment))
+                let attachment = try attach(name, persistent: persistent, queues: queues, alias: alias)
+                plan.added.append(ManagedOutput(id: id, name: name, persistent: persistent, queues: queues, alias: alias,
+                                                attachment: attachment))
             }
         } catch {
             rollback(plan)
@@ -55,6 +61,9 @@ final class OutputManager {
         }
         plan.removed = outputs.keys.filter { wanted[$0] == nil }.sorted()
         plan.persistence = wanted.mapValues(\.persistent)
+        for (name, output) in outputs {
+            if let queues = wanted[name]?.queues, queues != output.queues { plan.requeued[name] = queues }
+        }
         return plan
     }
 
@@ -76,6 +85,36 @@ final class OutputManager {
             logger.info("output removed", metadata: ["output": "\(name)"])
         }
         for (name, persistent) in plan.persistence { outputs[name]?.persistent = persistent }
+        for (name, queues) in plan.requeued.sorted(by: { $0.key < $1.key }) {
+            guard let output = outputs[name] else { continue }
+            requeue(output, to: queues)
+        }
+    }
+
+    /// A TAP's queue mode is fixed at creation, so another number of queues means a new TAP (a
+    /// persistent one too): the output keeps its id and counters; frames meanwhile count as
+    /// no_binding. Unlike the rest of a reload this cannot be prepared before the commit, since
+    /// the new TAP takes the old one's name; if it fails the output is missing, as after a
+    /// failed re-creation.
+    private func requeue(_ output: ManagedOutput, to queues: Int) {
+        let ifindex = output.ifindex
+        let wasTap: Bool
+        if case .tap = output.attachment { wasTap = true } else { wasTap = false }
+        detach(output)
+        if wasTap && output.persistent { try? control.delete(index: ifindex) }
+        let from = output.queues
+        output.queues = queues
+        guard attachAgain(output) else { return }
+        logger.info("output re-created with another number of queues",
+                    metadata: ["output": "\(output.configuredName)", "queues": "\(queues)", "was": "\(from)"])
+    }
+
+    /// `output { queues }` as a count: `auto` is one queue per sink worker.
+    private func queueCount(_ queues: OutputQueues) -> Int {
+        switch queues {
+        case .auto: sink.workerCount
+        case .count(let count): count
+        }
     }
 
     /// Removes every output (TAPs deleted unless persistent).
@@ -112,26 +151,35 @@ final class OutputManager {
     }
 
     private func recreate(_ output: ManagedOutput) {
+        guard attachAgain(output) else { return }
+        if case .tap = output.attachment { output.recreated += 1 }
+        logger.warning("output re-created", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
+                                                       "ifindex": "\(output.ifindex)", "recreated": "\(output.recreated)"])
+    }
+
+    /// Attaches `output` anew under its configured name and hands it to the sink; false (and
+    /// logged, the output missing) if that fails.
+    private func attachAgain(_ output: ManagedOutput) -> Bool {
         do {
-            output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias)
+            output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
+                                           alias: output.alias)
             output.currentName = output.configuredName
-            if case .tap = output.attachment { output.recreated += 1 }
             if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
-            logger.warning("output re-created", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
-                                                           "ifindex": "\(output.ifindex)", "recreated": "\(output.recreated)"])
+            return true
         } catch {
             output.attachment = .missing
             logger.error("cannot re-create output", metadata: ["output": "\(output.configuredName)", "error": "\(error)"])
+            return false
         }
     }
 
     /// A missing interface becomes a TAP of ours; an existing TAP is re-attached; any other
     /// existing interface is used as a port.
-    private func attach(_ name: String, persistent: Bool, alias: String) throws -> ManagedOutput.Attachment {
+    private func attach(_ name: String, persistent: Bool, queues: Int, alias: String) throws -> ManagedOutput.Attachment {
         if let link = try control.link(named: name), link.kind != "tun" {
             return .port(try PortOutput(link))
         }
-        let configuration = TapConfiguration(mtu: tapMTU, alias: alias, persistent: persistent)
+        let configuration = TapConfiguration(mtu: tapMTU, alias: alias, persistent: persistent, queues: queues)
         return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
     }
 
