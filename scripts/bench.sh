@@ -119,7 +119,7 @@ for method in on off; do
 done
 
 # ---- row 2: fast-path cost per packet -------------------------------------------------------
-echo "bench: row 2: mirror hook cost in the forwarding-loop body (in process, prepared frames)" >&2
+echo "bench: row 2: mirror hook cost in the shipped forwarding loop (in process, rings in memory, prepared frames)" >&2
 hook() { "$bench" hook --reps 5 "$@"; }
 base64=$(hook --variant none --size 64 --packets 16777216 | field ns_per_packet)
 base1500=$(hook --variant none --size 1500 --packets 16777216 | field ns_per_packet)
@@ -135,7 +135,7 @@ i64=$(echo "$i64line" | field ns_per_packet) i1500=$(echo "$i1500line" | field n
 m64=$(echo "$m64line" | field ns_per_packet) m1500=$(echo "$m1500line" | field ns_per_packet)
 s64=$(echo "$s64line" | field ns_per_packet)
 add() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a-b}'; }
-row "| 2 | forwarding-loop body only (64 B / 1500 B) | $base64 / $base1500 ns/packet | baseline | |"
+row "| 2 | forwarding loop only, ForwardingLoop.pass + emulated kernel (64 B / 1500 B) | $base64 / $base1500 ns/packet | baseline | |"
 row "| 2 | + hook, interface not mirrored | $unm ns/packet | **+$(add "$unm" "$base64") ns** | <= 2 ns |"
 row "| 2 | + hook, rate 1000 (not sampled 999/1000; down-counter, no division) | $r1000 ns/packet | **+$(add "$r1000" "$base64") ns** | <= 1 ns |"
 row "| 2 | + hook, rate 1024 (the same down-counter) | $r1024 ns/packet | **+$(add "$r1024" "$base64") ns** | <= 1 ns |"
