@@ -10,8 +10,8 @@ import SpanTapRing
 /// transmits on itself. No syscalls (need_wakeup is never set), so what is timed is the loop's
 /// own work per frame plus this emulation, and the difference between hooks is the hook's cost.
 @_spi(Benchmark) public final class LoopBench {
-    public static let ringSize: UInt32 = 2048
-    public static let frameSize = 4096
+    static let ringSize: UInt32 = 2048
+    static let frameSize = 4096
     private let frameLength: Int
     /// prod, cons, flags of rx, tx, fill, comp.
     private let words: UnsafeMutablePointer<UInt32>
