@@ -7,7 +7,7 @@
 //   spantapd, spantap   executables: daemon (SpanTapDaemon) and CLI (SpanTapControl client)
 //   SpanTapDaemon    config -> outputs, producers, control socket, reload, status, metrics
 //   SpanTapFastPath  AF_XDP reference forwarder; mirror hook -> per-binding ring  ── CLibXDP
-//   SpanTapSink      drains rings into outputs (Dispatch)
+//   SpanTapSink      drains rings into outputs (Dispatch workers; io_uring batches) ── CSpanTapUring
 //     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
 //     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
 //
@@ -39,6 +39,8 @@ let package = Package(
         // C layer: thin, no logic beyond what Swift cannot express.
         .target(name: "CSpanTapRing"),
         .target(name: "CSpanTapSys"),
+        // liburing is static inline functions and C11 atomics: wrapped in C, linked from liburing-dev.
+        .target(name: "CSpanTapUring", linkerSettings: [.linkedLibrary("uring")]),
         .systemLibrary(name: "CLibNLRoute", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CLibMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
@@ -58,7 +60,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapSink", dependencies: [
-            "SpanTapRing", "SpanTapLink",
+            "SpanTapRing", "SpanTapLink", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),

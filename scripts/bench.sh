@@ -34,6 +34,7 @@ bench="$bin/spantap-bench"
 
 id=$$
 tap1="sbT$id"                       # row 1: a persistent TAP both sinks attach to
+tapq="sbQ$id"                       # row 1b: a persistent multi-queue TAP
 hostA="sbA$id" hostB="sbB$id"       # rows 3-5: the two hosts' namespaces
 fwdA="sbfa$id" fwdB="sbfb$id"       # the forwarder's ends (this namespace)
 mtap="sbM$id" ktap="sbK$id"         # SpanTap's mirror TAP, the kernel mirror's TAP
@@ -52,6 +53,7 @@ cleanup() {
     tc qdisc del dev "$fwdA" clsact 2>/dev/null
     for dev in "$fwdA" "$fwdB" "$mtap" "$ktap" "$dtap" "sbIn$id"; do ip link del "$dev" 2>/dev/null; done
     ip tuntap del dev "$tap1" mode tap 2>/dev/null
+    ip tuntap del dev "$tapq" mode tap multi_queue 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -80,27 +82,44 @@ rows=()
 row() { rows+=("$1"); echo "  $1" >&2; }
 
 # ---- row 1: sink throughput -----------------------------------------------------------------
-echo "bench: row 1: SinkService vs a C write(2) loop into a TAP (${reps}x, medians)" >&2
+echo "bench: row 1: SinkService (io_uring, write(2)) vs a C write(2) loop into a TAP (${reps}x, medians)" >&2
 ip tuntap add dev "$tap1" mode tap
-sysctl -q -w "net.ipv6.conf.$tap1.disable_ipv6=1"
-ip link set "$tap1" mtu 2000 arp off up
+ip tuntap add dev "$tapq" mode tap multi_queue
+for dev in "$tap1" "$tapq"; do
+    sysctl -q -w "net.ipv6.conf.$dev.disable_ipv6=1"
+    ip link set "$dev" mtu 2000 arp off up
+done
 for size in 64 512 1500; do
     case $size in 64) slots=65536 stride=128 ;; 512) slots=32768 stride=576 ;; 1500) slots=16384 stride=1536 ;; esac
     for reader in none tcpdump; do
         [ "$reader" = tcpdump ] && start_tcpdump "$tap1" /dev/null
-        c=() s=()
+        c=() u=() w=()
         for ((r = 0; r < reps; r++)); do
             c+=("$("$work/tap_write_loop" "$tap1" "$size" "$slots" "$stride" 1 | field fps)")
-            s+=("$("$bench" sink --tap "$tap1" --size "$size" --slots "$slots" --seconds 1 | field fps)")
+            u+=("$("$bench" sink --tap "$tap1" --size "$size" --slots "$slots" --seconds 1 --io-uring on | field fps)")
+            w+=("$("$bench" sink --tap "$tap1" --size "$size" --slots "$slots" --seconds 1 --io-uring off | field fps)")
         done
         [ "$reader" = tcpdump ] && stop "$tcpdump_pid" INT
-        cm=$(echo "${c[*]}" | median) sm=$(echo "${s[*]}" | median)
-        row "| 1 | sink throughput, ${size} B, reader: ${reader} | SinkService $(printf %.0f "$sm") fps / C write(2) $(printf %.0f "$cm") fps | **$(ratio "$sm" "$cm")x** | >= 1.0x |"
+        cm=$(echo "${c[*]}" | median) um=$(echo "${u[*]}" | median) wm=$(echo "${w[*]}" | median)
+        row "| 1 | sink throughput, ${size} B, reader: ${reader}, io_uring | SinkService $(printf %.0f "$um") fps / C write(2) $(printf %.0f "$cm") fps | **$(ratio "$um" "$cm")x** | >= 1.2x |"
+        row "| 1 | sink throughput, ${size} B, reader: ${reader}, write(2) fallback | SinkService $(printf %.0f "$wm") fps / C write(2) $(printf %.0f "$cm") fps | **$(ratio "$wm" "$cm")x** | >= 0.9x |"
     done
+done
+# Two rings either way, so the only difference is a second worker writing to its own queue.
+echo "bench: row 1b: 2 queues with 2 sink workers vs 1 worker, 64 B, no reader (${reps}x, medians)" >&2
+for method in on off; do
+    one=() two=()
+    for ((r = 0; r < reps; r++)); do
+        one+=("$("$bench" sink --tap "$tapq" --size 64 --slots 32768 --seconds 1 --queues 2 --workers 1 --rings 2 --io-uring "$method" | field fps)")
+        two+=("$("$bench" sink --tap "$tapq" --size 64 --slots 32768 --seconds 1 --queues 2 --workers 2 --rings 2 --io-uring "$method" | field fps)")
+    done
+    om=$(echo "${one[*]}" | median) tm=$(echo "${two[*]}" | median)
+    label=$([ "$method" = on ] && echo io_uring || echo "write(2)")
+    row "| 1b | multi-queue TAP, 64 B, reader: none, 2 rings, $label | 2 queues + 2 workers $(printf %.0f "$tm") fps / 1 worker $(printf %.0f "$om") fps | **$(ratio "$tm" "$om")x** | >= 1.5x |"
 done
 
 # ---- row 2: fast-path cost per packet -------------------------------------------------------
-echo "bench: row 2: mirror hook cost in the forwarding-loop body (in process, prepared frames)" >&2
+echo "bench: row 2: mirror hook cost in the shipped forwarding loop (in process, rings in memory, prepared frames)" >&2
 hook() { "$bench" hook --reps 5 "$@"; }
 base64=$(hook --variant none --size 64 --packets 16777216 | field ns_per_packet)
 base1500=$(hook --variant none --size 1500 --packets 16777216 | field ns_per_packet)
@@ -116,7 +135,7 @@ i64=$(echo "$i64line" | field ns_per_packet) i1500=$(echo "$i1500line" | field n
 m64=$(echo "$m64line" | field ns_per_packet) m1500=$(echo "$m1500line" | field ns_per_packet)
 s64=$(echo "$s64line" | field ns_per_packet)
 add() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a-b}'; }
-row "| 2 | forwarding-loop body only (64 B / 1500 B) | $base64 / $base1500 ns/packet | baseline | |"
+row "| 2 | forwarding loop only, ForwardingLoop.pass + emulated kernel (64 B / 1500 B) | $base64 / $base1500 ns/packet | baseline | |"
 row "| 2 | + hook, interface not mirrored | $unm ns/packet | **+$(add "$unm" "$base64") ns** | <= 2 ns |"
 row "| 2 | + hook, rate 1000 (not sampled 999/1000; down-counter, no division) | $r1000 ns/packet | **+$(add "$r1000" "$base64") ns** | <= 1 ns |"
 row "| 2 | + hook, rate 1024 (the same down-counter) | $r1024 ns/packet | **+$(add "$r1024" "$base64") ns** | <= 1 ns |"

@@ -30,11 +30,11 @@ int spantap_eventfd(void)
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-int spantap_tun_set_tap(int fd, char *name)
+int spantap_tun_set_tap(int fd, char *name, int multi_queue)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
     strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0)
         return -1;

@@ -8,11 +8,13 @@
 ///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME[.UNIT]
 ///     forwarding-options port-mirroring instance NAME output interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output persistent
+///     forwarding-options port-mirroring instance NAME output queues N|auto
 ///     forwarding-options port-mirroring instance NAME output vxlan remote|vni|local|dstport VALUE
 ///     forwarding-options analyzer NAME input (as an instance's, plus) egress interface IFNAME[.UNIT]
 ///     forwarding-options analyzer NAME output (as an instance's)
 ///     dataplane xdp-mode native|generic|auto
 ///     dataplane cross-connect NAME interface IFNAME
+///     sink ...  (ConfigInterpreter+Sink.swift)
 struct ConfigInterpreter {
     private(set) var config = SpanTapConfig()
     /// Where each instance / cross-connect / ingress was first named, for cross-statement errors.
@@ -23,10 +25,12 @@ struct ConfigInterpreter {
     private(set) var crossConnectLocations: [String: SourceLocation] = [:]
     /// Where each instance's `vxlan` stanza was first written.
     private(set) var vxlanLocations: [String: SourceLocation] = [:]
+    /// Where an instance set its output's queues, to name both when two instances disagree.
+    private(set) var queuesLocations: [String: SourceLocation] = [:]
 
     mutating func apply(_ path: [LocatedWord]) throws(ConfigError) {
         var cursor = PathCursor(path)
-        switch try cursor.keyword(["forwarding-options", "dataplane"]) {
+        switch try cursor.keyword(["forwarding-options", "dataplane", "sink"]) {
         case "forwarding-options":
             if try cursor.keyword(["port-mirroring", "analyzer"]) == "analyzer" {
                 try applyInstance(&cursor, kind: .analyzer)
@@ -35,6 +39,8 @@ struct ConfigInterpreter {
             } else {
                 try applyInstance(&cursor, kind: .portMirroring)
             }
+        case "sink":
+            try Self.applySink(&cursor, to: &config.sink)
         default:
             try applyDataplane(&cursor)
         }
@@ -80,11 +86,15 @@ struct ConfigInterpreter {
                 }
             }
         default:
-            switch try cursor.keyword(["interface", "persistent", "vxlan"]) {
+            switch try cursor.keyword(["interface", "persistent", "queues", "vxlan"]) {
             case "interface":
                 let interface = try Self.interfaceName(cursor.value("interface name"))
                 config.instances[index].output.interface = interface.text
                 outputLocations[name.text] = interface.location
+            case "queues":
+                let word = try cursor.value("queue count")
+                config.instances[index].output.queues = try Self.queues(word)
+                queuesLocations[name.text] = word.location
             case "persistent":
                 config.instances[index].output.persistent = true
             default:

@@ -28,6 +28,14 @@ struct ConfigValidator {
                                   "output interface \(output) names unit \(unit.unit) of \(unit.port); an output is a whole interface")
             }
         }
+        var queuesOwner: [String: MirrorInstance] = [:]
+        for instance in config.instances {
+            if let other = queuesOwner[instance.output.interface], other.output.queues != instance.output.queues {
+                let location = interpreter.queuesLocations[instance.name] ?? interpreter.outputLocations[instance.name]!
+                throw ConfigError(location, "output \(instance.output.interface) is given \(Self.describe(instance.output.queues)) by instance \(instance.name) but \(Self.describe(other.output.queues)) by instance \(other.name); instances sharing an output must agree on its queues")
+            }
+            queuesOwner[instance.output.interface] = instance
+        }
         var connected: [String: String] = [:]
         for crossConnect in config.dataplane.crossConnects {
             let location = interpreter.crossConnectLocations[crossConnect.name]!
@@ -70,5 +78,12 @@ struct ConfigValidator {
             }
         }
         return owner
+    }
+
+    private static func describe(_ queues: OutputQueues) -> String {
+        switch queues {
+        case .auto: "queues auto"
+        case .count(let count): "queues \(count)"
+        }
     }
 }

@@ -7,6 +7,7 @@ public struct SpanTapConfig: Equatable, Sendable {
     /// reaches an output once (the ingress copy wins).
     public var mirrorOnce = false
     public var dataplane = Dataplane()
+    public var sink = SinkSettings()
 
     public init() {}
 
@@ -80,19 +81,21 @@ public struct InterfaceUnit: Equatable, Sendable {
     }
 }
 
-/// `output { interface NAME; persistent; }`: a missing interface is created as a TAP owned by
-/// spantapd (removed at shutdown unless `persistent`); an existing one receives the frames as is.
-/// With `vxlan { ... }` the output is a VXLAN device spantapd creates instead, named `interface`
-/// or, without it, `stv<vni>` (the validator fills the name in).
+/// `output { interface NAME; persistent; queues N; }`: a missing interface is created as a TAP
+/// owned by spantapd (removed at shutdown unless `persistent`) with `queues` queues; an existing
+/// one receives the frames as is. With `vxlan { ... }` the output is a VXLAN device spantapd
+/// creates instead, named `interface` or, without it, `stv<vni>` (the validator fills the name in).
 public struct MirrorOutput: Equatable, Sendable {
     public var interface: String
     public var persistent: Bool
     public var vxlan: VXLANTunnel?
+    public var queues: OutputQueues
 
-    public init(interface: String, persistent: Bool = false, vxlan: VXLANTunnel? = nil) {
+    public init(interface: String, persistent: Bool = false, vxlan: VXLANTunnel? = nil, queues: OutputQueues = .count(1)) {
         self.interface = interface
         self.persistent = persistent
         self.vxlan = vxlan
+        self.queues = queues
     }
 }
 

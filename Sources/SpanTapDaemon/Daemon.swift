@@ -44,7 +44,8 @@ public final class Daemon: @unchecked Sendable {
         XDPLibraryLogging.route(to: logger)
         geometry = try RingGeometry(slotCount: options.ringSlots, slotSize: options.ringSlotSize)
         control = try LinkControl()
-        sink = SinkService(logger: logger)
+        // How the sink writes (`sink { io-uring }`) is chosen here, once: a reload does not change it.
+        sink = SinkService(workers: SinkService.defaultWorkerCount, ioUring: config.sink.ioUring, logger: logger)
         outputs = OutputManager(control: control, sink: sink, logger: logger,
                                 deviceMTU: UInt32(geometry.slotCapacity - 14))
         try queue.sync { _ = try apply(config) }

@@ -23,6 +23,8 @@ final class ManagedOutput {
     let configuredName: String
     var currentName: String
     var persistent: Bool
+    /// Queues of a TAP made for it (`output { queues }`, `auto` resolved to the sink's workers).
+    var queues: Int
     /// `ifalias` of a TAP made for it: "spantap: <instances>", so `ip link` shows who owns it.
     let alias: String
     var attachment: Attachment
@@ -35,13 +37,14 @@ final class ManagedOutput {
     /// starts from zero). A device deleted behind spantapd's back takes its count with it.
     var retiredTransmitErrors = TransmitErrors()
 
-    init(id: UInt32, name: String, persistent: Bool, alias: String, vxlan: VXLANTunnel?, attachment: Attachment,
+    init(id: UInt32, name: String, persistent: Bool, queues: Int, alias: String, vxlan: VXLANTunnel?, attachment: Attachment,
          counters: OutputCounters = OutputCounters()) {
         self.id = id
         self.counters = counters
         configuredName = name
         currentName = name
         self.persistent = persistent
+        self.queues = queues
         self.alias = alias
         self.vxlan = vxlan
         self.attachment = attachment
@@ -83,7 +86,7 @@ final class ManagedOutput {
     /// What the sink writes to, or nil while missing.
     func sinkOutput() -> SinkOutput? {
         switch attachment {
-        case .tap(let tap): SinkOutput(id: id, name: currentName, descriptor: tap.fd, counters: counters)
+        case .tap(let tap): SinkOutput(id: id, name: currentName, descriptors: tap.fds, counters: counters)
         case .port(let port): SinkOutput(id: id, name: currentName, descriptor: port.descriptor, counters: counters)
         case .vxlan(let device): SinkOutput(id: id, name: currentName, descriptor: device.port.descriptor, counters: counters)
         case .missing: nil

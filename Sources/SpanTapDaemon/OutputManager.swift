@@ -30,13 +30,17 @@ final class OutputManager {
         /// Outputs whose VXLAN settings (or kind) changed, already re-made in place (same id, same
         /// counters) but out of the sink until `commit`: their records count as no_binding meanwhile.
         fileprivate(set) var replaced: [(output: ManagedOutput, previous: VXLANTunnel?)] = []
+        /// Existing outputs whose TAP must be made again with another number of queues.
+        fileprivate(set) var requeued: [String: Int] = [:]
     }
 
     private struct Wanted {
         var persistent = false
         var instances: [String] = []
-        /// The validator makes every instance sharing an output name give the same tunnel.
+        /// The validator makes every instance sharing an output name give the same tunnel and
+        /// the same queues.
         var vxlan: VXLANTunnel?
+        var queues = 1
     }
 
     /// Creates or attaches every output `config` needs that does not exist yet, and re-makes those
@@ -50,6 +54,7 @@ final class OutputManager {
             wanted[name, default: Wanted()].persistent = wanted[name, default: Wanted()].persistent || instance.output.persistent
             wanted[name, default: Wanted()].instances.append(instance.name)
             wanted[name, default: Wanted()].vxlan = instance.output.vxlan
+            wanted[name, default: Wanted()].queues = queueCount(instance.output.queues)
         }
         var usedIDs = Set(outputs.values.map(\.id))
         do {
@@ -64,15 +69,16 @@ final class OutputManager {
                 let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
                 usedIDs.insert(id)
                 let alias = Self.alias(for: want.instances)
-                let attachment = try attach(name, persistent: want.persistent, alias: alias, vxlan: want.vxlan)
+                let attachment = try attach(name, persistent: want.persistent, queues: want.queues, alias: alias, vxlan: want.vxlan)
                 // The same instances' tunnel moving to a new device (a new VNI names a new
                 // stv<vni>) is one output to them: its totals carry on. The two never deliver
                 // at once to the shared counters from two threads: the sink queue is their only writer.
                 let predecessor = want.vxlan == nil ? nil : outputs.values.first {
                     $0.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
                 }
-                let output = ManagedOutput(id: id, name: name, persistent: want.persistent, alias: alias, vxlan: want.vxlan,
-                                           attachment: attachment, counters: predecessor?.counters ?? OutputCounters())
+                let output = ManagedOutput(id: id, name: name, persistent: want.persistent, queues: want.queues, alias: alias,
+                                           vxlan: want.vxlan, attachment: attachment,
+                                           counters: predecessor?.counters ?? OutputCounters())
                 if let predecessor {
                     output.recreated = predecessor.recreated
                     output.retiredTransmitErrors = predecessor.transmitErrors
@@ -85,6 +91,9 @@ final class OutputManager {
         }
         plan.removed = outputs.keys.filter { wanted[$0] == nil }.sorted()
         plan.persistence = wanted.mapValues(\.persistent)
+        for (name, output) in outputs {
+            if let queues = wanted[name]?.queues, queues != output.queues { plan.requeued[name] = queues }
+        }
         return plan
     }
 
@@ -119,6 +128,36 @@ final class OutputManager {
             logger.info("output removed", metadata: ["output": "\(name)"])
         }
         for (name, persistent) in plan.persistence { outputs[name]?.persistent = persistent }
+        for (name, queues) in plan.requeued.sorted(by: { $0.key < $1.key }) {
+            guard let output = outputs[name] else { continue }
+            requeue(output, to: queues)
+        }
+    }
+
+    /// A TAP's queue mode is fixed at creation, so another number of queues means a new TAP (a
+    /// persistent one too): the output keeps its id and counters; frames meanwhile count as
+    /// no_binding. Unlike the rest of a reload this cannot be prepared before the commit, since
+    /// the new TAP takes the old one's name; if it fails the output is missing, as after a
+    /// failed re-creation.
+    private func requeue(_ output: ManagedOutput, to queues: Int) {
+        let ifindex = output.ifindex
+        let wasTap: Bool
+        if case .tap = output.attachment { wasTap = true } else { wasTap = false }
+        detach(output)
+        if wasTap && output.persistent { try? control.delete(index: ifindex) }
+        let from = output.queues
+        output.queues = queues
+        guard attachAgain(output) else { return }
+        logger.info("output re-created with another number of queues",
+                    metadata: ["output": "\(output.configuredName)", "queues": "\(queues)", "was": "\(from)"])
+    }
+
+    /// `output { queues }` as a count: `auto` is one queue per sink worker.
+    private func queueCount(_ queues: OutputQueues) -> Int {
+        switch queues {
+        case .auto: sink.workerCount
+        case .count(let count): count
+        }
     }
 
     /// Removes every output (devices deleted unless persistent).
@@ -155,16 +194,25 @@ final class OutputManager {
     }
 
     private func recreate(_ output: ManagedOutput) {
+        guard attachAgain(output) else { return }
+        if output.ownsDevice { output.recreated += 1 }
+        logger.warning("output re-created", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
+                                                       "ifindex": "\(output.ifindex)", "recreated": "\(output.recreated)"])
+    }
+
+    /// Attaches `output` anew under its configured name and hands it to the sink; false (and
+    /// logged, the output missing) if that fails.
+    private func attachAgain(_ output: ManagedOutput) -> Bool {
         do {
-            output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias, vxlan: output.vxlan)
+            output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
+                                           alias: output.alias, vxlan: output.vxlan)
             output.currentName = output.configuredName
-            if output.ownsDevice { output.recreated += 1 }
             if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
-            logger.warning("output re-created", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
-                                                           "ifindex": "\(output.ifindex)", "recreated": "\(output.recreated)"])
+            return true
         } catch {
             output.attachment = .missing
             logger.error("cannot re-create output", metadata: ["output": "\(output.configuredName)", "error": "\(error)"])
+            return false
         }
     }
 
@@ -173,13 +221,16 @@ final class OutputManager {
     private func replace(_ output: ManagedOutput, with vxlan: VXLANTunnel?) throws {
         detach(output)
         output.vxlan = vxlan
-        output.attachment = try attach(output.configuredName, persistent: output.persistent, alias: output.alias, vxlan: vxlan)
+        output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
+                                       alias: output.alias, vxlan: vxlan)
         output.currentName = output.configuredName
     }
 
     /// A `vxlan` output is a VXLAN device of ours; otherwise a missing interface becomes a TAP of
-    /// ours, an existing TAP is re-attached, and any other existing interface is used as a port.
-    private func attach(_ name: String, persistent: Bool, alias: String, vxlan: VXLANTunnel?) throws -> ManagedOutput.Attachment {
+    /// ours (with `queues` queues), an existing TAP is re-attached, and any other existing
+    /// interface is used as a port.
+    private func attach(_ name: String, persistent: Bool, queues: Int, alias: String,
+                        vxlan: VXLANTunnel?) throws -> ManagedOutput.Attachment {
         if let vxlan {
             let configuration = VXLANConfiguration(remote: vxlan.remote, local: vxlan.local, vni: vxlan.vni, dstport: vxlan.dstport,
                                                    mtu: deviceMTU, alias: alias, persistent: persistent)
@@ -188,7 +239,7 @@ final class OutputManager {
         if let link = try control.link(named: name), link.kind != "tun" {
             return .port(try PortOutput(link))
         }
-        let configuration = TapConfiguration(mtu: deviceMTU, alias: alias, persistent: persistent)
+        let configuration = TapConfiguration(mtu: deviceMTU, alias: alias, persistent: persistent, queues: queues)
         return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
     }
 

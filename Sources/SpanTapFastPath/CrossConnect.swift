@@ -200,9 +200,9 @@ public final class CrossConnect: @unchecked Sendable {
 
 /// Holds the loop while its thread runs, and its result after.
 private final class LoopBox: @unchecked Sendable {
-    var loop: ForwardingLoop
+    var loop: ForwardingLoop<MirrorHook>
     var result: FrameAccounting?
-    init(_ loop: ForwardingLoop) { self.loop = loop }
+    init(_ loop: ForwardingLoop<MirrorHook>) { self.loop = loop }
     func run() { result = loop.run() }
 }
 

@@ -11,12 +11,17 @@ import Glibc
 ///
 /// Everything here is owned by the loop thread; other threads see only the published counters
 /// and the `violations` atomic.
-struct ForwardingLoop {
+///
+/// Generic over the per-binding hook so spantap-bench drives this very loop (`LoopBench`, rings in
+/// ordinary memory) with and without mirroring; the shipped loop is `ForwardingLoop<MirrorHook>`,
+/// specialized in this module, so the hook calls stay static and inline.
+struct ForwardingLoop<Hook: FrameHook> {
     /// Descriptors taken from one RX ring per pass (xdp-tools uses 64 too).
-    static let batch: UInt32 = 64
+    static var batch: UInt32 { 64 }
 
     private let bindings: UnsafeMutableBufferPointer<LoopBinding>
-    private let hooks: UnsafeMutableBufferPointer<MirrorHook>
+    /// Internal so `LoopBench` can carry a hook's state from one measured run to the next.
+    let hooks: UnsafeMutableBufferPointer<Hook>
     private var pool: FramePool
     private let area: UnsafeMutableRawPointer
     private let pollFDs: UnsafeMutableBufferPointer<pollfd>
@@ -27,21 +32,28 @@ struct ForwardingLoop {
     /// - Parameters:
     ///   - peers: for each binding, the index of the binding it transmits on.
     ///   - stopFD: eventfd written by `CrossConnect.stop()` to wake the poll.
-    init(bindings xsks: [XSKBinding], peers: [Int], hooks hookList: [MirrorHook], umem: UMEM,
+    init(bindings xsks: [XSKBinding], peers: [Int], hooks hookList: [Hook], umem: UMEM,
          stopFD: Int32, stopRequested: UnsafeAtomic<Bool>, violations: UnsafeAtomic<UInt64>) {
-        bindings = .allocate(capacity: xsks.count)
-        for (i, xsk) in xsks.enumerated() {
-            (bindings.baseAddress! + i).initialize(to: LoopBinding(xsk, peer: peers[i]))
-        }
+        self.init(bindings: xsks.enumerated().map { LoopBinding($1, peer: peers[$0]) }, hooks: hookList,
+                  area: umem.area, frameCount: Int(umem.frameCount), frameSize: umem.frameSize,
+                  stopFD: stopFD, stopRequested: stopRequested, violations: violations)
+    }
+
+    /// Over any rings: the AF_XDP sockets' (above) or a benchmark's in ordinary memory.
+    init(bindings loopBindings: [LoopBinding], hooks hookList: [Hook], area: UnsafeMutableRawPointer,
+         frameCount: Int, frameSize: UInt32,
+         stopFD: Int32, stopRequested: UnsafeAtomic<Bool>, violations: UnsafeAtomic<UInt64>) {
+        bindings = .allocate(capacity: loopBindings.count)
+        _ = bindings.initialize(from: loopBindings)
         hooks = .allocate(capacity: hookList.count)
         _ = hooks.initialize(from: hookList)
-        pool = FramePool(frameCount: Int(umem.frameCount), frameSize: umem.frameSize)
-        area = umem.area
-        pollFDs = .allocate(capacity: xsks.count + 1)
-        for (i, xsk) in xsks.enumerated() {
-            pollFDs[i] = pollfd(fd: xsk.fd, events: Int16(POLLIN), revents: 0)
+        pool = FramePool(frameCount: frameCount, frameSize: frameSize)
+        self.area = area
+        pollFDs = .allocate(capacity: loopBindings.count + 1)
+        for (i, binding) in loopBindings.enumerated() {
+            pollFDs[i] = pollfd(fd: binding.fd, events: Int16(POLLIN), revents: 0)
         }
-        pollFDs[xsks.count] = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
+        pollFDs[loopBindings.count] = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
         self.stopRequested = stopRequested
         self.publishedViolations = violations
     }
@@ -51,18 +63,7 @@ struct ForwardingLoop {
     mutating func run() -> FrameAccounting {
         for i in bindings.indices { refill(i) }
         while !stopRequested.load(ordering: .relaxed) {
-            var worked = false
-            for i in bindings.indices { drainCompletions(i) }
-            for i in bindings.indices {
-                if forward(i) { worked = true }
-            }
-            for i in bindings.indices {
-                refill(i)
-                kickTX(i)
-                bindings[i].publish()
-            }
-            checkAccounting()
-            if !worked { sleep() }
+            if !pass() { sleep() }
         }
         // Drain: give the kernel up to ~100 ms to complete what is on the TX rings.
         var rounds = 0
@@ -92,6 +93,24 @@ struct ForwardingLoop {
     }
 
     // MARK: - One pass
+
+    /// Completions, then RX → TX on every binding, then fill rings, TX kicks and counters.
+    /// Returns whether anything was received.
+    @inline(__always)
+    mutating func pass() -> Bool {
+        var worked = false
+        for i in bindings.indices { drainCompletions(i) }
+        for i in bindings.indices {
+            if forward(i) { worked = true }
+        }
+        for i in bindings.indices {
+            refill(i)
+            kickTX(i)
+            bindings[i].publish()
+        }
+        checkAccounting()
+        return worked
+    }
 
     /// RX of binding `i` → TX of its peer. Returns whether anything was received.
     @inline(__always)

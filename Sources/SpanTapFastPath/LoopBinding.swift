@@ -36,11 +36,17 @@ struct LoopBinding {
     let publishedTXCompletions: UnsafeAtomic<UInt64>
 
     init(_ binding: XSKBinding, peer: Int) {
-        rx = binding.rx; tx = binding.tx; fill = binding.fill; comp = binding.comp
-        fd = binding.fd
-        ifindex = binding.ifindex
+        self.init(rx: binding.rx, tx: binding.tx, fill: binding.fill, comp: binding.comp, fd: binding.fd,
+                  ifindex: binding.ifindex, peer: peer, counters: binding.counters)
+    }
+
+    init(rx: UnsafeMutablePointer<xsk_ring_cons>, tx: UnsafeMutablePointer<xsk_ring_prod>,
+         fill: UnsafeMutablePointer<xsk_ring_prod>, comp: UnsafeMutablePointer<xsk_ring_cons>,
+         fd: Int32, ifindex: UInt32, peer: Int, counters c: BindingCounters) {
+        self.rx = rx; self.tx = tx; self.fill = fill; self.comp = comp
+        self.fd = fd
+        self.ifindex = ifindex
         self.peer = peer
-        let c = binding.counters
         publishedRXPackets = c.rxPackets; publishedRXBytes = c.rxBytes
         publishedTXPackets = c.txPackets; publishedTXBytes = c.txBytes
         publishedTXDrops = c.txDrops; publishedTXCompletions = c.txCompletions

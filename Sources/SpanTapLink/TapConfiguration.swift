@@ -10,15 +10,18 @@ public struct TapConfiguration: Sendable, Equatable {
     public var txQueueLength: UInt32
     /// Keep the device when SpanTap closes it or exits (tcpdump sessions survive a restart).
     public var persistent: Bool
+    /// More than one: an IFF_MULTI_QUEUE TAP with one fd per queue.
+    public var queues: Int
 
     public init(
         mtu: UInt32, address: EthernetAddress = .randomLocallyAdministered(), alias: String? = nil,
-        txQueueLength: UInt32 = 1000, persistent: Bool = false
+        txQueueLength: UInt32 = 1000, persistent: Bool = false, queues: Int = 1
     ) {
         self.mtu = mtu
         self.address = address
         self.alias = alias
         self.txQueueLength = txQueueLength
         self.persistent = persistent
+        self.queues = queues
     }
 }

@@ -15,6 +15,8 @@ public final class TapOutput: Sendable {
 
     /// Non-blocking; write one whole Ethernet frame per write(2).
     public var fd: FileDescriptor { device.fd }
+    /// One per queue (`TapConfiguration.queues`), each non-blocking like `fd`, which is the first.
+    public var fds: [FileDescriptor] { device.fds }
 
     private init(device: TapDevice, info: LinkInfo, persistent: Bool, control: LinkControl) {
         self.device = device
@@ -35,7 +37,7 @@ public final class TapOutput: Sendable {
     ) throws -> TapOutput {
         try InterfaceName.validate(name, operation: "create TAP")
         let existedBefore = try control.link(named: name) != nil
-        let device = try TapDevice(name: name)
+        let device = try TapDevice(name: name, queues: configuration.queues)
         do {
             // Also clears persistence on a leftover persistent TAP we now own non-persistently.
             try device.setPersistent(configuration.persistent)

@@ -67,33 +67,61 @@ public struct RingConsumer: ~Copyable {
     /// Consumed slots are released to the producer once, at the end. Returns how many were consumed,
     /// bad records included (they are skipped, not handed to `body`).
     public mutating func drain(limit: Int, _ body: (RingRecord) -> Bool) throws(RingViolation) -> Int {
-        if cachedProducerIndex == consumerIndex {
-            try refreshProducerIndex()
-        }
-        let available = Int(truncatingIfNeeded: cachedProducerIndex &- consumerIndex)
-        var consumed = 0
+        let available = try published()
+        var consumed = 0, bad = 0
         while consumed < min(available, limit) {
-            let slot = layout.slots + Int(truncatingIfNeeded: (consumerIndex &+ UInt64(consumed)) & slotMask) &* slotSize
-            let header = slot.loadUnaligned(as: spantap_record.self)
-            let captured = Int(header.captured_length)
-            guard captured <= slotCapacity, header.captured_length <= header.original_length,
-                  let direction = MirrorDirection(rawValue: header.direction) else {
-                badRecords &+= 1
+            guard let record = record(at: consumed) else {
+                bad += 1
                 consumed += 1
                 continue
             }
-            let record = RingRecord(capturedLength: captured, originalLength: Int(header.original_length),
-                                    ifindex: header.ifindex, direction: direction, outputID: header.output_id,
-                                    timestampNanoseconds: header.timestamp_ns,
-                                    frame: UnsafeRawBufferPointer(start: slot + Int(SPANTAP_RECORD_SIZE), count: captured))
             guard body(record) else { break }
             consumed += 1
         }
-        if consumed > 0 {
-            consumerIndex &+= UInt64(consumed)
-            layout.consumerIndex.store(consumerIndex, ordering: .releasing)
-        }
+        release(consumed, badRecords: bad)
         return consumed
+    }
+
+    /// Hands up to `limit` records to `body` without releasing them, oldest first: nil for a bad
+    /// record (its lengths do not fit its slot). The slots stay the consumer's, so their bytes may
+    /// be read until `release`, e.g. by writes in flight. Returns how many slots were handed over.
+    public mutating func peek(limit: Int, _ body: (RingRecord?) -> Void) throws(RingViolation) -> Int {
+        let count = min(try published(), limit)
+        for offset in 0..<count { body(record(at: offset)) }
+        return count
+    }
+
+    /// Gives the oldest `count` slots back to the producer; `bad` of them were bad records (nil
+    /// from `peek`), counted now so a slot peeked twice is counted once.
+    public mutating func release(_ count: Int, badRecords bad: Int) {
+        badRecords &+= UInt64(bad)
+        guard count > 0 else { return }
+        consumerIndex &+= UInt64(count)
+        layout.consumerIndex.store(consumerIndex, ordering: .releasing)
+    }
+
+    /// How many records are published past the consumer, refreshing the producer index (checked)
+    /// only when the private view has run empty.
+    @inline(__always)
+    private mutating func published() throws(RingViolation) -> Int {
+        if cachedProducerIndex == consumerIndex {
+            try refreshProducerIndex()
+        }
+        return Int(truncatingIfNeeded: cachedProducerIndex &- consumerIndex)
+    }
+
+    /// The record `offset` slots past the consumer, or nil if its lengths or direction are bad.
+    @inline(__always)
+    private func record(at offset: Int) -> RingRecord? {
+        let slot = layout.slots + Int(truncatingIfNeeded: (consumerIndex &+ UInt64(offset)) & slotMask) &* slotSize
+        let header = slot.loadUnaligned(as: spantap_record.self)
+        let captured = Int(header.captured_length)
+        guard captured <= slotCapacity, header.captured_length <= header.original_length,
+              let direction = MirrorDirection(rawValue: header.direction) else { return nil }
+        return RingRecord(capturedLength: captured, originalLength: Int(header.original_length),
+                          ifindex: header.ifindex, direction: direction, outputID: header.output_id,
+                          timestampNanoseconds: header.timestamp_ns,
+                          frame: UnsafeRawBufferPointer(start: slot + Int(SPANTAP_RECORD_SIZE), count: captured))
     }
 
     /// Records that are waiting, as of a fresh look at the producer index.

@@ -1,7 +1,7 @@
 /// The sink's per-record view of its outputs: one flat entry per output id holding the output's
 /// descriptor and what it delivered since the last flush. Delivering a record touches no object,
 /// atomic or reference count; the tallies reach each output's shared `OutputCounters` once per
-/// drained batch (`flush`). Confined to the sink queue.
+/// drained batch (`flush`). One per sink worker, confined to its queue.
 final class OutputTable {
     struct Entry {
         /// -1: no output with this id (records for it count as no_binding).
@@ -14,8 +14,11 @@ final class OutputTable {
     private var entries: UnsafeMutablePointer<Entry>
     private(set) var count = 0
     private var outputs: [SinkOutput?] = []
+    /// Which of an output's queue descriptors this table's worker writes to.
+    private let worker: Int
 
-    init() {
+    init(worker: Int) {
+        self.worker = worker
         entries = .allocate(capacity: 1)
     }
 
@@ -34,7 +37,7 @@ final class OutputTable {
         let index = Int(id)
         if index >= count { grow(to: index + 1) }
         outputs[index] = output
-        entries[index] = Entry(descriptor: output?.descriptor.rawValue ?? -1)
+        entries[index] = Entry(descriptor: output?.descriptor(forWorker: worker).rawValue ?? -1)
     }
 
     @inline(__always)

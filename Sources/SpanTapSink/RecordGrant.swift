@@ -42,7 +42,7 @@ public struct RecordGrant: Sendable, Equatable {
 }
 
 /// Records the sink refused from one ring, kept in the daemon's memory (not the shared header, which
-/// the producer could rewrite). The sink queue is the only writer; anyone reads with relaxed loads.
+/// the producer could rewrite). The ring's sink worker is the only writer; anyone reads with relaxed loads.
 public final class RejectedRecords: Sendable {
     let notGrantedCell = ManagedAtomic<UInt64>(0)
     let badRecordCell = ManagedAtomic<UInt64>(0)

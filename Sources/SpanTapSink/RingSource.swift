@@ -1,7 +1,7 @@
 import Dispatch
 import SpanTapRing
 
-/// The sink's state for one attached ring. Confined to the sink queue.
+/// The sink's state for one attached ring. Confined to the queue of the worker that owns the ring.
 final class RingSource: @unchecked Sendable {
     let ring: HandoffRing
     var consumer: RingConsumer
@@ -12,7 +12,7 @@ final class RingSource: @unchecked Sendable {
     /// nil for the daemon's own bindings (trusted); an external producer's routes otherwise.
     var grant: RecordGrant?
     let rejected = RejectedRecords()
-    /// Told once, on the sink queue, when the producer breaks the ring protocol.
+    /// Told once, on the owning worker's queue, when the producer breaks the ring protocol.
     let onViolation: @Sendable (RingViolation) -> Void
 
     init(ring: HandoffRing, queue: DispatchQueue, grant: RecordGrant?, onViolation: @escaping @Sendable (RingViolation) -> Void) {

@@ -1,31 +1,44 @@
 import Atomics
 import SystemPackage
 
-/// Where the sink writes one output's frames: a TAP device's fd, or a packet socket bound to an
-/// existing L2 port. Each `write(2)` is one whole frame.
+/// Where the sink writes one output's frames: a TAP device's queue fds, or a packet socket bound to
+/// an existing L2 port. Each write is one whole frame.
 ///
-/// The output does not own `descriptor`: whoever made it (a `TapOutput`) keeps it open until
-/// `SinkService.removeOutput` has returned, after which the sink never touches it again.
+/// The output does not own its descriptors: whoever made it (a `TapOutput`) keeps them open until
+/// `SinkService.removeOutput` has returned, after which the sink never touches them again.
 public final class SinkOutput: Sendable {
     /// The id producers put in `spantap_record.output_id` to reach this output.
     public let id: UInt32
     /// Interface name, for logs and status.
     public let name: String
-    public let descriptor: FileDescriptor
+    /// One per queue of a multi-queue TAP (sink worker `w` writes to `descriptors[w % count]`), or one.
+    public let descriptors: [FileDescriptor]
     public let counters: OutputCounters
 
     /// Pass the previous `counters` when an output is re-created (its TAP deleted and made again)
     /// so its totals carry on.
-    public init(id: UInt32, name: String, descriptor: FileDescriptor, counters: OutputCounters = OutputCounters()) {
+    public init(id: UInt32, name: String, descriptors: [FileDescriptor], counters: OutputCounters = OutputCounters()) {
+        precondition(!descriptors.isEmpty, "an output needs at least one descriptor")
         self.id = id
         self.name = name
-        self.descriptor = descriptor
+        self.descriptors = descriptors
         self.counters = counters
+    }
+
+    public convenience init(id: UInt32, name: String, descriptor: FileDescriptor, counters: OutputCounters = OutputCounters()) {
+        self.init(id: id, name: name, descriptors: [descriptor], counters: counters)
+    }
+
+    /// The descriptor sink worker `worker` writes to: each worker owns one queue when there are
+    /// as many queues as workers.
+    func descriptor(forWorker worker: Int) -> FileDescriptor {
+        descriptors[worker % descriptors.count]
     }
 }
 
-/// Per-output counters. The sink queue is the single writer (plain load + store, no locked RMW);
-/// anyone may read them at any time with relaxed loads.
+/// Per-output counters, written once per drained batch by each sink worker that delivered to the
+/// output (a relaxed atomic add: several workers may share an output); anyone may read them at any
+/// time with relaxed loads.
 public final class OutputCounters: Sendable {
     public init() {}
 
@@ -37,10 +50,10 @@ public final class OutputCounters: Sendable {
     public var deliveredBytes: UInt64 { deliveredBytesCell.load(ordering: .relaxed) }
     public var writeErrors: UInt64 { writeErrorsCell.load(ordering: .relaxed) }
 
-    /// Adds one drained batch's tallies (plain load + store: the sink queue is the only writer).
+    /// Adds one drained batch's tallies.
     func add(packets: UInt64, bytes: UInt64, errors: UInt64) {
-        deliveredPacketsCell.store(deliveredPacketsCell.load(ordering: .relaxed) &+ packets, ordering: .relaxed)
-        deliveredBytesCell.store(deliveredBytesCell.load(ordering: .relaxed) &+ bytes, ordering: .relaxed)
-        writeErrorsCell.store(writeErrorsCell.load(ordering: .relaxed) &+ errors, ordering: .relaxed)
+        deliveredPacketsCell.wrappingIncrement(by: packets, ordering: .relaxed)
+        deliveredBytesCell.wrappingIncrement(by: bytes, ordering: .relaxed)
+        if errors > 0 { writeErrorsCell.wrappingIncrement(by: errors, ordering: .relaxed) }
     }
 }

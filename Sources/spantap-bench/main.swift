@@ -4,7 +4,8 @@ import SpanTapLink
 // spantap-bench: the measuring half of scripts/bench.sh (which builds the labs, runs the load
 // generators and prints the table). Each subcommand measures one thing and prints key=value lines.
 //
-//   sink     --tap T --size B [--slots N] [--seconds S]       row 1: SinkService, full ring -> TAP
+//   sink     --tap T --size B [--slots N] [--seconds S]       row 1: SinkService, full rings -> TAP
+//            [--io-uring on|off] [--queues Q] [--workers W] [--rings R]
 //   hook     --variant none|unmirrored|rate:N --size B        row 2: ns/packet of the mirror hook
 //            [--packets N] [--reps R] [--inline-consumer]
 //   forward  --a IF --b IF --mirror off|live|stalled          rows 3, 5: cross-connect + mirror

@@ -7,9 +7,9 @@ import Testing
 
 /// The sink against an output that really blocks: an AF_UNIX datagram socketpair whose reader
 /// stops reading, so the kernel answers EAGAIN once the writer's small send buffer is full. The sink must pause without spinning, the ring must absorb and then drop (counted), and
-/// everything must flow again, in order, when the reader resumes.
+/// everything must flow again, in order, when the reader resumes. With io_uring writes and with write(2).
 @Suite struct SinkBackPressureTests {
-    @Test func blockedOutputPausesTheRingWithoutSpinningThenResumes() throws {
+    @Test(arguments: [true, false]) func blockedOutputPausesTheRingWithoutSpinningThenResumes(ioUring: Bool) throws {
         var fds: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
         let writer = FileDescriptor(rawValue: fds[0]), reader = FileDescriptor(rawValue: fds[1])
@@ -20,7 +20,8 @@ import Testing
         #expect(setsockopt(writer.rawValue, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size)) == 0)
 
         let ring = try HandoffRing.create(name: "sink-pressure", geometry: RingGeometry(slotCount: 64, slotSize: 256))
-        let sink = SinkService()
+        let sink = SinkService(ioUring: ioUring)
+        try #require(sink.writeMethod == (ioUring ? .ioUring : .write))
         let output = SinkOutput(id: 0, name: "socketpair", descriptor: writer)
         sink.addOutput(output)
         sink.attach(ring)
@@ -65,14 +66,14 @@ import Testing
         #expect(ring.counters.queued == 0)
     }
 
-    @Test func recordsForMissingOutputsAreCountedNoBinding() throws {
+    @Test(arguments: [true, false]) func recordsForMissingOutputsAreCountedNoBinding(ioUring: Bool) throws {
         var fds: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
         let writer = FileDescriptor(rawValue: fds[0]), reader = FileDescriptor(rawValue: fds[1])
         defer { try? writer.close(); try? reader.close() }
 
         let ring = try HandoffRing.create(name: "sink-nobinding", geometry: RingGeometry(slotCount: 64, slotSize: 256))
-        let sink = SinkService()
+        let sink = SinkService(ioUring: ioUring)
         let output = SinkOutput(id: 1, name: "socketpair", descriptor: writer)
         sink.addOutput(output)
         sink.attach(ring)

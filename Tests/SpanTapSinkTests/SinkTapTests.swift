@@ -5,17 +5,20 @@ import SpanTapSink
 import SpanTapTestSupport
 import Testing
 
-/// Ring -> SinkService -> real TAP -> AF_PACKET capture on the TAP: what tcpdump would see.
+/// Ring -> SinkService -> real TAP -> AF_PACKET capture on the TAP: what tcpdump would see. Every
+/// test runs with io_uring writes and with write(2).
 @Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
 struct SinkTapTests {
     /// A TAP output, its sink and a ring feeding it; torn down in reverse order by `close()`.
     final class Lab {
         let tap: TapOutput
         let ring: HandoffRing
-        let sink = SinkService()
+        let sink: SinkService
         let output: SinkOutput
 
-        init(mtu: UInt32 = 1600, slots: Int = 256) throws {
+        init(ioUring: Bool, mtu: UInt32 = 1600, slots: Int = 256) throws {
+            sink = SinkService(ioUring: ioUring)
+            try #require(sink.writeMethod == (ioUring ? .ioUring : .write), "io_uring must be usable on the test machine")
             let name = uniqueName("sink")
             do {
                 tap = try TapOutput.create(name: name, configuration: TapConfiguration(mtu: mtu, alias: "spantap: test"),
@@ -38,8 +41,8 @@ struct SinkTapTests {
         }
     }
 
-    @Test func framesArriveOnTheTapByteForByte() throws {
-        let lab = try Lab(mtu: 1600)
+    @Test(arguments: [true, false]) func framesArriveOnTheTapByteForByte(ioUring: Bool) throws {
+        let lab = try Lab(ioUring: ioUring, mtu: 1600)
         defer { lab.close() }
         let capture = try PacketCapture(ifindex: lab.tap.ifindex)
         var producer = lab.ring.makeProducer()
@@ -66,8 +69,8 @@ struct SinkTapTests {
         #expect(lab.output.counters.writeErrors == 0)
     }
 
-    @Test func absentOrStalledReaderNeverBlocksTheSink() throws {
-        let lab = try Lab(slots: 512)
+    @Test(arguments: [true, false]) func absentOrStalledReaderNeverBlocksTheSink(ioUring: Bool) throws {
+        let lab = try Lab(ioUring: ioUring, slots: 512)
         defer { lab.close() }
         // A reader that never reads, with the smallest receive buffer: the kernel drops for it.
         let stalled = try PacketCapture(ifindex: lab.tap.ifindex)
@@ -92,8 +95,8 @@ struct SinkTapTests {
         #expect(counters.mirroredPackets > 0)
     }
 
-    @Test func tapThatIsDownCountsNoBindingAndRecovers() throws {
-        let lab = try Lab()
+    @Test(arguments: [true, false]) func tapThatIsDownCountsNoBindingAndRecovers(ioUring: Bool) throws {
+        let lab = try Lab(ioUring: ioUring)
         defer { lab.close() }
         var producer = lab.ring.makeProducer()
         let frame = EthernetFrames.ipv4(total: 100)

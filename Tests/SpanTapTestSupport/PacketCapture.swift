@@ -48,3 +48,14 @@ public final class PacketCapture {
         return frames
     }
 }
+
+extension PacketCapture {
+    /// Joins fanout group `group` in queue-mapping mode (PACKET_FANOUT_QM): with one capture per
+    /// queue, joined in queue order, capture i receives the frames that arrived on rx queue i.
+    public func joinQueueFanout(group: UInt16) throws {
+        let packetFanout: Int32 = 18, fanoutQueueMapping: UInt32 = 5  // linux/if_packet.h
+        var argument = UInt32(group) | fanoutQueueMapping << 16
+        guard setsockopt(descriptor.rawValue, Int32(SOL_PACKET), packetFanout, &argument,
+                         socklen_t(MemoryLayout<UInt32>.size)) == 0 else { throw Errno(rawValue: errno) }
+    }
+}

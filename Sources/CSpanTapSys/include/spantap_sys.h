@@ -16,9 +16,10 @@ int spantap_memfd_seal_size(int fd);
 /* eventfd(2), non-blocking and close-on-exec. */
 int spantap_eventfd(void);
 
-/* TUNSETIFF with IFF_TAP | IFF_NO_PI on an open /dev/net/tun fd. name is in/out (IFNAMSIZ bytes):
- * empty asks the kernel to pick one. */
-int spantap_tun_set_tap(int fd, char *name);
+/* TUNSETIFF with IFF_TAP | IFF_NO_PI (| IFF_MULTI_QUEUE if multi_queue) on an open /dev/net/tun
+ * fd. name is in/out (IFNAMSIZ bytes): empty asks the kernel to pick one. With multi_queue, each
+ * further fd set to the same name becomes one more queue of that TAP. */
+int spantap_tun_set_tap(int fd, char *name, int multi_queue);
 /* TUNSETPERSIST: keep the device when the last fd closes. */
 int spantap_tun_set_persist(int fd, int persist);
 

@@ -1,0 +1,271 @@
+import Atomics
+import Dispatch
+import Glibc
+import Logging
+import SpanTapRing
+import SystemPackage
+
+/// One sink worker: drains its share of the rings into the outputs on one serial Dispatch queue.
+///
+/// Per ring: sleep on its eventfd while empty (the producer pays a syscall only then); when woken,
+/// drain in batches and write each record to the output its `output_id` names. A full batch yields
+/// the queue so rings take turns. When an output would block (EAGAIN) the ring pauses on that
+/// record, a write source on the output's fd resumes it, and meanwhile the ring itself is the only
+/// queue: it fills and the producer drops and counts. Nothing here grows without bound or spins.
+///
+/// A ring's producer may be another, untrusted process: its records are checked (`RingConsumer`),
+/// confined to its `RecordGrant`, and a broken index quarantines the ring at once.
+///
+/// With io_uring a batch is peeked, written as one submission and released only after every write
+/// in it completed, so the producer never reuses a slot a write still reads, and no write is ever
+/// in flight outside a drain (so removing an output or detaching a ring waits for none).
+///
+/// All mutable state is confined to `queue`; the `SinkService` hops onto it.
+final class SinkWorker: @unchecked Sendable {
+    let queue: DispatchQueue
+    let index: Int
+    private let batchSize: Int
+    private let logger: Logger
+    /// Indexed by output id: ids are small and dense, so finding a record's output is one bounds
+    /// check and a load.
+    private let outputs: OutputTable
+    private var writer: Writer
+    private var writeWatchers: [UInt32: DispatchSourceWrite] = [:]
+    private var sources: [ObjectIdentifier: RingSource] = [:]
+    private let drainPassesCell = ManagedAtomic<UInt64>(0)
+
+    private enum Writer {
+        case syscall
+        case uring(UringBatch)
+    }
+
+    var drainPasses: UInt64 { drainPassesCell.load(ordering: .relaxed) }
+
+    init(index: Int, batchSize: Int, uring: UringBatch?, logger: Logger) {
+        self.index = index
+        self.batchSize = batchSize
+        self.logger = logger
+        queue = DispatchQueue(label: "spantap.sink.\(index)")
+        outputs = OutputTable(worker: index)
+        writer = uring.map { .uring($0) } ?? .syscall
+    }
+
+    // MARK: Outputs (called on `queue`)
+
+    func addOutput(_ output: SinkOutput) {
+        stopWatching(output.id)
+        outputs.set(output, id: output.id)
+        resumeRings(blockedOn: output.id)
+    }
+
+    /// No write to the output is in flight outside a drain, and drains run on this queue: once
+    /// this returns the worker has let go of the output's descriptor.
+    func removeOutput(id: UInt32) {
+        guard outputs[id] != nil else { return }
+        outputs.set(nil, id: id)
+        stopWatching(id)
+        resumeRings(blockedOn: id)
+    }
+
+    // MARK: Rings (called on `queue`)
+
+    func attach(_ ring: HandoffRing, grant: RecordGrant?, onViolation: @escaping @Sendable (RingViolation) -> Void) -> RejectedRecords {
+        let source = RingSource(ring: ring, queue: queue, grant: grant, onViolation: onViolation)
+        sources[ObjectIdentifier(ring)] = source
+        source.wakeups.setEventHandler { [unowned self, unowned source] in self.service(source) }
+        source.wakeups.activate()
+        service(source)
+        return source.rejected
+    }
+
+    func setGrant(_ grant: RecordGrant, for ring: HandoffRing) {
+        sources[ObjectIdentifier(ring)]?.grant = grant
+    }
+
+    func detach(_ ring: HandoffRing) -> RingViolation? {
+        guard let source = sources.removeValue(forKey: ObjectIdentifier(ring)) else { return nil }
+        source.stopWaking()
+        var budget = ring.geometry.slotCount
+        do throws(RingViolation) {
+            while budget > 0 {
+                let drained = try drain(source, final: true, limit: min(batchSize, budget))
+                guard drained > 0 else { break }
+                budget -= drained
+            }
+        } catch {
+            return error
+        }
+        return nil
+    }
+
+    // MARK: Draining
+
+    private func service(_ source: RingSource) {
+        guard sources[ObjectIdentifier(source.ring)] === source else { return }
+        drainPassesCell.store(drainPassesCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        source.consumer.acknowledgeWakeup()
+        guard source.blockedOn == nil else { return }
+        do throws(RingViolation) {
+            while true {
+                let drained = try drain(source, final: false, limit: batchSize)
+                if let blocked = source.blockedOn {
+                    pause(source, on: blocked)
+                    return
+                }
+                if drained == batchSize {
+                    queue.async { [weak self, weak source] in
+                        if let self, let source { self.service(source) }
+                    }
+                    return
+                }
+                if try source.consumer.prepareToSleep() { return }
+            }
+        } catch {
+            quarantine(source, error)
+        }
+    }
+
+    /// The producer broke the protocol: drop its ring at once, reading nothing more from it.
+    private func quarantine(_ source: RingSource, _ violation: RingViolation) {
+        sources.removeValue(forKey: ObjectIdentifier(source.ring))
+        source.stopWaking()
+        source.onViolation(violation)
+    }
+
+    /// One batch from `source`; sets `blockedOn` if an output would block (unless `final`).
+    private func drain(_ source: RingSource, final: Bool, limit: Int) throws(RingViolation) -> Int {
+        let drained: Int
+        switch writer {
+        case .syscall: drained = try drainWriting(source, final: final, limit: limit)
+        case .uring(let batch): drained = try drainSubmitting(source, batch, final: final, limit: limit)
+        }
+        outputs.flush()
+        return drained
+    }
+
+    /// write(2) per record.
+    private func drainWriting(_ source: RingSource, final: Bool, limit: Int) throws(RingViolation) -> Int {
+        var noBinding = 0, notGranted = 0
+        let grant = source.grant
+        let drained = try source.consumer.drain(limit: limit) { record in
+            if let grant, !grant.admits(record) {
+                notGranted += 1
+                return true
+            }
+            let descriptor = outputs.descriptor(record.outputID)
+            guard descriptor >= 0 else {
+                noBinding += 1
+                return true
+            }
+            let written = write(descriptor, record.frame.baseAddress, record.frame.count)
+            switch settle(record.outputID, result: written >= 0 ? written : -Int(errno), length: record.frame.count, final: final) {
+            case .done: return true
+            case .noBinding: noBinding += 1; return true
+            case .wouldBlock: source.blockedOn = record.outputID; return false
+            }
+        }
+        source.consumer.countDropsNoBinding(noBinding)
+        source.rejected.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
+        return drained
+    }
+
+    /// The batch as one io_uring submission. The writes are issued together, so one may find its
+    /// output full (EAGAIN) while a later one still goes out; ring order is kept by never writing a
+    /// record again after a later one was written: a would-block before the batch's last finished
+    /// write is dropped and counted as a write error (a clone is discardable), and only a
+    /// would-block after it pauses the ring there, unreleased, to be offered again.
+    private func drainSubmitting(_ source: RingSource, _ batch: UringBatch, final: Bool, limit: Int) throws(RingViolation) -> Int {
+        let grant = source.grant
+        var staged = 0
+        let peeked = try source.consumer.peek(limit: min(limit, batch.capacity)) { record in
+            defer { staged += 1 }
+            guard let record else { return batch.skip(staged, .badRecord) }
+            if let grant, !grant.admits(record) { return batch.skip(staged, .notGranted) }
+            batch.stage(staged, record, descriptor: outputs.descriptor(record.outputID))
+        }
+        guard peeked > 0 else { return 0 }
+        if let failure = batch.submit(peeked) {
+            // The ring itself failed (not a write): nothing of this batch is released; carry on
+            // with write(2), which offers the same records again.
+            logger.error("io_uring submission failed; the sink writes with write(2) from now on",
+                         metadata: ["worker": "\(index)", "error": "\(failure)"])
+            writer = .syscall
+            return 0
+        }
+        var lastFinished = -1
+        for index in 0..<peeked where batch.skipReason(index) == .none && batch.result(index) != -Int(EAGAIN) {
+            lastFinished = index
+        }
+        var consumed = 0, bad = 0, noBinding = 0, notGranted = 0
+        walk: while consumed < peeked {
+            switch batch.skipReason(consumed) {
+            case .badRecord: bad += 1
+            case .notGranted: notGranted += 1
+            case .noBinding: noBinding += 1
+            case .none:
+                let outputID = batch.outputID(consumed)
+                switch settle(outputID, result: batch.result(consumed), length: batch.length(consumed),
+                              final: final || consumed < lastFinished) {
+                case .done: break
+                case .noBinding: noBinding += 1
+                case .wouldBlock:
+                    source.blockedOn = outputID
+                    break walk
+                }
+            }
+            consumed += 1
+        }
+        source.consumer.release(consumed, badRecords: bad)
+        source.consumer.countDropsNoBinding(noBinding)
+        source.rejected.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
+        return consumed
+    }
+
+    private enum Delivery { case done, noBinding, wouldBlock }
+
+    /// Accounts one finished write (`result`: bytes written or -errno). Errors other than
+    /// would-block are counted and the record is consumed (a mirror clone is discardable); with
+    /// `final` a would-block is such an error too.
+    @inline(__always)
+    private func settle(_ outputID: UInt32, result: Int, length: Int, final: Bool) -> Delivery {
+        if result == length {
+            outputs.delivered(outputID, bytes: length)
+            return .done
+        }
+        switch result < 0 ? Int32(-result) : EMSGSIZE {
+        case EAGAIN where !final:
+            return .wouldBlock
+        case EIO, EBADFD, ENETDOWN, ENXIO, ENODEV:
+            // A TAP that is down answers EIO, one deleted under its fd EBADFD, a packet socket on
+            // a downed port ENETDOWN/ENXIO.
+            return .noBinding
+        default:
+            outputs.failed(outputID)
+            return .done
+        }
+    }
+
+    private func pause(_ source: RingSource, on outputID: UInt32) {
+        source.blockedOn = outputID
+        guard writeWatchers[outputID] == nil, let output = outputs[outputID] else { return }
+        let watcher = DispatchSource.makeWriteSource(fileDescriptor: output.descriptor(forWorker: index).rawValue, queue: queue)
+        watcher.setEventHandler { [unowned self] in
+            self.stopWatching(outputID)
+            self.resumeRings(blockedOn: outputID)
+        }
+        writeWatchers[outputID] = watcher
+        watcher.activate()
+        logger.debug("output would block; ring paused", metadata: ["output": "\(output.name)", "worker": "\(index)"])
+    }
+
+    private func stopWatching(_ outputID: UInt32) {
+        writeWatchers.removeValue(forKey: outputID)?.cancel()
+    }
+
+    private func resumeRings(blockedOn outputID: UInt32) {
+        for source in sources.values where source.blockedOn == outputID {
+            source.blockedOn = nil
+            service(source)
+        }
+    }
+}

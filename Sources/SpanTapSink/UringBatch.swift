@@ -1,0 +1,71 @@
+import CSpanTapUring
+import Glibc
+import SpanTapRing
+import SystemPackage
+
+/// One sink worker's io_uring and the batch it submits: a drained batch of records becomes one
+/// submission of writes (one `io_uring_enter` instead of one `write(2)` per frame). The entries
+/// are allocated once; staging a record stores three words. Confined to the worker's queue.
+final class UringBatch {
+    /// Why a staged record is not written (its fate is decided when the batch is walked, so a
+    /// record that is not reached is not counted).
+    enum Skip: UInt8 { case none, badRecord, notGranted, noBinding }
+
+    let capacity: Int
+    private let uring: OpaquePointer
+    private let writes: UnsafeMutablePointer<spantap_uring_write>
+    private let skips: UnsafeMutablePointer<Skip>
+    private let outputIDs: UnsafeMutablePointer<UInt32>
+
+    /// A batch of `capacity` writes, or the errno that says why io_uring cannot be used here.
+    static func open(capacity: Int) -> Result<UringBatch, Errno> {
+        var error: Int32 = 0
+        guard let uring = spantap_uring_open(UInt32(capacity), &error) else { return .failure(Errno(rawValue: -error)) }
+        return .success(UringBatch(uring: uring, capacity: capacity))
+    }
+
+    private init(uring: OpaquePointer, capacity: Int) {
+        self.uring = uring
+        self.capacity = capacity
+        writes = .allocate(capacity: capacity)
+        writes.initialize(repeating: spantap_uring_write(), count: capacity)
+        skips = .allocate(capacity: capacity)
+        skips.initialize(repeating: .none, count: capacity)
+        outputIDs = .allocate(capacity: capacity)
+        outputIDs.initialize(repeating: 0, count: capacity)
+    }
+
+    deinit {
+        spantap_uring_close(uring)
+        writes.deallocate()
+        skips.deallocate()
+        outputIDs.deallocate()
+    }
+
+    @inline(__always)
+    func stage(_ index: Int, _ record: RingRecord, descriptor: Int32) {
+        writes[index] = spantap_uring_write(buffer: record.frame.baseAddress, length: UInt32(record.frame.count),
+                                            fd: descriptor, result: 0, reserved: 0)
+        skips[index] = descriptor >= 0 ? .none : .noBinding
+        outputIDs[index] = record.outputID
+    }
+
+    @inline(__always)
+    func skip(_ index: Int, _ reason: Skip) {
+        writes[index].fd = -1
+        skips[index] = reason
+    }
+
+    /// Writes the staged entries `0..<count` as one linked chain and waits for all of them, so no
+    /// write is in flight when this returns. Fails only if the ring itself failed.
+    func submit(_ count: Int) -> Errno? {
+        let result = spantap_uring_write_chain(uring, writes, UInt32(count))
+        return result == 0 ? nil : Errno(rawValue: -result)
+    }
+
+    @inline(__always) func skipReason(_ index: Int) -> Skip { skips[index] }
+    @inline(__always) func outputID(_ index: Int) -> UInt32 { outputIDs[index] }
+    @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
+    /// Bytes written, or -errno (-ECANCELED: an earlier write of the chain failed, this one never ran).
+    @inline(__always) func result(_ index: Int) -> Int { Int(writes[index].result) }
+}
