@@ -89,7 +89,7 @@ let package = Package(
         ]),
         // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
         .target(name: "SpanTapFastPath", dependencies: [
-            "CLibXDP", "SpanTapRing",
+            "CLibXDP", "CSpanTapSys", "SpanTapRing",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),

@@ -8,11 +8,15 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <unistd.h>
 
 int spantap_memfd_create(const char *name)
@@ -150,4 +154,41 @@ int spantap_peer_credentials(int sock, uint32_t *uid, int32_t *pid)
     *uid = credentials.uid;
     *pid = credentials.pid;
     return 0;
+}
+
+int spantap_gettid(void)
+{
+    return (int)gettid();
+}
+
+void spantap_set_thread_name(const char *name)
+{
+    char truncated[16];
+    snprintf(truncated, sizeof truncated, "%s", name);
+    pthread_setname_np(pthread_self(), truncated);
+}
+
+int spantap_place_thread(int tid, int policy, int nice, const int *cpus, int count, const char **step)
+{
+    static const int policies[] = { SCHED_OTHER, SCHED_BATCH, SCHED_IDLE };
+    struct sched_param parameter = { .sched_priority = 0 };
+    *step = "scheduling";
+    if (policy < 0 || policy > 2 || sched_setscheduler(tid, policies[policy], &parameter) != 0)
+        return -1;
+    *step = "nice";
+    if (setpriority(PRIO_PROCESS, (id_t)tid, nice) != 0)
+        return -1;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long configured = sysconf(_SC_NPROCESSORS_CONF);
+    for (int i = 0; i < (count ? count : (int)configured); i++) {
+        int cpu = count ? cpus[i] : i;
+        if (cpu < 0 || cpu >= CPU_SETSIZE) {
+            errno = EINVAL;
+            return -1;
+        }
+        CPU_SET(cpu, &set);
+    }
+    *step = "cpus";
+    return sched_setaffinity(tid, sizeof set, &set);
 }

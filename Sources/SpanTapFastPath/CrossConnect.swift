@@ -29,7 +29,14 @@ public final class CrossConnect: @unchecked Sendable {
     private var infoA: InterfaceInfo?
     private var infoB: InterfaceInfo?
 
-    init(name: String, interfaceA: String, interfaceB: String, ringSize: UInt32, logger: Logger) {
+    /// Where the forwarding thread runs (`dataplane { cpus }`, normal class).
+    private let placement: ThreadPlacement
+
+    /// The forwarding thread's kernel id while it runs (0 before).
+    public var threadID: pid_t { thread?.threadID.load(ordering: .acquiring) ?? 0 }
+
+    init(name: String, interfaceA: String, interfaceB: String, ringSize: UInt32, placement: ThreadPlacement, logger: Logger) {
+        self.placement = placement
         self.name = name
         self.interfaceA = interfaceA
         self.interfaceB = interfaceB
@@ -141,7 +148,7 @@ public final class CrossConnect: @unchecked Sendable {
         let box = LoopBox(ForwardingLoop(bindings: bindings, peers: peers, hooks: hooks, umem: umem,
                                          stopFD: stopFD, stopRequested: stopRequested, violations: violations))
         loopBox = box
-        thread = try LoopThread(name: name) { box.run() }
+        thread = try LoopThread(name: name, placement: placement, logger: logger) { box.run() }
     }
 
     /// Stops the loop (joins the thread), deletes the sockets, frees the UMEM and detaches the

@@ -38,7 +38,7 @@ public final class FastPath: Sendable {
             do {
                 for cc in config.crossConnects {
                     let crossConnect = CrossConnect(name: cc.name, interfaceA: cc.interfaceA, interfaceB: cc.interfaceB,
-                                                    ringSize: config.ringSize, logger: logger)
+                                                    ringSize: config.ringSize, placement: config.placement, logger: logger)
                     try crossConnect.start(mode: config.mode, preferZeroCopy: config.preferZeroCopy, makeHook: makeHook)
                     started.append(crossConnect)
                 }

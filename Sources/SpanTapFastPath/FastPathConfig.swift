@@ -20,13 +20,16 @@ public struct FastPathConfig: Sendable {
     public var ringSize: UInt32
     /// Try `XDP_ZEROCOPY` before `XDP_COPY` in native mode.
     public var preferZeroCopy: Bool
+    /// Where the forwarding threads run (`dataplane { cpus }`); the class is always normal.
+    public var placement: ThreadPlacement
 
     public init(crossConnects: [CrossConnectConfig], mode: XDPMode = .auto,
-                ringSize: UInt32 = 2048, preferZeroCopy: Bool = true) {
+                ringSize: UInt32 = 2048, preferZeroCopy: Bool = true, placement: ThreadPlacement = ThreadPlacement()) {
         self.crossConnects = crossConnects
         self.mode = mode
         self.ringSize = ringSize
         self.preferZeroCopy = preferZeroCopy
+        self.placement = placement
     }
 
     /// Every interface at most once across all cross-connects (and not twice in one).

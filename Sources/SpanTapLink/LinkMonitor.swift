@@ -171,6 +171,13 @@ public final class LinkMonitor: @unchecked Sendable {
             let errno = Errno(rawValue: Glibc.errno)
             // ESRCH: a leftover reply with an old sequence number; nothing to do with it.
             guard errno != .noSuchProcess else { return }
+            if errno == .interrupted, dump != nil {
+                // NLM_F_DUMP_INTR: links changed while the kernel walked the list, and libmnl
+                // stops at the first such message. The dump is incomplete: ask for a new one.
+                logger.info("link dump was interrupted by link changes; dumping again")
+                try requestDump()
+                return
+            }
             dump = nil
             throw LinkError(operation: "dump links", device: "", errno: errno)
         }

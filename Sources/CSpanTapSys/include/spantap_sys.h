@@ -40,4 +40,12 @@ long spantap_recv_fds(int sock, void *buf, size_t len, int *fds, int max_fds, in
 /* The uid and pid of the process at the other end of a connected unix socket (SO_PEERCRED). */
 int spantap_peer_credentials(int sock, uint32_t *uid, int32_t *pid);
 
+/* The calling thread's kernel id (gettid), and its name as /proc and top -H show it (15 bytes). */
+int spantap_gettid(void);
+void spantap_set_thread_name(const char *name);
+/* Places thread tid: policy 0 SCHED_OTHER, 1 SCHED_BATCH, 2 SCHED_IDLE; nice; affinity to the
+ * count CPUs in cpus (count 0: every configured CPU). 0, or -1 with errno and *step naming the
+ * call that failed ("scheduling", "nice" or "cpus"). */
+int spantap_place_thread(int tid, int policy, int nice, const int *cpus, int count, const char **step);
+
 #endif
