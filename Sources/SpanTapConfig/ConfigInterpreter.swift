@@ -13,6 +13,7 @@
 ///     forwarding-options analyzer NAME input (as an instance's, plus) egress interface IFNAME[.UNIT]
 ///     forwarding-options analyzer NAME output (as an instance's)
 ///     dataplane xdp-mode native|generic|auto
+///     dataplane cpus LIST
 ///     dataplane cross-connect NAME interface IFNAME
 ///     sink ...  (ConfigInterpreter+Sink.swift)
 struct ConfigInterpreter {
@@ -109,7 +110,9 @@ struct ConfigInterpreter {
     }
 
     private mutating func applyDataplane(_ cursor: inout PathCursor) throws(ConfigError) {
-        switch try cursor.keyword(["xdp-mode", "cross-connect"]) {
+        switch try cursor.keyword(["xdp-mode", "cpus", "cross-connect"]) {
+        case "cpus":
+            config.dataplane.cpus = try Self.cpuList(cursor.value("CPU list"))
         case "xdp-mode":
             let word = try cursor.value("xdp mode")
             guard let mode = Dataplane.XDPMode(rawValue: word.text) else {

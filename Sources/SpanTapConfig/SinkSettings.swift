@@ -1,12 +1,23 @@
 /// `sink { io-uring on|off; }`: how spantapd's sink writes mirrored frames to outputs. Room is
 /// kept here for `cpus` and `scheduling` (placement of the sink's workers).
 public struct SinkSettings: Equatable, Sendable {
+    /// How the kernel schedules the slow path (sink, control, metrics, link monitor) beside the
+    /// forwarding threads, which always run at the normal class.
+    public enum Scheduling: String, Equatable, Sendable, CaseIterable {
+        case idle, batch, normal
+    }
+
     /// Batched writes through io_uring where the kernel allows it (write(2) otherwise); `off`
     /// forces one write(2) per frame.
     public var ioUring = true
+    /// CPUs the slow path may run on; empty: any.
+    public var cpus: [Int] = []
+    public var scheduling = Scheduling.normal
 
-    public init(ioUring: Bool = true) {
+    public init(ioUring: Bool = true, cpus: [Int] = [], scheduling: Scheduling = .normal) {
         self.ioUring = ioUring
+        self.cpus = cpus
+        self.scheduling = scheduling
     }
 }
 

@@ -118,6 +118,8 @@ public struct Dataplane: Equatable, Sendable {
 
     public var xdpMode: XDPMode = .auto
     public var crossConnects: [CrossConnect] = []
+    /// CPUs the forwarding threads may run on; empty: any.
+    public var cpus: [Int] = []
 
     public init() {}
 }

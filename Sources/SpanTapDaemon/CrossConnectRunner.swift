@@ -37,10 +37,11 @@ final class CrossConnectRunner {
 
     /// Starts forwarding; each binding gets its own ring (attached to `sink`) whose rule table
     /// starts with `rules`. Throws if the interfaces are missing or AF_XDP cannot attach.
-    func start(rules: [RingRule], mirrorOnce: Bool, sink: SinkService, geometry: RingGeometry, logger: Logger) throws {
+    func start(rules: [RingRule], mirrorOnce: Bool, placement: ThreadPlacement, sink: SinkService, geometry: RingGeometry,
+               logger: Logger) throws {
         guard fastPath == nil else { return }
         let made = MadeMirrors()
-        let fastPath = FastPath(config: FastPathConfig(crossConnects: [config], mode: mode), logger: logger) { context in
+        let fastPath = FastPath(config: FastPathConfig(crossConnects: [config], mode: mode, placement: placement), logger: logger) { context in
             guard let ring = try? HandoffRing.create(name: "spantap-\(context.interface)-q\(context.queue)", geometry: geometry) else {
                 logger.error("no memory for a mirror ring; this binding forwards without mirroring",
                              metadata: ["interface": "\(context.interface)", "queue": "\(context.queue)"])

@@ -93,8 +93,8 @@ extension Daemon {
             return
         }
         do {
-            try runner.start(rules: ringRules, mirrorOnce: forwarderSnapshot == nil && config.mirrorOnce, sink: sink,
-                             geometry: geometry, logger: logger)
+            try runner.start(rules: ringRules, mirrorOnce: forwarderSnapshot == nil && config.mirrorOnce,
+                             placement: forwardingPlacement, sink: sink, geometry: geometry, logger: logger)
         } catch {
             logger.error("cross-connect cannot start", metadata: ["cross-connect": "\(runner.config.name)", "error": "\(error)"])
         }

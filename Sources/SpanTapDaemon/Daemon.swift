@@ -62,6 +62,7 @@ public final class Daemon: @unchecked Sendable {
                                        disconnected: { [unowned self] in self.detachProducer(connection: $0.connection) })
             try server.start()
             self.server = server
+            placeThreads()
             logger.info("spantapd ready", metadata: ["control-socket": "\(options.controlSocketPath)",
                                                      "instances": "\(config.instances.count)", "ring": "\(geometry)"])
         }
@@ -111,6 +112,7 @@ public final class Daemon: @unchecked Sendable {
                 throw DaemonError.snapLengthTooLarge(instance: instance.name, length: snap, capacity: geometry.slotCapacity)
             }
         }
+        try Self.checkCPUs(newConfig)
         let ingressCount = newConfig.instances.reduce(0) { $0 + $1.ingress.count + $1.egress.count }
         guard ingressCount <= HandoffRing.ruleCapacity else {
             throw DaemonError.tooManyRules(count: ingressCount, capacity: HandoffRing.ruleCapacity)
@@ -122,6 +124,7 @@ public final class Daemon: @unchecked Sendable {
         if replacingSnapshot { forwarderSnapshot = nil }
         applyDataplane(newConfig.dataplane)
         mirrorRulesChanged()
+        placeThreads()
         return summary
     }
 

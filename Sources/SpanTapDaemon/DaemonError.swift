@@ -2,6 +2,7 @@
 enum DaemonError: Error, CustomStringConvertible {
     case snapLengthTooLarge(instance: String, length: Int, capacity: Int)
     case tooManyRules(count: Int, capacity: Int)
+    case cpuNotPresent(statement: String, cpu: Int, present: Int)
 
     var description: String {
         switch self {
@@ -10,6 +11,8 @@ enum DaemonError: Error, CustomStringConvertible {
                 + "lower it or start spantapd with a larger --ring-slot-size"
         case .tooManyRules(let count, let capacity):
             "\(count) mirrored interfaces; a ring's rule table holds \(capacity)"
+        case .cpuNotPresent(let statement, let cpu, let present):
+            "\(statement) names CPU \(cpu), but this machine has CPUs 0 to \(present - 1)"
         }
     }
 }

@@ -57,6 +57,8 @@ struct SpanTapD: AsyncParsableCommand {
         let parsed: SpanTapConfig
         do {
             parsed = try ConfigParser.parse(contentsOf: config)
+            // What only this machine can say (its CPUs), so --check fails where start would.
+            try Daemon.checkCPUs(parsed)
         } catch {
             FileHandle.standardError.write(Data("spantapd: \(error)\n".utf8))
             throw ExitCode(1)
