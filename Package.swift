@@ -7,7 +7,7 @@
 //   spantapd, spantap   executables: daemon (SpanTapDaemon) and CLI (SpanTapControl client)
 //   SpanTapDaemon    config -> outputs, producers, control socket, reload, status, metrics
 //   SpanTapFastPath  AF_XDP reference forwarder; mirror hook -> per-binding ring  ── CLibXDP
-//   SpanTapSink      drains rings into outputs (Dispatch workers; io_uring batches) ── CSpanTapUring
+//   SpanTapSink      drains rings into outputs (Dispatch workers; io_uring batches; latency) ── CSpanTapUring
 //     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
 //     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
 //
@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C layer: thin, no logic beyond what Swift cannot express.
@@ -62,6 +63,7 @@ let package = Package(
         .target(name: "SpanTapSink", dependencies: [
             "SpanTapRing", "SpanTapLink", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),

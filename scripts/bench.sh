@@ -28,6 +28,7 @@ work=$(mktemp -d /tmp/spantap-bench.XXXXXX)
 gcc -O2 -Wall -o "$work/tap_write_loop" Benchmarks/tap_write_loop.c
 gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/spantap_producer" Examples/c-producer/spantap_producer.c
 gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/c_producer_bench" Benchmarks/c_producer_bench.c
+gcc -O2 -Wall -o "$work/paced_sender" Benchmarks/paced_sender.c
 # valgrind 3.19 cannot read the DWARF 5 that swiftc emits: measure a copy without debug info.
 strip --strip-debug -o "$work/spantap-bench-nodebug" "$bin/spantap-bench"
 bench="$bin/spantap-bench"
@@ -51,7 +52,7 @@ cleanup() {
         ip netns del "$ns" 2>/dev/null
     done
     tc qdisc del dev "$fwdA" clsact 2>/dev/null
-    for dev in "$fwdA" "$fwdB" "$mtap" "$ktap" "$dtap" "sbIn$id"; do ip link del "$dev" 2>/dev/null; done
+    for dev in "$fwdA" "$fwdB" "$mtap" "$ktap" "$dtap" "sbIn$id" "sbQt$id"; do ip link del "$dev" 2>/dev/null; done
     ip tuntap del dev "$tap1" mode tap 2>/dev/null
     ip tuntap del dev "$tapq" mode tap multi_queue 2>/dev/null
     rm -rf "$work"
@@ -126,6 +127,7 @@ base1500=$(hook --variant none --size 1500 --packets 16777216 | field ns_per_pac
 unm=$(hook --variant unmirrored --size 64 --packets 16777216 | field ns_per_packet)
 r1000=$(hook --variant rate:1000 --size 64 --packets 16777216 | field ns_per_packet)
 r1024=$(hook --variant rate:1024 --size 64 --packets 16777216 | field ns_per_packet)
+r1000l=$(hook --variant rate:1000 --limit 1000 --size 64 --packets 16777216 | field ns_per_packet)
 m64line=$(hook --variant rate:1 --size 64 --packets 8388608 --consumer batch)
 m1500line=$(hook --variant rate:1 --size 1500 --packets 8388608 --consumer batch)
 s64line=$(hook --variant rate:1 --size 64 --packets 8388608 --consumer spin)
@@ -139,6 +141,7 @@ row "| 2 | forwarding loop only, ForwardingLoop.pass + emulated kernel (64 B / 1
 row "| 2 | + hook, interface not mirrored | $unm ns/packet | **+$(add "$unm" "$base64") ns** | <= 2 ns |"
 row "| 2 | + hook, rate 1000 (not sampled 999/1000; down-counter, no division) | $r1000 ns/packet | **+$(add "$r1000" "$base64") ns** | <= 1 ns |"
 row "| 2 | + hook, rate 1024 (the same down-counter) | $r1024 ns/packet | **+$(add "$r1024" "$base64") ns** | <= 1 ns |"
+row "| 2 | + hook, rate 1000 and max-packets-per-second 1000 (token bucket refilled per batch) | $r1000l ns/packet | limiter: **+$(add "$r1000l" "$r1000") ns** over rate 1000 | <= 1 ns |"
 row "| 2 | + hook, rate 1, 64 B, consumer thread (batching) | $m64 ns/packet, enqueued share $(echo "$m64line" | field enqueued_share) | **+$(add "$m64" "$base64") ns** | <= 40 ns |"
 row "| 2 | + hook, rate 1, 1500 B, consumer thread (batching) | $m1500 ns/packet, enqueued share $(echo "$m1500line" | field enqueued_share) | **+$(add "$m1500" "$base1500") ns** | |"
 row "| 2 | + hook, rate 1, 64 B / 1500 B, ring drained on the same core after each batch (drain cost included) | $i64 / $i1500 ns/packet | **+$(add "$i64" "$base64") / +$(add "$i1500" "$base1500") ns** | <= 40 ns (64 B) |"
@@ -204,20 +207,6 @@ forward_run() {
     local result; result=$(grep '^result' "$out")
     echo "$(awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}') $captured $(echo "$result" | field a_rx) $(echo "$result" | field mirrored) $(echo "$result" | field drops_queue_full) $(echo "$result" | field a_to_b_tx_drops)" > "$work/last"
 }
-# loss_run MODE: exactly 50 000 frames at 50 kpps (below capacity); writes "sent received a_rx" to $work/last
-loss_run() {
-    local mode=$1 out="$work/loss-$1.txt"
-    "$bench" forward --a "$fwdA" --b "$fwdB" --mirror "$mode" --tap "$mtap" > "$out" 2> "$work/loss-$1.err" &
-    local fpid=$!; pids+=("$fpid")
-    wait_for "$out" "^ready" 20
-    local before; before=$(rxB)
-    "${trafgen_A[@]}" -n 50000 -b 50000pps > /dev/null 2>&1
-    sleep 0.5
-    local after; after=$(rxB)
-    stop "$fpid" TERM
-    echo "50000 $((after - before)) $(grep '^result' "$out" | field a_rx)" > "$work/last"
-}
-
 # ---- row 3: forwarding under mirror pressure ------------------------------------------------
 echo "bench: row 3: forwarding (generic XDP) with mirroring off / rate 1 live sink / rate 1 stalled sink" >&2
 declare -A pps
@@ -235,11 +224,123 @@ done
 row "| 3 | forwarded, mirroring off (trafgen 64 B, saturating, 1 core) | $(printf %.0f "${pps[off]}") pps | baseline | |"
 row "| 3 | forwarded, rate 1, live sink + tcpdump on the TAP | $(printf %.0f "${pps[live]}") pps (last run: tcpdump captured $live_capture frames received) | **$(ratio "${pps[live]}" "${pps[off]}")x** | |"
 row "| 3 | forwarded, rate 1, stalled sink (ring full) | $(printf %.0f "${pps[stalled]}") pps | **$(ratio "${pps[stalled]}" "${pps[off]}")x** | >= 0.95x |"
-for mode in off live stalled; do
-    loss_run "$mode"
-    read -r sent received arx < "$work/last"
-    row "| 3 | forwarded frames lost, 50 000 frames at 50 kpps, mirroring $mode | host B received $received of $sent (forwarder rx $arx) | **$((sent - received)) lost** | 0 |"
+
+# ---- row 3b: forwarding wins on a shared host: the real spantapd ----------------------------
+# spantapd itself (its AF_XDP cross-connect, sink and TAP), native and generic XDP, tcpdump on the
+# mirror TAP. "Off" = the instance mirrors a quiet veth instead of the forwarder's A side (a
+# reload), so the TAP and tcpdump stay; every run reads the counters before and after from
+# `spantap status --json`. Paced load comes from Benchmarks/paced_sender.c (groups of 5 frames on
+# absolute 100 us deadlines); bursts and saturation from trafgen (line rate).
+echo "bench: row 3b: forwarding with the real spantapd (native, generic): paced, bursts per sink scheduling class, saturation" >&2
+ip link add "sbQt$id" type veth peer name "sbQp$id"
+quiet="sbQt$id"
+macB_colon=$(ip netns exec "$hostB" cat /sys/class/net/eth0/address)
+spantap=("$bin/spantap" --control-socket "$work/fw.sock")
+fw_conf() {   # fw_conf XDP-MODE MIRRORED-INTERFACE SCHEDULING
+    cat > "$work/fw.conf" <<CFG
+set forwarding-options port-mirroring instance bench input rate 1
+set forwarding-options port-mirroring instance bench input ingress interface $2
+set forwarding-options port-mirroring instance bench output interface $mtap
+set dataplane xdp-mode $1
+set dataplane cross-connect wire interface $fwdA
+set dataplane cross-connect wire interface $fwdB
+CFG
+    [ "$3" = default ] || echo "set sink scheduling $3" >> "$work/fw.conf"
+}
+fw_reload() { fw_conf "$@"; "${spantap[@]}" reload > /dev/null; sleep 0.2; }
+# fw_delta BEFORE AFTER B-RECEIVED SENT: one run's accounting, as key=value pairs
+fw_delta() {
+    python3 - "$1" "$2" "$3" "$4" "$fwdA" <<'PY'
+import json, sys
+before, after = (json.load(open(path)) for path in sys.argv[1:3])
+received, sent, interface = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+def binding(s): return next(b for b in s["bindings"] if b["interface"] == interface)
+def d(get): return get(after) - get(before)
+k = lambda key: (lambda s: binding(s)["kernel"][key])
+b = lambda key: (lambda s: binding(s)[key])
+i = lambda key: (lambda s: s["instances"][0][key])
+rx, tx = d(b("rx_packets")), d(b("tx_packets"))
+before_rx = d(k("rx_ring_full")) + d(k("rx_dropped"))
+print(f"sent={sent} received={received} lost={sent - received} rx={rx} "
+      f"lost_before_rx={sent - rx} rx_ring_full={d(k('rx_ring_full'))} rx_dropped={d(k('rx_dropped'))} "
+      f"fill_empty={d(k('rx_fill_ring_empty_descs'))} tx_drops={d(b('tx_drops'))} lost_after_tx={tx - received} "
+      f"mirrored={d(i('mirrored_packets'))} delivered={d(i('delivered_packets'))} queue_full={d(i('mirror_drops_queue_full'))} "
+      f"no_binding={d(i('mirror_drops_no_binding'))} write_errors={d(i('write_errors'))}")
+PY
+}
+# fw_run KIND: one run of KIND (paced | burst); prints its fw_delta line
+fw_run() {
+    "${spantap[@]}" status --json > "$work/s0.json"
+    local b0; b0=$(rxB)
+    case $1 in
+        paced) ip netns exec "$hostA" "$work/paced_sender" eth0 "$macB_colon" 50000 50000 > "$work/sender.txt" ;;
+        burst) "${trafgen_A[@]}" -n 50000 > /dev/null 2>&1 ;;
+    esac
+    sleep 0.7
+    local b1; b1=$(rxB)
+    "${spantap[@]}" status --json > "$work/s1.json"
+    fw_delta "$work/s0.json" "$work/s1.json" "$((b1 - b0))" 50000
+}
+# fw_saturate: trafgen unthrottled for $window s; writes forwarded pps (host B's receive rate) to
+# $work/last (not printed: a $(...) subshell would orphan trafgen)
+fw_saturate() {
+    "${trafgen_A[@]}" > /dev/null 2>&1 &
+    local gpid=$!; pids+=("$gpid")
+    sleep 0.7
+    local r1 t1 r2 t2
+    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
+    stop_trafgen "$gpid"; sleep 0.3
+    awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}' > "$work/last"
+}
+sum_field() { local key=$1; shift; local total=0 v; for line in "$@"; do v=$(echo " $line" | field "$key"); total=$((total + v)); done; echo "$total"; }
+classes=(idle batch normal)
+for xdp in native generic; do
+    fw_conf "$xdp" "$fwdA" default
+    "$bin/spantapd" --config "$work/fw.conf" --control-socket "$work/fw.sock" --log-level warning 2> "$work/fw-$xdp.log" &
+    daemon=$!; pids+=("$daemon")
+    for _ in $(seq 100); do "${spantap[@]}" status --json 2>/dev/null | grep -q '"bindings":\[{' && break; sleep 0.1; done
+    for _ in $(seq 50); do [ -e "/sys/class/net/$mtap" ] && break; sleep 0.1; done
+    start_tcpdump "$mtap" /dev/null
+    mode_seen=$("${spantap[@]}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bindings"][0]["mode"])')
+
+    # (a) paced 50 kpps, live sink, every class: nothing forwarded may be lost.
+    for class in "${classes[@]}"; do
+        fw_reload "$xdp" "$fwdA" "$class"
+        lines=()
+        for ((r = 0; r < reps; r++)); do lines+=("$(fw_run paced)"); echo "    $xdp paced $class: ${lines[-1]} $(cat "$work/sender.txt")" >&2; done
+        row "| 3b | $mode_seen XDP, 50 000 frames paced at 50 kpps (paced_sender), live sink + tcpdump, sink scheduling $class | per run lost $(for l in "${lines[@]}"; do echo -n "$(echo " $l" | field lost) "; done)(before RX $(sum_field lost_before_rx "${lines[@]}"), tx_drops $(sum_field tx_drops "${lines[@]}"), after TX $(sum_field lost_after_tx "${lines[@]}")); clones delivered $(sum_field delivered "${lines[@]}") of $(sum_field mirrored "${lines[@]}"), queue_full $(sum_field queue_full "${lines[@]}") | **$(sum_field lost "${lines[@]}") lost** in $reps runs | 0 |"
+    done
+
+    # (b) 50 000-frame line-rate bursts, live vs off in pairs, per scheduling class.
+    for class in "${classes[@]}"; do
+        live=() off=()
+        for ((r = 0; r < reps; r++)); do
+            fw_reload "$xdp" "$fwdA" "$class"; live+=("$(fw_run burst)")
+            fw_reload "$xdp" "$quiet" "$class"; off+=("$(fw_run burst)")
+            echo "    $xdp burst $class: live ${live[-1]}" >&2
+            echo "    $xdp burst $class: off  ${off[-1]}" >&2
+        done
+        lost_live=$(sum_field lost "${live[@]}") lost_off=$(sum_field lost "${off[@]}")
+        excess=$(awk -v l="$lost_live" -v o="$lost_off" -v n=$((reps * 50000)) 'BEGIN{printf "%.3f", (l - o) * 100 / n}')
+        row "| 3b | $mode_seen XDP, $reps pairs of 50 000-frame line-rate bursts (trafgen -n), sink scheduling $class | live lost $(for l in "${live[@]}"; do echo -n "$(echo " $l" | field lost) "; done)(before RX $(sum_field lost_before_rx "${live[@]}"), tx_drops $(sum_field tx_drops "${live[@]}"), after TX $(sum_field lost_after_tx "${live[@]}")), off lost $(for l in "${off[@]}"; do echo -n "$(echo " $l" | field lost) "; done); clones delivered $(sum_field delivered "${live[@]}") of $(sum_field mirrored "${live[@]}"), queue_full $(sum_field queue_full "${live[@]}") | live - off: **${excess} %** of frames | <= 0.1 % |"
+    done
+
+    # (c) saturation, with the default class: forwarded pps, live vs off.
+    fw_reload "$xdp" "$fwdA" default
+    sat_live=() sat_off=()
+    for ((r = 0; r < reps; r++)); do
+        fw_reload "$xdp" "$fwdA" default; fw_saturate; sat_live+=("$(cat "$work/last")")
+        fw_reload "$xdp" "$quiet" default; fw_saturate; sat_off+=("$(cat "$work/last")")
+    done
+    ml=$(echo "${sat_live[*]}" | median) mo=$(echo "${sat_off[*]}" | median)
+    echo "    $xdp saturation (default class): live ${sat_live[*]} off ${sat_off[*]}" >&2
+    row "| 3b | $mode_seen XDP, saturating trafgen for ${window} s, sink scheduling $default_class (the default) | live $(printf %.0f "$ml") pps / off $(printf %.0f "$mo") pps | **$(ratio "$ml" "$mo")x** | >= 0.95x |"
+    [ "$xdp" = generic ] && pps[spantapd_live]=$ml
+
+    stop "$tcpdump_pid" INT
+    stop "$daemon" TERM
 done
+ip link del "$quiet" 2>/dev/null
 
 # ---- row 4: the kernel's own mirror ---------------------------------------------------------
 echo "bench: row 4: tc matchall mirred (mirror to a TAP + redirect to the peer) at the same load" >&2
@@ -271,7 +372,7 @@ done
 tc qdisc del dev "$fwdA" clsact
 stop "$hold" TERM
 kpps=$(echo "${k[*]}" | median)
-row "| 4 | kernel: tc ($classifier) redirect A->B + mirred mirror to a TAP with tcpdump, same trafgen load | $(printf %.0f "$kpps") pps forwarded (last run: tcpdump captured $kcap frames forwarded) | SpanTap live / kernel: **$(ratio "${pps[live]}" "$kpps")x** | context |"
+row "| 4 | kernel: tc ($classifier) redirect A->B + mirred mirror to a TAP with tcpdump, same trafgen load | $(printf %.0f "$kpps") pps forwarded (last run: tcpdump captured $kcap frames forwarded) | spantapd generic live / kernel: **$(ratio "${pps[spantapd_live]}" "$kpps")x** | context |"
 
 # ---- row 5: delivery and latency ------------------------------------------------------------
 echo "bench: row 5: delivery share and enqueue-to-TAP latency at 20 kpps" >&2

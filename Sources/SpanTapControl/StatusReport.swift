@@ -79,11 +79,45 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var dstport: UInt16?
         /// Why frames were not sent, for outputs that can tell more than `write_errors`.
         public var writeErrorReasons: WriteErrorReasons?
+        /// How long delivered frames waited from their producer's timestamp to the end of their write.
+        public var latency: Latency?
 
         public init(interface: String, ifindex: Int32, kind: String) {
             self.interface = interface
             self.ifindex = ifindex
             self.kind = kind
+        }
+    }
+
+    /// An output's enqueue-to-write latency since spantapd set the output up (it carries on
+    /// through re-creations), from the sink's histogram: one value per drained batch, an upper
+    /// bound for each of the batch's frames. Frames whose producer put no timestamp are not in it.
+    public struct Latency: Codable, Equatable, Sendable {
+        public var samples: UInt64
+        public var p50Us: Double
+        public var p99Us: Double
+        public var maxUs: Double
+        public var sumUs: Double
+        /// Cumulative: `count` frames waited at most `le_us` microseconds (Prometheus's buckets).
+        public var buckets: [Bucket]
+
+        public struct Bucket: Codable, Equatable, Sendable {
+            public var leUs: UInt64
+            public var count: UInt64
+
+            public init(leUs: UInt64, count: UInt64) {
+                self.leUs = leUs
+                self.count = count
+            }
+        }
+
+        public init(samples: UInt64, p50Us: Double, p99Us: Double, maxUs: Double, sumUs: Double, buckets: [Bucket]) {
+            self.samples = samples
+            self.p50Us = p50Us
+            self.p99Us = p99Us
+            self.maxUs = maxUs
+            self.sumUs = sumUs
+            self.buckets = buckets
         }
     }
 

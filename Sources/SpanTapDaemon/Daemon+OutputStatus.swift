@@ -1,6 +1,7 @@
 import SpanTapConfig
 import SpanTapControl
 import SpanTapLink
+import SpanTapSink
 
 extension Daemon {
     /// An instance's output as status shows it; a vxlan output adds its tunnel and why frames
@@ -8,6 +9,7 @@ extension Daemon {
     func outputStatus(_ configured: MirrorOutput, _ output: ManagedOutput?, transmitErrors: TransmitErrors) -> StatusReport.Output {
         var status = StatusReport.Output(interface: output?.currentName ?? configured.interface,
                                          ifindex: output?.ifindex ?? 0, kind: output?.kind ?? "missing")
+        status.latency = output.map { Self.latencyStatus($0.counters.latency.snapshot()) }
         guard let tunnel = configured.vxlan else { return status }
         status.remote = tunnel.remote
         status.local = tunnel.local
@@ -20,5 +22,15 @@ extension Daemon {
         reasons.transmitFailed = transmitErrors.other
         status.writeErrorReasons = reasons
         return status
+    }
+
+    private static func latencyStatus(_ snapshot: LatencySnapshot) -> StatusReport.Latency {
+        let microseconds = { (nanoseconds: UInt64) in Double(nanoseconds) / 1_000 }
+        return StatusReport.Latency(
+            samples: snapshot.samples, p50Us: microseconds(snapshot.p50Nanoseconds), p99Us: microseconds(snapshot.p99Nanoseconds),
+            maxUs: microseconds(snapshot.maxNanoseconds), sumUs: microseconds(snapshot.sumNanoseconds),
+            buckets: zip(OutputLatency.bucketBoundsMicroseconds, snapshot.cumulativeCounts).map {
+                StatusReport.Latency.Bucket(leUs: $0, count: $1)
+            })
     }
 }

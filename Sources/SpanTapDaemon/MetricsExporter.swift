@@ -29,6 +29,7 @@ public final class MetricsExporter {
         var body = registry.emitToBuffer()
         // The text format wants every line, the last included, to end in a newline.
         if body.last != UInt8(ascii: "\n") { body.append(UInt8(ascii: "\n")) }
+        body += Array(LatencyExposition.render(report.instances).utf8)
         return body
     }
 

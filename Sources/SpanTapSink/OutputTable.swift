@@ -9,6 +9,8 @@ final class OutputTable {
         var packets: UInt64 = 0
         var bytes: UInt64 = 0
         var errors: UInt64 = 0
+        /// The oldest producer timestamp among the records delivered since the last flush (0: none).
+        var oldestTimestamp: UInt64 = 0
     }
 
     private var entries: UnsafeMutablePointer<Entry>
@@ -45,10 +47,14 @@ final class OutputTable {
         Int(id) < count ? entries[Int(id)].descriptor : -1
     }
 
+    /// `timestamp`: the record's `timestamp_ns` (0 if its producer did not stamp it).
     @inline(__always)
-    func delivered(_ id: UInt32, bytes: Int) {
+    func delivered(_ id: UInt32, bytes: Int, timestamp: UInt64) {
         entries[Int(id)].packets &+= 1
         entries[Int(id)].bytes &+= UInt64(bytes)
+        if timestamp != 0, entries[Int(id)].oldestTimestamp == 0 || timestamp < entries[Int(id)].oldestTimestamp {
+            entries[Int(id)].oldestTimestamp = timestamp
+        }
     }
 
     @inline(__always)
@@ -56,14 +62,24 @@ final class OutputTable {
         entries[Int(id)].errors &+= 1
     }
 
-    /// Publishes the tallies to the outputs' shared counters.
+    /// Publishes the tallies to the outputs' shared counters, and their latency: one clock read
+    /// per flush (the batch's writes have finished), one histogram entry per output.
     func flush() {
+        var now: UInt64 = 0
         for index in 0..<count where entries[index].packets | entries[index].errors != 0 {
-            outputs[index]?.counters.add(packets: entries[index].packets, bytes: entries[index].bytes,
-                                         errors: entries[index].errors)
+            let entry = entries[index]
+            outputs[index]?.counters.add(packets: entry.packets, bytes: entry.bytes, errors: entry.errors)
+            if entry.oldestTimestamp != 0 {
+                if now == 0 { now = OutputLatency.now() }
+                // A timestamp from the future is a producer's error, not a latency.
+                if entry.oldestTimestamp <= now {
+                    outputs[index]?.counters.latency.record(ageNanoseconds: now - entry.oldestTimestamp, count: entry.packets)
+                }
+            }
             entries[index].packets = 0
             entries[index].bytes = 0
             entries[index].errors = 0
+            entries[index].oldestTimestamp = 0
         }
     }
 

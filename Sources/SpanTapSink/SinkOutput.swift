@@ -45,6 +45,8 @@ public final class OutputCounters: Sendable {
     let deliveredPacketsCell = ManagedAtomic<UInt64>(0)
     let deliveredBytesCell = ManagedAtomic<UInt64>(0)
     let writeErrorsCell = ManagedAtomic<UInt64>(0)
+    /// Enqueue-to-write latency of the frames delivered.
+    public let latency = OutputLatency()
 
     public var deliveredPackets: UInt64 { deliveredPacketsCell.load(ordering: .relaxed) }
     public var deliveredBytes: UInt64 { deliveredBytesCell.load(ordering: .relaxed) }

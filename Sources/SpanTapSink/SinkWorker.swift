@@ -158,7 +158,8 @@ final class SinkWorker: @unchecked Sendable {
                 return true
             }
             let written = write(descriptor, record.frame.baseAddress, record.frame.count)
-            switch settle(record.outputID, result: written >= 0 ? written : -Int(errno), length: record.frame.count, final: final) {
+            switch settle(record.outputID, result: written >= 0 ? written : -Int(errno), length: record.frame.count,
+                          timestamp: record.timestampNanoseconds, final: final) {
             case .done: return true
             case .noBinding: noBinding += 1; return true
             case .wouldBlock: source.blockedOn = record.outputID; return false
@@ -205,7 +206,7 @@ final class SinkWorker: @unchecked Sendable {
             case .none:
                 let outputID = batch.outputID(consumed)
                 switch settle(outputID, result: batch.result(consumed), length: batch.length(consumed),
-                              final: final || consumed < lastFinished) {
+                              timestamp: batch.timestamp(consumed), final: final || consumed < lastFinished) {
                 case .done: break
                 case .noBinding: noBinding += 1
                 case .wouldBlock:
@@ -227,9 +228,9 @@ final class SinkWorker: @unchecked Sendable {
     /// would-block are counted and the record is consumed (a mirror clone is discardable); with
     /// `final` a would-block is such an error too.
     @inline(__always)
-    private func settle(_ outputID: UInt32, result: Int, length: Int, final: Bool) -> Delivery {
+    private func settle(_ outputID: UInt32, result: Int, length: Int, timestamp: UInt64, final: Bool) -> Delivery {
         if result == length {
-            outputs.delivered(outputID, bytes: length)
+            outputs.delivered(outputID, bytes: length, timestamp: timestamp)
             return .done
         }
         switch result < 0 ? Int32(-result) : EMSGSIZE {

@@ -16,6 +16,7 @@ final class UringBatch {
     private let writes: UnsafeMutablePointer<spantap_uring_write>
     private let skips: UnsafeMutablePointer<Skip>
     private let outputIDs: UnsafeMutablePointer<UInt32>
+    private let timestamps: UnsafeMutablePointer<UInt64>
 
     /// A batch of `capacity` writes, or the errno that says why io_uring cannot be used here.
     static func open(capacity: Int) -> Result<UringBatch, Errno> {
@@ -33,6 +34,8 @@ final class UringBatch {
         skips.initialize(repeating: .none, count: capacity)
         outputIDs = .allocate(capacity: capacity)
         outputIDs.initialize(repeating: 0, count: capacity)
+        timestamps = .allocate(capacity: capacity)
+        timestamps.initialize(repeating: 0, count: capacity)
     }
 
     deinit {
@@ -40,6 +43,7 @@ final class UringBatch {
         writes.deallocate()
         skips.deallocate()
         outputIDs.deallocate()
+        timestamps.deallocate()
     }
 
     @inline(__always)
@@ -48,6 +52,7 @@ final class UringBatch {
                                             fd: descriptor, result: 0, reserved: 0)
         skips[index] = descriptor >= 0 ? .none : .noBinding
         outputIDs[index] = record.outputID
+        timestamps[index] = record.timestampNanoseconds
     }
 
     @inline(__always)
@@ -65,6 +70,7 @@ final class UringBatch {
 
     @inline(__always) func skipReason(_ index: Int) -> Skip { skips[index] }
     @inline(__always) func outputID(_ index: Int) -> UInt32 { outputIDs[index] }
+    @inline(__always) func timestamp(_ index: Int) -> UInt64 { timestamps[index] }
     @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
     /// Bytes written, or -errno (-ECANCELED: an earlier write of the chain failed, this one never ran).
     @inline(__always) func result(_ index: Int) -> Int { Int(writes[index].result) }

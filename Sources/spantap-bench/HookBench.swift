@@ -19,6 +19,8 @@ func hookBench(_ options: Options) throws {
     let packets = options.int("packets", 1 << 24)
     let repetitions = options.int("reps", 5)
     let variant = options.string("variant", "none")
+    // A rule's max-packets-per-second (0: none): what the limiter adds to the rate:N variants.
+    let limit = UInt32(options.int("limit", 0))
     let inlineConsumer = options.flag("inline-consumer")
     // spin: re-read the producer index as fast as possible (worst case for the shared lines);
     // batch: like a sink busy writing, look again only ~2 µs after a drain that found < 64 records.
@@ -42,7 +44,7 @@ func hookBench(_ options: Options) throws {
     case _ where variant == "unmirrored" || variant.hasPrefix("rate:"):
         if variant != "unmirrored" {
             guard let rate = UInt32(variant.dropFirst(5)) else { fail("bad variant \(variant)") }
-            ring.publishRules([RingRule(ifindex: context.ifindex, outputID: 0, rate: rate)])
+            ring.publishRules([RingRule(ifindex: context.ifindex, outputID: 0, rate: rate, maxPacketsPerSecond: limit)])
         }
         if !inlineConsumer { drainer = ConsumerThread(consumer, backOff: consumerStyle == "batch") }
         var step = DrainingMirrorHook(hook: mirror.hook(), consumer: inlineConsumer ? consumer : nil)
@@ -54,9 +56,9 @@ func hookBench(_ options: Options) throws {
     }
     let counters = ring.counters
     let offered = counters.mirroredPackets + counters.mirrorDropsQueueFull
-    print("variant=\(variant) consumer=\(inlineConsumer ? "inline" : consumerStyle) size=\(length) packets=\(packets) reps=\(repetitions) ns_per_packet=\(format(median(results), 2))"
+    print("variant=\(variant) limit=\(limit) consumer=\(inlineConsumer ? "inline" : consumerStyle) size=\(length) packets=\(packets) reps=\(repetitions) ns_per_packet=\(format(median(results), 2))"
           + " all=\(results.map { format($0, 2) }.joined(separator: ",")) mirrored=\(counters.mirroredPackets)"
-          + " drops_queue_full=\(counters.mirrorDropsQueueFull) consumed=\(drainer?.consumed ?? 0)"
+          + " drops_queue_full=\(counters.mirrorDropsQueueFull) drops_rate_limited=\(counters.mirrorDropsRateLimited) consumed=\(drainer?.consumed ?? 0)"
           + " enqueued_share=\(offered == 0 ? "n/a" : format(Double(counters.mirroredPackets) / Double(offered), 4))"
           + " checksum=\(lab.checksum)")
 }

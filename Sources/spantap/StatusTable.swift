@@ -8,18 +8,21 @@ struct StatusTable {
 
     func render() -> String {
         var out = table(["INSTANCE", "RATE", "INGRESS", "OUTPUT", "KIND", "MIRRORED", "BYTES", "DROP-FULL", "DROP-NOFRAME",
-                         "DROP-NOBIND", "DELIVERED", "WRITE-ERR", "RECREATED"],
+                         "DROP-NOBIND", "DELIVERED", "WRITE-ERR", "RECREATED", "LATENCY-P50/P99"],
                         status.instances.map { i in
                             [i.name, i.rate <= 1 ? "all" : "1/\(i.rate)", i.ingress.joined(separator: ","),
                              "\(i.output.interface)#\(i.output.ifindex)", i.output.kind, "\(i.mirroredPackets)", "\(i.mirroredBytes)",
                              "\(i.mirrorDropsQueueFull)", "\(i.mirrorDropsNoFrame)", "\(i.mirrorDropsNoBinding)",
-                             "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)"]
+                             "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)", latency(i.output.latency)]
                         })
         if !status.bindings.isEmpty {
-            out += "\n" + table(["BINDING", "QUEUE", "MODE", "RX", "TX", "TX-DROP", "MIRRORED", "DROP-FULL", "DROP-NOFRAME"],
+            // The kernel's columns say where a frame offered to the forwarder was lost before RX.
+            out += "\n" + table(["BINDING", "QUEUE", "MODE", "RX", "TX", "TX-DROP", "MIRRORED", "DROP-FULL", "DROP-NOFRAME",
+                                  "RX-RING-FULL", "FILL-EMPTY", "RX-DROPPED"],
                                 status.bindings.map { b in
                                     [b.interface, "\(b.queue)", b.mode, "\(b.rxPackets)", "\(b.txPackets)", "\(b.txDrops)",
-                                     "\(b.mirroredPackets)", "\(b.mirrorDropsQueueFull)", "\(b.mirrorDropsNoFrame)"]
+                                     "\(b.mirroredPackets)", "\(b.mirrorDropsQueueFull)", "\(b.mirrorDropsNoFrame)",
+                                     "\(b.kernel.rxRingFull)", "\(b.kernel.rxFillRingEmptyDescs)", "\(b.kernel.rxDropped)"]
                                 })
         }
         if !status.producers.isEmpty {
@@ -35,6 +38,11 @@ struct StatusTable {
         out += "\nproducers attached \(d.producersAttached), quarantined since start \(d.producersQuarantined), "
             + "ring memory \(d.ringMemoryBytes) B, control connections \(d.controlConnections)\n"
         return out
+    }
+
+    private func latency(_ latency: StatusReport.Latency?) -> String {
+        guard let latency, latency.samples > 0 else { return "-" }
+        return "\(Int(latency.p50Us.rounded()))/\(Int(latency.p99Us.rounded()))us"
     }
 
     private func table(_ header: [String], _ rows: [[String]]) -> String { TextTable(header, rows).render() }

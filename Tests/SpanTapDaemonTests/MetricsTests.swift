@@ -7,9 +7,19 @@ import Testing
 /// answering while other clients hold connections open without sending anything.
 @Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
 struct MetricsTests {
-    @Test func expositionPassesPromtoolWithHelpProcessAndBuildInfo() throws {
+    @Test func expositionPassesPromtoolWithHelpProcessBuildInfoAndLatency() throws {
+        let producer = try ExternalProducerTests.buildProducer()
         let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--metrics", "127.0.0.1:0"])
         defer { lab.cleanUp() }
+        // 200 stamped frames through the sink, so the output's latency histogram has something in it.
+        _ = try run(producer, "-s", lab.socketPath, "-n", "metrics-test", "-c", "200", "-l", "100")
+        #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == 200 })
+        let latency = try #require(try lab.status().instances.first?.output.latency)
+        #expect(latency.samples == 200, "every delivered frame is in the histogram")
+        #expect(latency.p50Us > 0 && latency.p50Us <= latency.p99Us && latency.p99Us <= latency.maxUs, "\(latency)")
+        #expect(latency.buckets.map(\.count) == latency.buckets.map(\.count).sorted(), "buckets are cumulative")
+        #expect(latency.buckets.last!.count <= 200)
+
         let body = try scrape(port: try #require(lab.metricsPort())).body
         let file = lab.directory.appendingPathComponent("metrics.txt")
         try body.write(to: file, atomically: true, encoding: .utf8)
@@ -20,7 +30,13 @@ struct MetricsTests {
         let samples = body.split(separator: "\n").filter { !$0.hasPrefix("#") }
         let names = Set(samples.map { String($0.prefix { $0 != "{" && $0 != " " }) })
         let helped = Set(body.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) })
-        #expect(names.subtracting(helped).isEmpty, "series without HELP: \(names.subtracting(helped))")
+        // A histogram's HELP names its family; its series add _bucket, _sum and _count.
+        let family = { (name: String) in
+            ["_bucket", "_sum", "_count"].first { name.hasSuffix($0) && helped.contains(String(name.dropLast($0.count))) }
+                .map { String(name.dropLast($0.count)) } ?? name
+        }
+        let unhelped = names.filter { !helped.contains(family($0)) }
+        #expect(unhelped.isEmpty, "series without HELP: \(unhelped)")
         let labelNames = Set(samples.flatMap { sample -> [String] in
             guard let open = sample.firstIndex(of: "{"), let close = sample.lastIndex(of: "}") else { return [] }
             return sample[sample.index(after: open)..<close].split(separator: ",").map { String($0.prefix { $0 != "=" }) }
@@ -32,6 +48,10 @@ struct MetricsTests {
             #expect(names.contains(name), "\(name) missing")
         }
         #expect(samples.contains { $0.hasPrefix("spantap_build_info{version=\"") && $0.hasSuffix("} 1.0") })
+        // The sink's histogram as a Prometheus histogram: buckets, +Inf, _sum and _count agree with status.
+        #expect(samples.contains { $0.hasPrefix("spantap_output_latency_seconds_bucket{") && $0.contains("le=\"+Inf\"} 200") })
+        #expect(samples.contains { $0.hasPrefix("spantap_output_latency_seconds_count{") && $0.hasSuffix("} 200") })
+        #expect(body.contains("# TYPE spantap_output_latency_seconds histogram"))
     }
 
     @Test func idleConnectionsDelayNoScrapeAndAreClosed() throws {

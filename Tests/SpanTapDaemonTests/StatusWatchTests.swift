@@ -28,14 +28,12 @@ struct StatusWatchTests {
         let session = uniqueName("watch")
         let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
         // Not through run(): the tmux server it starts keeps any output pipe open for its lifetime.
-        let tmux = Process()
-        tmux.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tmux.arguments = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
-                          "\(spantap) --control-socket \(lab.socketPath) status --watch 0.5"]
-        tmux.standardOutput = FileHandle.nullDevice
-        tmux.standardError = FileHandle.nullDevice
-        try tmux.run()
-        tmux.waitUntilExit()
+        // And not through Foundation's Process either: its waitUntilExit was seen to miss the exit
+        // of this short-lived client while other tests spawned processes, hanging the suite.
+        // posix_spawn + waitpid on the client's own pid cannot miss it.
+        _ = try runWithDescriptors("/usr/bin/env", ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
+                                                    "\(spantap) --control-socket \(lab.socketPath) status --watch 0.5"],
+                                   descriptors: [])
         defer { _ = try? run("tmux", "kill-session", "-t", session) }
 
         var seen: [Int] = []
