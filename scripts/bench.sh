@@ -175,7 +175,8 @@ host() {   # host NAMESPACE FORWARDER-END: a quiet host, offloads off (wire-form
 }
 host "$hostA" "$fwdA"
 host "$hostB" "$fwdB"
-macB=$(ip netns exec "$hostB" cat /sys/class/net/eth0/address | sed 's/^/0x/; s/:/,0x/g')
+macB_colon=$(ip netns exec "$hostB" cat /sys/class/net/eth0/address)
+macB=$(echo "$macB_colon" | sed 's/^/0x/; s/:/,0x/g')
 # 64-byte frames to host B's MAC, EtherType 0x88b5 (B's stack counts and drops them: no replies),
 # 8 random bytes per frame (so captures can be matched to ring records byte for byte).
 cat > "$work/frame64.trafgen" <<CFG
@@ -186,6 +187,17 @@ trafgen_A=(ip netns exec "$hostA" trafgen --dev eth0 --in "$work/frame64.trafgen
 # trafgen ignores SIGINT/SIGTERM when started in the background here: stop it (the only process
 # in host A's namespace) with SIGKILL.
 stop_trafgen() { ip netns pids "$hostA" | xargs -r kill -KILL; { wait "$1"; } 2>/dev/null || true; untrack "$1"; }
+# saturate: trafgen unthrottled from A; after 0.7 s, host B's receive rate over $window s goes to
+# $work/rate (not printed: a $(...) subshell would orphan trafgen)
+saturate() {
+    "${trafgen_A[@]}" > /dev/null 2>&1 &
+    local gpid=$!; pids+=("$gpid")
+    sleep 0.7
+    local r1 t1 r2 t2
+    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
+    stop_trafgen "$gpid"; sleep 0.3
+    awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}' > "$work/rate"
+}
 
 # forward_run MODE: saturating trafgen from A for $window s; writes "pps captured a_rx mirrored
 # queue_full tx_drops" to $work/last (not printed: a $(...) subshell would orphan its processes)
@@ -195,17 +207,12 @@ forward_run() {
     local fpid=$!; pids+=("$fpid")
     wait_for "$out" "^ready" 20
     [ "$mode" = live ] && start_tcpdump "$mtap" /dev/null
-    "${trafgen_A[@]}" > /dev/null 2>&1 &
-    local gpid=$!; pids+=("$gpid")
-    sleep 0.7
-    local r1 t1 r2 t2
-    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
-    stop_trafgen "$gpid"; sleep 0.3
+    saturate
     local captured=n/a
     if [ "$mode" = live ]; then stop "$tcpdump_pid" INT; captured=$(captured_by_tcpdump "$mtap"); fi
     stop "$fpid" TERM
     local result; result=$(grep '^result' "$out")
-    echo "$(awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}') $captured $(echo "$result" | field a_rx) $(echo "$result" | field mirrored) $(echo "$result" | field drops_queue_full) $(echo "$result" | field a_to_b_tx_drops)" > "$work/last"
+    echo "$(cat "$work/rate") $captured $(echo "$result" | field a_rx) $(echo "$result" | field mirrored) $(echo "$result" | field drops_queue_full) $(echo "$result" | field a_to_b_tx_drops)" > "$work/last"
 }
 # ---- row 3: forwarding under mirror pressure ------------------------------------------------
 echo "bench: row 3: forwarding (generic XDP) with mirroring off / rate 1 live sink / rate 1 stalled sink" >&2
@@ -234,7 +241,6 @@ row "| 3 | forwarded, rate 1, stalled sink (ring full) | $(printf %.0f "${pps[st
 echo "bench: row 3b: forwarding with the real spantapd (native, generic): paced, bursts per sink scheduling class, saturation" >&2
 ip link add "sbQt$id" type veth peer name "sbQp$id"
 quiet="sbQt$id"
-macB_colon=$(ip netns exec "$hostB" cat /sys/class/net/eth0/address)
 spantap=("$bin/spantap" --control-socket "$work/fw.sock")
 fw_conf() {   # fw_conf XDP-MODE MIRRORED-INTERFACE SCHEDULING
     cat > "$work/fw.conf" <<CFG
@@ -260,7 +266,6 @@ k = lambda key: (lambda s: binding(s)["kernel"][key])
 b = lambda key: (lambda s: binding(s)[key])
 i = lambda key: (lambda s: s["instances"][0][key])
 rx, tx = d(b("rx_packets")), d(b("tx_packets"))
-before_rx = d(k("rx_ring_full")) + d(k("rx_dropped"))
 print(f"sent={sent} received={received} lost={sent - received} rx={rx} "
       f"lost_before_rx={sent - rx} rx_ring_full={d(k('rx_ring_full'))} rx_dropped={d(k('rx_dropped'))} "
       f"fill_empty={d(k('rx_fill_ring_empty_descs'))} tx_drops={d(b('tx_drops'))} lost_after_tx={tx - received} "
@@ -281,24 +286,16 @@ fw_run() {
     "${spantap[@]}" status --json > "$work/s1.json"
     fw_delta "$work/s0.json" "$work/s1.json" "$((b1 - b0))" 50000
 }
-# fw_saturate: trafgen unthrottled for $window s; writes forwarded pps (host B's receive rate) to
-# $work/last (not printed: a $(...) subshell would orphan trafgen)
-fw_saturate() {
-    "${trafgen_A[@]}" > /dev/null 2>&1 &
-    local gpid=$!; pids+=("$gpid")
-    sleep 0.7
-    local r1 t1 r2 t2
-    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
-    stop_trafgen "$gpid"; sleep 0.3
-    awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}' > "$work/last"
-}
 sum_field() { local key=$1; shift; local total=0 v; for line in "$@"; do v=$(echo " $line" | field "$key"); total=$((total + v)); done; echo "$total"; }
 classes=(idle batch normal)
 for xdp in native generic; do
     fw_conf "$xdp" "$fwdA" default
     "$bin/spantapd" --config "$work/fw.conf" --control-socket "$work/fw.sock" --log-level warning 2> "$work/fw-$xdp.log" &
     daemon=$!; pids+=("$daemon")
-    for _ in $(seq 100); do "${spantap[@]}" status --json 2>/dev/null | grep -q '"bindings":\[{' && break; sleep 0.1; done
+    for _ in $(seq 100); do
+        "${spantap[@]}" status --json 2>/dev/null | python3 -c 'import json, sys; sys.exit(not json.load(sys.stdin)["bindings"])' 2>/dev/null && break
+        sleep 0.1
+    done
     for _ in $(seq 50); do [ -e "/sys/class/net/$mtap" ] && break; sleep 0.1; done
     start_tcpdump "$mtap" /dev/null
     mode_seen=$("${spantap[@]}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bindings"][0]["mode"])')
@@ -329,12 +326,12 @@ for xdp in native generic; do
     fw_reload "$xdp" "$fwdA" default
     sat_live=() sat_off=()
     for ((r = 0; r < reps; r++)); do
-        fw_reload "$xdp" "$fwdA" default; fw_saturate; sat_live+=("$(cat "$work/last")")
-        fw_reload "$xdp" "$quiet" default; fw_saturate; sat_off+=("$(cat "$work/last")")
+        fw_reload "$xdp" "$fwdA" default; saturate; sat_live+=("$(cat "$work/rate")")
+        fw_reload "$xdp" "$quiet" default; saturate; sat_off+=("$(cat "$work/rate")")
     done
     ml=$(echo "${sat_live[*]}" | median) mo=$(echo "${sat_off[*]}" | median)
     echo "    $xdp saturation (default class): live ${sat_live[*]} off ${sat_off[*]}" >&2
-    row "| 3b | $mode_seen XDP, saturating trafgen for ${window} s, sink scheduling $default_class (the default) | live $(printf %.0f "$ml") pps / off $(printf %.0f "$mo") pps | **$(ratio "$ml" "$mo")x** | >= 0.95x |"
+    row "| 3b | $mode_seen XDP, saturating trafgen for ${window} s, sink scheduling not set (the default) | live $(printf %.0f "$ml") pps / off $(printf %.0f "$mo") pps | **$(ratio "$ml" "$mo")x** | >= 0.95x |"
     [ "$xdp" = generic ] && pps[spantapd_live]=$ml
 
     stop "$tcpdump_pid" INT
@@ -359,14 +356,10 @@ k=() kcap=""
 for ((r = 0; r < reps; r++)); do
     start_tcpdump "$ktap" /dev/null
     b0=$(rxB)
-    "${trafgen_A[@]}" > /dev/null 2>&1 &
-    gpid=$!; pids+=("$gpid")
-    sleep 0.7
-    r1=$(rxB); t1=$(now); sleep "$window"; r2=$(rxB); t2=$(now)
-    stop_trafgen "$gpid"; sleep 0.3
+    saturate
     b1=$(rxB)
     stop "$tcpdump_pid" INT
-    k+=("$(awk -v a="$r1" -v b="$r2" -v s="$t1" -v e="$t2" 'BEGIN{printf "%.0f", (b-a)/(e-s)}')")
+    k+=("$(cat "$work/rate")")
     kcap="$(captured_by_tcpdump "$ktap")/$((b1 - b0))"
 done
 tc qdisc del dev "$fwdA" clsact
@@ -375,18 +368,18 @@ kpps=$(echo "${k[*]}" | median)
 row "| 4 | kernel: tc ($classifier) redirect A->B + mirred mirror to a TAP with tcpdump, same trafgen load | $(printf %.0f "$kpps") pps forwarded (last run: tcpdump captured $kcap frames forwarded) | spantapd generic live / kernel: **$(ratio "${pps[spantapd_live]}" "$kpps")x** | context |"
 
 # ---- row 5: delivery and latency ------------------------------------------------------------
-echo "bench: row 5: delivery share and enqueue-to-TAP latency at 20 kpps" >&2
+echo "bench: row 5: delivery share and enqueue-to-TAP latency at 20 kpps (paced)" >&2
 out="$work/latency.txt"
 "$bench" forward --a "$fwdA" --b "$fwdB" --mirror live --tap "$mtap" --slots 32768 --pcap "$work/mirror.pcap" > "$out" 2> "$work/latency.err" &
 fpid=$!; pids+=("$fpid")
 wait_for "$out" "^ready" 20
 start_tcpdump "$mtap" "$work/mirror.pcap" --time-stamp-precision=nano
-"${trafgen_A[@]}" -n 20000 -b 20000pps > /dev/null 2>&1
+ip netns exec "$hostA" "$work/paced_sender" eth0 "$macB_colon" 20000 20000 > /dev/null
 sleep 0.5
 stop "$tcpdump_pid" INT
 stop "$fpid" TERM
 lat=$(grep '^latency' "$out" || echo "latency missing")
-row "| 5 | delivery: 20 000 frames (64 B) at 20 kpps, rate 1, tcpdump -w on the TAP | captured $(echo "$lat" | field captured) of $(echo "$lat" | field mirrored) mirrored ($(echo "$lat" | field matched) matched byte for byte in ring order) | **$(echo "$lat" | field captured_share)** | 100% |"
+row "| 5 | delivery: 20 000 frames (64 B) paced at 20 kpps (paced_sender), rate 1, tcpdump -w on the TAP | captured $(echo "$lat" | field captured) of $(echo "$lat" | field mirrored) mirrored ($(echo "$lat" | field matched) matched byte for byte in ring order) | **$(echo "$lat" | field captured_share)** | 100% |"
 row "| 5 | enqueue-to-TAP latency (record timestamp -> skb timestamp in the TAP write) | p50 $(echo "$lat" | field p50_us) us, p99 $(echo "$lat" | field p99_us) us, max $(echo "$lat" | field max_us) us | p99 **$(echo "$lat" | field p99_us) us** | |"
 
 # ---- row 6: memory --------------------------------------------------------------------------

@@ -12,7 +12,9 @@ struct DaemonLifecycleTests {
         defer { lab.cleanUp() }
         #expect(ifindex(of: tap) != nil)
         let status = try lab.status()
-        #expect(status.instances.first?.output == StatusReport.Output(interface: tap, ifindex: ifindex(of: tap) ?? -1, kind: "tap"))
+        let output = try #require(status.instances.first?.output)
+        #expect(output.interface == tap && output.ifindex == ifindex(of: tap) ?? -1 && output.kind == "tap", "\(output)")
+        #expect(output.latency?.samples == 0, "nothing delivered yet: an empty latency histogram")
 
         #expect(lab.stop(signal: SIGTERM, seconds: 5) == 0, "spantapd must exit 0 within 5 s of SIGTERM: \(lab.log())")
         #expect(ifindex(of: tap) == nil, "the TAP spantapd created must be gone")
