@@ -6,8 +6,9 @@
 #
 # Environment: BENCH_REPS (default 3) repetitions per measurement, medians reported;
 # BENCH_SCRATCH (default .build) the SwiftPM scratch path; BENCH_SECONDS (default 2) window of
-# the forwarding rows. Everything it creates (namespaces sbA*/sbB*, veths, TAPs, processes) is
-# removed on exit, Ctrl-C or failure. Traffic only ever flows between the namespaces it made.
+# the forwarding rows; BENCH_ROWS (default all) which rows to run, e.g. "2 3b". Everything it
+# creates (namespaces sbA*/sbB*, veths, TAPs, processes) is removed on exit, Ctrl-C or failure.
+# Traffic only ever flows between the namespaces it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (namespaces, veths, TAPs, XDP)" >&2; exit 1; }
@@ -80,9 +81,13 @@ start_tcpdump() {   # start_tcpdump IF OUTFILE [extra args]; sets $tcpdump_pid
 }
 captured_by_tcpdump() { sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$work/tcpdump-$1.txt"; }
 rows=()
+declare -A pps
+# BENCH_ROWS="1 3b" runs only those rows (1 includes 1b; the lab rows 3-5 share one set-up).
+want() { [ -z "${BENCH_ROWS:-}" ] || [[ " $BENCH_ROWS " == *" $1 "* ]]; }
 row() { rows+=("$1"); echo "  $1" >&2; }
 
 # ---- row 1: sink throughput -----------------------------------------------------------------
+if want 1; then
 echo "bench: row 1: SinkService (io_uring, write(2)) vs a C write(2) loop into a TAP (${reps}x, medians)" >&2
 ip tuntap add dev "$tap1" mode tap
 ip tuntap add dev "$tapq" mode tap multi_queue
@@ -118,8 +123,10 @@ for method in on off; do
     label=$([ "$method" = on ] && echo io_uring || echo "write(2)")
     row "| 1b | multi-queue TAP, 64 B, reader: none, 2 rings, $label | 2 queues + 2 workers $(printf %.0f "$tm") fps / 1 worker $(printf %.0f "$om") fps | **$(ratio "$tm" "$om")x** | >= 1.5x |"
 done
+fi
 
 # ---- row 2: fast-path cost per packet -------------------------------------------------------
+if want 2; then
 echo "bench: row 2: mirror hook cost in the shipped forwarding loop (in process, rings in memory, prepared frames)" >&2
 hook() { "$bench" hook --reps 5 "$@"; }
 base64=$(hook --variant none --size 64 --packets 16777216 | field ns_per_packet)
@@ -155,6 +162,19 @@ calls() {   # retain+release calls and malloc calls, from a callgrind profile
         "$vg" hook --reps 1 --inline-consumer "$@" >/dev/null 2>&1
     awk '/^cfn=/{f=substr($0,5)} /^calls=/{split($0,a,/[= ]/); if (f ~ /^swift_(retain|release)/) arc+=a[2]; if (f == "malloc") m+=a[2]} END{printf "%d %d", arc, m}' "$work/cg.out"
 }
+# Instructions per packet in the loop (ForwardingLoop.pass, inclusive) from N vs 2N packets:
+# deterministic, so a hook's cost shows even when the VM's timings swing by a nanosecond.
+instructions() {
+    local n counts=()
+    for n in 64000 128000; do
+        valgrind --tool=callgrind --callgrind-out-file="$work/ci-$n.out" "$vg" hook --reps 1 --packets "$n" "$@" >/dev/null 2>&1
+        counts+=("$(callgrind_annotate --inclusive=yes "$work/ci-$n.out" | grep -m1 'ForwardingLoopV4pass' | awk '{print $1}' | tr -d ,)")
+    done
+    awk -v a="${counts[0]}" -v b="${counts[1]}" 'BEGIN{printf "%.1f", (b - a) / 64000}'
+}
+i_none=$(instructions --variant none --size 64) i_unm=$(instructions --variant unmirrored --size 64)
+i_r1000=$(instructions --variant rate:1000 --size 64) i_lim=$(instructions --variant rate:1000 --limit 1000 --size 64)
+row "| 2 | instructions per packet (callgrind): loop only / not mirrored / rate 1000 / rate 1000 + max-packets-per-second | $i_none / $i_unm / $i_r1000 / $i_lim | hook **+$(add "$i_unm" "$i_none") / +$(add "$i_r1000" "$i_none")**, limiter **+$(add "$i_lim" "$i_r1000")** | |"
 for variant in rate:1 rate:1000; do
     h1=$(heap --variant "$variant" --size 64 --packets 64000) h2=$(heap --variant "$variant" --size 64 --packets 128000)
     read -r a1 m1 <<< "$(calls --variant "$variant" --size 64 --packets 64000)"
@@ -162,8 +182,10 @@ for variant in rate:1 rate:1000; do
     verdict=$([ "$h1" = "$h2" ] && [ "$a1" = "$a2" ] && [ "$m1" = "$m2" ] && echo "**0 per packet**" || echo "**differs: per-packet work allocates or retains**")
     row "| 2 | hot path allocations / ARC, $variant, 64 000 vs 128 000 packets | heap allocs $h1 vs $h2; swift_retain+release calls $a1 vs $a2; malloc calls $m1 vs $m2 | $verdict | 0 |"
 done
+fi
 
 # ---- lab for rows 3-5 -----------------------------------------------------------------------
+if want 3 || want 3b || want 4 || want 5; then
 host() {   # host NAMESPACE FORWARDER-END: a quiet host, offloads off (wire-format frames)
     ip netns add "$1"
     ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -214,9 +236,11 @@ forward_run() {
     local result; result=$(grep '^result' "$out")
     echo "$(cat "$work/rate") $captured $(echo "$result" | field a_rx) $(echo "$result" | field mirrored) $(echo "$result" | field drops_queue_full) $(echo "$result" | field a_to_b_tx_drops)" > "$work/last"
 }
+fi
+
 # ---- row 3: forwarding under mirror pressure ------------------------------------------------
+if want 3; then
 echo "bench: row 3: forwarding (generic XDP) with mirroring off / rate 1 live sink / rate 1 stalled sink" >&2
-declare -A pps
 for mode in off live stalled; do
     p=() details=""
     for ((r = 0; r < reps; r++)); do
@@ -231,8 +255,10 @@ done
 row "| 3 | forwarded, mirroring off (trafgen 64 B, saturating, 1 core) | $(printf %.0f "${pps[off]}") pps | baseline | |"
 row "| 3 | forwarded, rate 1, live sink + tcpdump on the TAP | $(printf %.0f "${pps[live]}") pps (last run: tcpdump captured $live_capture frames received) | **$(ratio "${pps[live]}" "${pps[off]}")x** | |"
 row "| 3 | forwarded, rate 1, stalled sink (ring full) | $(printf %.0f "${pps[stalled]}") pps | **$(ratio "${pps[stalled]}" "${pps[off]}")x** | >= 0.95x |"
+fi
 
 # ---- row 3b: forwarding wins on a shared host: the real spantapd ----------------------------
+if want 3b; then
 # spantapd itself (its AF_XDP cross-connect, sink and TAP), native and generic XDP, tcpdump on the
 # mirror TAP. "Off" = the instance mirrors a quiet veth instead of the forwarder's A side (a
 # reload), so the TAP and tcpdump stay; every run reads the counters before and after from
@@ -338,8 +364,10 @@ for xdp in native generic; do
     stop "$daemon" TERM
 done
 ip link del "$quiet" 2>/dev/null
+fi
 
 # ---- row 4: the kernel's own mirror ---------------------------------------------------------
+if want 4; then
 echo "bench: row 4: tc matchall mirred (mirror to a TAP + redirect to the peer) at the same load" >&2
 "$bench" hold-tap --tap "$ktap" > "$work/hold.txt" 2>&1 &
 hold=$!; pids+=("$hold")
@@ -365,9 +393,11 @@ done
 tc qdisc del dev "$fwdA" clsact
 stop "$hold" TERM
 kpps=$(echo "${k[*]}" | median)
-row "| 4 | kernel: tc ($classifier) redirect A->B + mirred mirror to a TAP with tcpdump, same trafgen load | $(printf %.0f "$kpps") pps forwarded (last run: tcpdump captured $kcap frames forwarded) | spantapd generic live / kernel: **$(ratio "${pps[spantapd_live]}" "$kpps")x** | context |"
+row "| 4 | kernel: tc ($classifier) redirect A->B + mirred mirror to a TAP with tcpdump, same trafgen load | $(printf %.0f "$kpps") pps forwarded (last run: tcpdump captured $kcap frames forwarded) | spantapd generic live / kernel: **$(ratio "${pps[spantapd_live]:-nan}" "$kpps")x** | context |"
+fi
 
 # ---- row 5: delivery and latency ------------------------------------------------------------
+if want 5; then
 echo "bench: row 5: delivery share and enqueue-to-TAP latency at 20 kpps (paced)" >&2
 out="$work/latency.txt"
 "$bench" forward --a "$fwdA" --b "$fwdB" --mirror live --tap "$mtap" --slots 32768 --pcap "$work/mirror.pcap" > "$out" 2> "$work/latency.err" &
@@ -381,8 +411,10 @@ stop "$fpid" TERM
 lat=$(grep '^latency' "$out" || echo "latency missing")
 row "| 5 | delivery: 20 000 frames (64 B) paced at 20 kpps (paced_sender), rate 1, tcpdump -w on the TAP | captured $(echo "$lat" | field captured) of $(echo "$lat" | field mirrored) mirrored ($(echo "$lat" | field matched) matched byte for byte in ring order) | **$(echo "$lat" | field captured_share)** | 100% |"
 row "| 5 | enqueue-to-TAP latency (record timestamp -> skb timestamp in the TAP write) | p50 $(echo "$lat" | field p50_us) us, p99 $(echo "$lat" | field p99_us) us, max $(echo "$lat" | field max_us) us | p99 **$(echo "$lat" | field p99_us) us** | |"
+fi
 
 # ---- row 6: memory --------------------------------------------------------------------------
+if want 6; then
 echo "bench: row 6: spantapd RSS with 4 external producers (4 rings x 4096 slots x 2048 B)" >&2
 # The producers claim frames from this interface, so their rule (and its ifindex) exists.
 ip link add "sbIn$id" type veth peer name "sbIp$id"
@@ -409,8 +441,10 @@ for p in "${producers[@]}"; do wait "$p" || true; untrack "$p"; done
 stop "$daemon" TERM
 ring_kib=$(( 4 * (8704 + 4096 * 2048) / 1024 ))
 row "| 6 | spantapd RSS, 4 producers x 4096 slots (each wrote 4096 frames of 1500 B) | RSS $busy_rss KiB (anon $busy_anon, shmem $busy_shmem; idle $idle_rss) vs rings $ring_kib KiB | RSS/rings **$(ratio "$busy_rss" "$ring_kib")x**, above idle + rings: **$(( busy_rss - idle_rss - ring_kib )) KiB** | |"
+fi
 
 # ---- row 7: the C producer API --------------------------------------------------------------
+if want 7; then
 echo "bench: row 7: C producer (spantap_ring.h), ns per mirrored frame" >&2
 cprod() {   # cprod MODE -> median ns_per_frame of $reps runs, 64 B frames, batches of 32
     local runs=() r
@@ -420,6 +454,7 @@ cprod() {   # cprod MODE -> median ns_per_frame of $reps runs, 64 B frames, batc
 c_enqueue=$(cprod enqueue) c_batched=$(cprod batched) c_forwarder=$(cprod forwarder)
 row "| 7 | C producer, 64 B, every frame mirrored: enqueue per frame vs stage per frame + publish per 32 | $c_enqueue / $c_batched ns/frame | batched **$(ratio "$c_enqueue" "$c_batched")x** faster | |"
 row "| 7 | C producer as a forwarder uses it: rules refresh per batch, find + sample + stage per frame, publish per 32 | $c_forwarder ns/frame | **+$(awk -v a="$c_forwarder" -v b="$c_batched" 'BEGIN{printf "%.2f", a-b}') ns** over stage alone | |"
+fi
 
 # ---- the table ------------------------------------------------------------------------------
 elapsed=$(( $(date +%s) - started ))

@@ -121,7 +121,7 @@ struct ForwardingLoop<Hook: FrameHook> {
         // consumer, release publishes it).
         let received = xsk_ring_cons__peek(b.rx, Self.batch, &rxIndex)
         guard received > 0 else { return false }
-        hooks[i].batchStarted()
+        let mirroring = hooks[i].batchStarted()
 
         let peer = b.peer
         let peerTX = bindings[peer].tx
@@ -147,8 +147,10 @@ struct ForwardingLoop<Hook: FrameHook> {
             }
             // Forwarding decided; the bytes are still ours (TX not submitted yet, or the frame
             // not yet back on the free list): mirror now.
-            let frame = UnsafeRawBufferPointer(start: xsk_umem__get_data(area, desc.addr), count: Int(desc.len))
-            hooks[i].frameReceived(frame, forwarded: forwarded)
+            if mirroring {
+                let frame = UnsafeRawBufferPointer(start: xsk_umem__get_data(area, desc.addr), count: Int(desc.len))
+                hooks[i].frameReceived(frame, forwarded: forwarded)
+            }
             if !forwarded { pool.give(desc.addr) }
         }
         hooks[i].batchEnded()

@@ -25,7 +25,8 @@ import SpanTapRing
 ///   `hooks[i].frameReceived(...)`: static dispatch, no existential, no protocol witness.
 /// - Its only reference is a pointer: no ARC traffic, no allocation, no locks, no syscalls except
 ///   the ring's eventfd wake-up when the sink sleeps.
-/// - An interface that is not mirrored costs two compares per frame.
+/// - An interface that is not mirrored costs nothing per frame: `batchStarted` says so once per
+///   batch and the loop does not call `frameReceived`.
 /// - `frame` is valid only during the call: the bytes are copied, the pointer never kept.
 public struct MirrorHook {
     /// The binding this hook belongs to.
@@ -38,6 +39,11 @@ public struct MirrorHook {
     @usableFromInline var ingressByUnit = false
     @usableFromInline var egressByUnit = false
     @usableFromInline var mirrorOnce = false
+    /// The common case, decided once per table change: one whole-port ingress rule and nothing
+    /// on egress, so a frame costs that rule's sample and nothing else.
+    @usableFromInline var ingressPortOnly = false
+    /// That rule's sampling state, so a skipped frame is one load, compare and store.
+    @usableFromInline var ingressState: UnsafeMutablePointer<UInt64>?
     @usableFromInline var timestamp: UInt64 = 0
 
     /// A hook that mirrors nothing (no ring).
@@ -52,21 +58,36 @@ public struct MirrorHook {
     }
 
     /// Once per RX batch: pick up changed rules, and take the batch's timestamp if mirroring.
+    /// Returns whether this binding mirrors anything (else its frames need not be shown to the hook).
     @inlinable @inline(__always)
-    public mutating func batchStarted() {
-        guard let producer else { return }
+    public mutating func batchStarted() -> Bool {
+        guard let producer else { return false }
         if producer.pointee.refreshRules() { adopt() }
-        if ingressRule >= 0 || egressRule >= 0 {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
-            producer.pointee.tick(nanoseconds: timestamp)
-        }
+        guard ingressRule >= 0 || egressRule >= 0 else { return false }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        producer.pointee.tick(nanoseconds: timestamp)
+        return true
     }
 
     /// One received frame; `forwarded`: it went onto the peer's TX ring (only those are egress).
     @inlinable @inline(__always)
     public mutating func frameReceived(_ frame: UnsafeRawBufferPointer, forwarded: Bool) {
+        if ingressPortOnly {
+            if RingProducer.skips(ingressState.unsafelyUnwrapped) { return }
+            let producer = producer.unsafelyUnwrapped
+            if producer.pointee.sample(ingressRule) {
+                _ = producer.pointee.stage(frame, ruleAt: ingressRule, timestampNanoseconds: timestamp)
+            }
+            return
+        }
+        mirrorSelected(frame, forwarded: forwarded)
+    }
+
+    /// Every other case: units, egress, mirror-once.
+    @inlinable @inline(__always)
+    mutating func mirrorSelected(_ frame: UnsafeRawBufferPointer, forwarded: Bool) {
         var ingressOutput = UInt32.max
         if ingressRule >= 0 {
             let producer = producer.unsafelyUnwrapped
@@ -105,6 +126,8 @@ public struct MirrorHook {
         egressRule = context.peerIfindex == 0 ? -1 : producer.pointee.findRule(ifindex: context.peerIfindex, direction: .transmitted)
         egressByUnit = egressRule >= 0 && producer.pointee.isUnitRule(egressRule)
         mirrorOnce = producer.pointee.mirrorOnce
+        ingressPortOnly = ingressRule >= 0 && !ingressByUnit && egressRule < 0
+        ingressState = ingressPortOnly ? producer.pointee.samplingState(ofRule: ingressRule) : nil
     }
 }
 

@@ -51,6 +51,22 @@ extension RingProducer {
         }
     }
 
+    /// Rule `index`'s sampling state, for a caller that samples one rule per frame: `skips(_:)`
+    /// on it is `sample`'s common case without finding the rule again. Valid until the next
+    /// `refreshRules()` that returns true.
+    @inlinable
+    public func samplingState(ofRule index: Int32) -> UnsafeMutablePointer<UInt64> {
+        (UnsafeMutableRawPointer(rules) + MemoryLayout<spantap_rule_cache>.offset(of: \.state)!)
+            .assumingMemoryBound(to: UInt64.self) + Int(index)
+    }
+
+    /// True if the frame is skipped (and counted) under the rule whose state this is; false:
+    /// `sample` decides (a sampled frame, a run, a limit).
+    @inlinable @inline(__always)
+    public static func skips(_ state: UnsafeMutablePointer<UInt64>) -> Bool {
+        spantap_rules_skip(state) != 0
+    }
+
     @usableFromInline @inline(never)
     mutating func countRateLimited() {
         dropsRateLimited &+= 1

@@ -46,11 +46,17 @@ func hookBench(_ options: Options) throws {
             guard let rate = UInt32(variant.dropFirst(5)) else { fail("bad variant \(variant)") }
             ring.publishRules([RingRule(ifindex: context.ifindex, outputID: 0, rate: rate, maxPacketsPerSecond: limit)])
         }
-        if !inlineConsumer { drainer = ConsumerThread(consumer, backOff: consumerStyle == "batch") }
-        var step = DrainingMirrorHook(hook: mirror.hook(), consumer: inlineConsumer ? consumer : nil)
-        _ = lab.run(&step, packets: 6400)
-        for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
-        drainer?.stop()
+        if inlineConsumer {
+            var step = DrainingMirrorHook(hook: mirror.hook(), consumer: consumer)
+            _ = lab.run(&step, packets: 6400)
+            for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
+        } else {
+            drainer = ConsumerThread(consumer, backOff: consumerStyle == "batch")
+            var step = mirror.hook()
+            _ = lab.run(&step, packets: 6400)
+            for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
+            drainer?.stop()
+        }
     default:
         fail("unknown variant \(variant) (none, unmirrored, rate:N)")
     }

@@ -13,13 +13,15 @@ struct MirrorHookStandaloneTests {
         var hook = mirror.hook()
         let frame: [UInt8] = Array(repeating: 0xab, count: 60)
 
-        hook.batchStarted()
+        let unruled = hook.batchStarted()
+        #expect(!unruled, "no rule: the loop need not show the hook its frames")
         frame.withUnsafeBytes { hook.frameReceived($0, forwarded: true) }
         hook.batchEnded()
         #expect(ring.counters.mirroredPackets == 0, "no rule: nothing mirrored")
 
         ring.publishRules([RingRule(ifindex: 7, outputID: 3, rate: 4)])
-        hook.batchStarted()
+        let ruled = hook.batchStarted()
+        #expect(ruled, "a rule: the batch's frames go to the hook")
         for _ in 0..<8 { frame.withUnsafeBytes { hook.frameReceived($0, forwarded: true) } }
         #expect(ring.counters.mirroredPackets == 0, "staged, not yet published: the batch has not ended")
         hook.batchEnded()

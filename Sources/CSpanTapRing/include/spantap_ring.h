@@ -212,11 +212,11 @@ struct spantap_rule_cache {
     uint32_t reserved;
     uint64_t ticked_ns;  /* when spantap_rules_tick last refilled the buckets */
     struct spantap_rule rules[SPANTAP_RULE_CAPACITY];
-    /* Per rule, frames still to skip before the next sampled one (a down-counter, so sampling
-     * costs a compare and a decrement, whatever the rate), frames of the current run still to
-     * mirror after a sampled one, and the max_packets_per_second bucket (SPANTAP_TOKEN each). */
-    uint32_t countdown[SPANTAP_RULE_CAPACITY];
-    uint32_t run[SPANTAP_RULE_CAPACITY];
+    /* Per rule, one word: frames of the current run still to mirror after a sampled one (high
+     * 32 bits) and frames still to skip before the next sampled one (low 32 bits, a down-counter,
+     * so a skipped frame costs a load, a compare and a store, whatever the rate). And the
+     * max_packets_per_second bucket (SPANTAP_TOKEN each). */
+    uint64_t state[SPANTAP_RULE_CAPACITY];
     uint64_t tokens[SPANTAP_RULE_CAPACITY];
 };
 
@@ -264,21 +264,19 @@ static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const stru
     if (__atomic_load_n(&t->generation, __ATOMIC_RELAXED) != generation)
         return -1;
     /* Both lists are sorted: walk them together to carry the counts of unchanged rules over. */
-    uint32_t countdown[SPANTAP_RULE_CAPACITY], run[SPANTAP_RULE_CAPACITY], limited = 0;
-    uint64_t tokens[SPANTAP_RULE_CAPACITY];
+    uint32_t limited = 0;
+    uint64_t state[SPANTAP_RULE_CAPACITY], tokens[SPANTAP_RULE_CAPACITY];
     for (uint32_t i = 0, j = 0; i < count; i++) {
         while (j < c->count && spantap_rule_before(&c->rules[j], &fresh[i]))
             j++;
         int same = j < c->count && !spantap_rule_before(&fresh[i], &c->rules[j]) &&
                    c->rules[j].generation == fresh[i].generation;
-        countdown[i] = same ? c->countdown[j] : 0;
-        run[i] = same ? c->run[j] : 0;
+        state[i] = same ? c->state[j] : 0;
         tokens[i] = same ? c->tokens[j] : 0; /* a new limit starts empty and fills at its rate */
         limited += fresh[i].max_packets_per_second != 0;
     }
     memcpy(c->rules, fresh, count * sizeof fresh[0]);
-    memcpy(c->countdown, countdown, count * sizeof countdown[0]);
-    memcpy(c->run, run, count * sizeof run[0]);
+    memcpy(c->state, state, count * sizeof state[0]);
     memcpy(c->tokens, tokens, count * sizeof tokens[0]);
     c->limited = limited;
     c->count = count;
@@ -348,23 +346,33 @@ static inline void spantap_rules_tick(struct spantap_rule_cache *c, uint64_t now
     }
 }
 
+/* spantap_rules_sample's common case on its own (below), for a producer that samples one rule
+ * per frame and keeps a pointer to that rule's state word (&cache.state[i], valid until the next
+ * refresh that returns 1): 1 if the frame is skipped (and counted: no run in progress, frames
+ * left to skip), 0 if spantap_rules_sample must decide. One load, a compare and a store. */
+static inline int spantap_rules_skip(uint64_t *state)
+{
+    uint64_t s = *state;
+    if (s - 1 >= 0xffffffffull)
+        return 0;
+    *state = s - 1;
+    return 1;
+}
+
 /* Counts one frame under rule i: SPANTAP_MIRROR for rate 0 or 1 every frame, rate N frames 0, N,
  * 2N, ... counted since the rule last changed, and after each of those the next run_length frames
  * as well (a run overlapping the next sample just continues); SPANTAP_OVER_LIMIT instead when
  * the rule's max_packets_per_second bucket is empty; SPANTAP_SKIP for the others. */
 static inline enum spantap_sample spantap_rules_sample(struct spantap_rule_cache *c, int i)
 {
-    uint32_t countdown = c->countdown[i];
-    if (countdown != 0)
-        c->countdown[i] = countdown - 1;
-    if (c->run[i] != 0) {
-        c->run[i]--;
-    } else if (countdown != 0) {
+    if (spantap_rules_skip(&c->state[i]))
         return SPANTAP_SKIP;
-    } else {
-        c->countdown[i] = c->rules[i].rate > 1 ? c->rules[i].rate - 1 : 0;
-        c->run[i] = c->rules[i].run_length;
-    }
+    uint64_t state = c->state[i];
+    uint32_t countdown = (uint32_t)state, run = (uint32_t)(state >> 32);
+    if (run != 0) /* a frame of the run after a sampled one; the countdown counts it too */
+        c->state[i] = (uint64_t)(run - 1) << 32 | (countdown != 0 ? countdown - 1 : 0);
+    else          /* the countdown ran out: this frame is sampled, a new run and countdown start */
+        c->state[i] = (uint64_t)c->rules[i].run_length << 32 | (c->rules[i].rate > 1 ? c->rules[i].rate - 1 : 0);
     if (c->rules[i].max_packets_per_second == 0)
         return SPANTAP_MIRROR;
     if (c->tokens[i] < SPANTAP_TOKEN)
