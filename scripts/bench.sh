@@ -350,14 +350,20 @@ for xdp in native generic; do
 
     # (c) saturation, with the default class: forwarded pps, live vs off.
     fw_reload "$xdp" "$fwdA" default
-    sat_live=() sat_off=()
+    sat_live=() sat_off=() status_ms=()
     for ((r = 0; r < reps; r++)); do
-        fw_reload "$xdp" "$fwdA" default; saturate; sat_live+=("$(cat "$work/rate")")
+        fw_reload "$xdp" "$fwdA" default
+        # Mid-window, how long the slow path (control socket) takes to answer while saturated.
+        { sleep 1.2; t0=$(now); "${spantap[@]}" status --json > /dev/null; echo "$t0 $(now)" > "$work/status-time"; } &
+        asker=$!; pids+=("$asker")
+        saturate; sat_live+=("$(cat "$work/rate")")
+        wait "$asker"; untrack "$asker"
+        status_ms+=("$(awk '{printf "%.0f", ($2 - $1) * 1000}' "$work/status-time")")
         fw_reload "$xdp" "$quiet" default; saturate; sat_off+=("$(cat "$work/rate")")
     done
     ml=$(echo "${sat_live[*]}" | median) mo=$(echo "${sat_off[*]}" | median)
     echo "    $xdp saturation (default class): live ${sat_live[*]} off ${sat_off[*]}" >&2
-    row "| 3b | $mode_seen XDP, saturating trafgen for ${window} s, sink scheduling not set (the default) | live $(printf %.0f "$ml") pps / off $(printf %.0f "$mo") pps | **$(ratio "$ml" "$mo")x** | >= 0.95x |"
+    row "| 3b | $mode_seen XDP, saturating trafgen for ${window} s, sink scheduling not set (the default) | live $(printf %.0f "$ml") pps / off $(printf %.0f "$mo") pps; spantap status answered in $(echo "${status_ms[*]}" | median) ms (median) meanwhile | **$(ratio "$ml" "$mo")x** | >= 0.95x |"
     [ "$xdp" = generic ] && pps[spantapd_live]=$ml
 
     stop "$tcpdump_pid" INT

@@ -12,9 +12,11 @@ public struct SinkSettings: Equatable, Sendable {
     public var ioUring = true
     /// CPUs the slow path may run on; empty: any.
     public var cpus: [Int] = []
-    public var scheduling = Scheduling.normal
+    /// `idle` by measurement (docs/BENCHMARKS.md row 3b): with SCHED_IDLE the slow path lost no
+    /// forwarded frame in native XDP under line-rate bursts, where batch and normal did.
+    public var scheduling = Scheduling.idle
 
-    public init(ioUring: Bool = true, cpus: [Int] = [], scheduling: Scheduling = .normal) {
+    public init(ioUring: Bool = true, cpus: [Int] = [], scheduling: Scheduling = .idle) {
         self.ioUring = ioUring
         self.cpus = cpus
         self.scheduling = scheduling
