@@ -25,8 +25,9 @@ import SpanTapRing
 ///   `hooks[i].frameReceived(...)`: static dispatch, no existential, no protocol witness.
 /// - Its only reference is a pointer: no ARC traffic, no allocation, no locks, no syscalls except
 ///   the ring's eventfd wake-up when the sink sleeps.
-/// - An interface that is not mirrored costs nothing per frame: `batchStarted` says so once per
-///   batch and the loop does not call `frameReceived`.
+/// - An interface that is not mirrored costs the loop one register test per frame: `batchStarted`
+///   says so once per batch and the loop does not call `frameReceived`. A skipped frame of a
+///   mirrored port is one load, compare and store (`RingProducer.skips`).
 /// - `frame` is valid only during the call: the bytes are copied, the pointer never kept.
 public struct MirrorHook {
     /// The binding this hook belongs to.
