@@ -1,5 +1,4 @@
 import Atomics
-import Glibc
 import SpanTapRing
 
 /// The mirror hook: called by the forwarding loop once per received frame, right after the
@@ -65,9 +64,7 @@ public struct MirrorHook {
         guard let producer else { return false }
         if producer.pointee.refreshRules() { adopt() }
         guard ingressRule >= 0 || egressRule >= 0 else { return false }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        timestamp = UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        timestamp = RecordClock.now()
         producer.pointee.tick(nanoseconds: timestamp)
         return true
     }

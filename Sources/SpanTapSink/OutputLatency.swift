@@ -1,4 +1,3 @@
-import Glibc
 import Histogram
 import Synchronization
 
@@ -49,14 +48,6 @@ public final class OutputLatency: Sendable {
                 sumNanoseconds: state.sumNanoseconds,
                 cumulativeCounts: Self.bucketBoundsMicroseconds.map { histogram.count(within: 0...($0 * 1_000)) })
         }
-    }
-
-    /// CLOCK_MONOTONIC now, the clock producers stamp records with.
-    @inline(__always)
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 }
 

@@ -1,3 +1,5 @@
+import SpanTapRing
+
 /// The sink's per-record view of its outputs: one flat entry per output id holding the output's
 /// descriptor and what it delivered since the last flush. Delivering a record touches no object,
 /// atomic or reference count; the tallies reach each output's shared `OutputCounters` once per
@@ -70,7 +72,7 @@ final class OutputTable {
             let entry = entries[index]
             outputs[index]?.counters.add(packets: entry.packets, bytes: entry.bytes, errors: entry.errors)
             if entry.oldestTimestamp != 0 {
-                if now == 0 { now = OutputLatency.now() }
+                if now == 0 { now = RecordClock.now() }
                 // A timestamp from the future is a producer's error, not a latency.
                 if entry.oldestTimestamp <= now {
                     outputs[index]?.counters.latency.record(ageNanoseconds: now - entry.oldestTimestamp, count: entry.packets)
