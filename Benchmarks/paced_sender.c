@@ -2,9 +2,9 @@
  *
  * trafgen's rate option (-b) does not pace: it sends each second's frames as one line-rate burst.
  * This sender keeps a steady rate: frames go out in groups of 5 on absolute deadlines (one group
- * every 100 us at 50 kpps), so the gap never exceeds a tenth of a millisecond and a late group
- * never turns into a catch-up burst bigger than the lateness. PPS 0 sends as fast as the socket
- * takes them (a burst at line rate).
+ * every 100 us at 50 kpps), so on time the gap never exceeds a tenth of a millisecond; after a
+ * late wake-up the groups it owes go out back to back, so the average rate holds. PPS 0 sends
+ * as fast as the socket takes them (a burst at line rate).
  *
  * Frames: to DSTMAC from 02:00:5e:10:00:01, EtherType 0x88b5 (the receiving host counts and
  * drops them: no replies), an 8-byte sequence number, 0xa5 fill.
