@@ -7,11 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ "$(id -u)" -eq 0 ] || { echo "demo-remote: run as root (it creates namespaces, veths and VXLAN devices)" >&2; exit 1; }
-scripts/setup.sh
-echo "demo-remote: building release binaries"
-swift build -c release
-bin=$(swift build -c release --show-bin-path)
+# shellcheck source=scripts/lab.sh
+source scripts/lab.sh
+prepare_demo demo-remote "namespaces, veths and VXLAN devices"
 
 id=$$
 hostA="sprA$id" hostB="sprB$id" collector="sprC$id"   # namespaces
@@ -23,24 +21,10 @@ work=$(mktemp -d /tmp/spantap-demo-remote.XXXXXX)
 subnet=$((id % 200 + 20))
 pids=()
 
-cleanup() {
-    set +e
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    if [ -n "${daemon:-}" ] && kill -0 "$daemon" 2>/dev/null; then
-        kill -TERM "$daemon"; wait "$daemon" 2>/dev/null
-    fi
-    for ns in "$hostA" "$hostB" "$collector"; do
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
-        ip netns del "$ns" 2>/dev/null
-    done
-    for link in "$fwdA" "$fwdB" "$underlay" "$tunnel"; do ip link del "$link" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+namespaces=("$hostA" "$hostB" "$collector") links=("$fwdA" "$fwdB" "$underlay" "$tunnel")
+trap remove_lab EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=scripts/lab.sh
-source scripts/lab.sh   # the working directory is the repository root (cd above)
 echo "demo-remote: lab: $hostA (10.99.$subnet.1) <-> [$fwdA spantapd $fwdB] <-> $hostB (10.99.$subnet.2)"
 host "$hostA" "$fwdA" "10.99.$subnet.1"
 host "$hostB" "$fwdB" "10.99.$subnet.2"

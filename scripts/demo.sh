@@ -5,11 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it creates namespaces, veths and a TAP)" >&2; exit 1; }
-scripts/setup.sh
-echo "demo: building release binaries"
-swift build -c release
-bin=$(swift build -c release --show-bin-path)
+# shellcheck source=scripts/lab.sh
+source scripts/lab.sh
+prepare_demo demo "namespaces, veths and a TAP"
 
 id=$$
 hostA="spdemoA$id" hostB="spdemoB$id"          # namespaces: the two hosts
@@ -19,24 +17,10 @@ work=$(mktemp -d /tmp/spantap-demo.XXXXXX)
 subnet=$((id % 200 + 20))
 pids=()
 
-cleanup() {
-    set +e
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    if [ -n "${daemon:-}" ] && kill -0 "$daemon" 2>/dev/null; then
-        kill -TERM "$daemon"; wait "$daemon" 2>/dev/null
-    fi
-    for ns in "$hostA" "$hostB"; do
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
-        ip netns del "$ns" 2>/dev/null
-    done
-    ip link del "$fwdA" 2>/dev/null; ip link del "$fwdB" 2>/dev/null; ip link del "$tap" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+namespaces=("$hostA" "$hostB") links=("$fwdA" "$fwdB" "$tap")
+trap remove_lab EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=scripts/lab.sh
-source scripts/lab.sh   # the working directory is the repository root (cd above)
 echo "demo: lab: $hostA (10.99.$subnet.1) <-> [$fwdA spantapd $fwdB] <-> $hostB (10.99.$subnet.2)"
 host "$hostA" "$fwdA" "10.99.$subnet.1"
 host "$hostB" "$fwdB" "10.99.$subnet.2"

@@ -1,4 +1,31 @@
-# Shared by the demo scripts (source it): the namespace hosts of a demo lab.
+# Shared by the demo scripts (source it from the repository root): preparing a run, the namespace
+# hosts of a demo lab, and removing the lab.
+
+# Root, the system packages and the release build; sets $bin to the release binaries' folder.
+prepare_demo() {   # prepare_demo NAME "WHAT IT CREATES"
+    [ "$(id -u)" -eq 0 ] || { echo "$1: run as root (it creates $2)" >&2; exit 1; }
+    scripts/setup.sh
+    echo "$1: building release binaries"
+    swift build -c release
+    bin=$(swift build -c release --show-bin-path)
+}
+
+# The EXIT trap of a demo: stops the background processes in $pids, then spantapd ($daemon) with
+# SIGTERM so it removes what it made, then deletes the namespaces in $namespaces, the links in
+# $links and the folder $work.
+remove_lab() {
+    set +e
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    if [ -n "${daemon:-}" ] && kill -0 "$daemon" 2>/dev/null; then
+        kill -TERM "$daemon"; wait "$daemon" 2>/dev/null
+    fi
+    for ns in "${namespaces[@]}"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
+        ip netns del "$ns" 2>/dev/null
+    done
+    for link in "${links[@]}"; do ip link del "$link" 2>/dev/null; done
+    rm -rf "$work"
+}
 
 # A namespace that sends nothing of its own (no IPv6: no router solicitations or MLD reports), so
 # a capture shows only the demo's frames.
