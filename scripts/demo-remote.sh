@@ -64,12 +64,7 @@ dataplane {
     cross-connect wire0 { interface $fwdA; interface $fwdB; }
 }
 CFG
-"$bin/spantapd" --config "$work/spantap.conf" --check
-"$bin/spantapd" --config "$work/spantap.conf" --control-socket "$work/spantapd.sock" 2> "$work/spantapd.log" &
-daemon=$!
-for _ in $(seq 100); do [ -S "$work/spantapd.sock" ] && break; sleep 0.1; done
-"$bin/spantap" --control-socket "$work/spantapd.sock" status >/dev/null || { cat "$work/spantapd.log"; exit 1; }
-sed 's/^/  spantapd | /' "$work/spantapd.log"
+start_spantapd
 echo; echo "demo-remote: ip -d link show $tunnel (made by spantapd)"
 ip -d link show "$tunnel" | sed 's/^/  /'
 

@@ -28,12 +28,7 @@ host "$hostB" "$fwdB" "10.99.$subnet.2"
 # The shipped example config with this lab's interface names; rate 1 so every frame shows.
 sed -e "s/fwd-a/$fwdA/g" -e "s/fwd-b/$fwdB/g" -e "s/span0/$tap/g" -e "s/rate 10;/rate 1;/" \
     etc/spantap.conf > "$work/spantap.conf"
-"$bin/spantapd" --config "$work/spantap.conf" --check
-"$bin/spantapd" --config "$work/spantap.conf" --control-socket "$work/spantapd.sock" 2> "$work/spantapd.log" &
-daemon=$!
-for _ in $(seq 100); do [ -S "$work/spantapd.sock" ] && break; sleep 0.1; done
-"$bin/spantap" --control-socket "$work/spantapd.sock" status >/dev/null || { cat "$work/spantapd.log"; exit 1; }
-sed 's/^/  spantapd | /' "$work/spantapd.log"
+start_spantapd
 
 # Three 802.1Q-tagged frames (VLAN 100, priority 5), sent raw by trafgen: the tag must survive.
 cat > "$work/vlan.trafgen" <<CFG

@@ -10,6 +10,17 @@ prepare_demo() {   # prepare_demo NAME "WHAT IT CREATES"
     bin=$(swift build -c release --show-bin-path)
 }
 
+# Checks $work/spantap.conf, starts spantapd on it in the background ($daemon), waits until its
+# control socket answers and shows its start-up log.
+start_spantapd() {
+    "$bin/spantapd" --config "$work/spantap.conf" --check
+    "$bin/spantapd" --config "$work/spantap.conf" --control-socket "$work/spantapd.sock" 2> "$work/spantapd.log" &
+    daemon=$!
+    for _ in $(seq 100); do [ -S "$work/spantapd.sock" ] && break; sleep 0.1; done
+    "$bin/spantap" --control-socket "$work/spantapd.sock" status >/dev/null || { cat "$work/spantapd.log"; exit 1; }
+    sed 's/^/  spantapd | /' "$work/spantapd.log"
+}
+
 # The EXIT trap of a demo: stops the background processes in $pids, then spantapd ($daemon) with
 # SIGTERM so it removes what it made, then deletes the namespaces in $namespaces, the links in
 # $links and the folder $work.
