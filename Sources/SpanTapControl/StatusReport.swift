@@ -237,41 +237,38 @@ public struct StatusReport: Codable, Equatable, Sendable {
     }
 
     /// An external forwarder attached over the control socket.
+    @dynamicMemberLookup
     public struct Producer: Codable, Equatable, Sendable {
         public var name: String
         public var pid: Int32
         public var slotCount: Int
-        public var mirroredPackets: UInt64
-        public var mirrorDropsQueueFull: UInt64
-        public var mirrorDropsNoFrame: UInt64
-        public var mirrorDropsNoBinding: UInt64
-        public var mirrorDropsNotGranted: UInt64
-        public var mirrorDropsBadRecord: UInt64
-        public var mirrorDropsRateLimited: UInt64
-
-        public var counters: ProducerCounters {
-            var counters = ProducerCounters()
-            counters.mirroredPackets = mirroredPackets
-            counters.mirrorDropsQueueFull = mirrorDropsQueueFull
-            counters.mirrorDropsNoFrame = mirrorDropsNoFrame
-            counters.mirrorDropsNoBinding = mirrorDropsNoBinding
-            counters.mirrorDropsNotGranted = mirrorDropsNotGranted
-            counters.mirrorDropsBadRecord = mirrorDropsBadRecord
-            counters.mirrorDropsRateLimited = mirrorDropsRateLimited
-            return counters
-        }
+        /// In JSON beside the other fields.
+        public var counters: ProducerCounters
 
         public init(name: String, pid: Int32, slotCount: Int, counters: ProducerCounters) {
             self.name = name
             self.pid = pid
             self.slotCount = slotCount
-            mirroredPackets = counters.mirroredPackets
-            mirrorDropsQueueFull = counters.mirrorDropsQueueFull
-            mirrorDropsNoFrame = counters.mirrorDropsNoFrame
-            mirrorDropsNoBinding = counters.mirrorDropsNoBinding
-            mirrorDropsNotGranted = counters.mirrorDropsNotGranted
-            mirrorDropsBadRecord = counters.mirrorDropsBadRecord
-            mirrorDropsRateLimited = counters.mirrorDropsRateLimited
+            self.counters = counters
+        }
+
+        /// `producer.mirroredPackets` and the other counters, read through `counters`.
+        public subscript<Value>(dynamicMember counter: KeyPath<ProducerCounters, Value>) -> Value { counters[keyPath: counter] }
+
+        private enum CodingKeys: String, CodingKey { case name, pid, slotCount }
+
+        public init(from decoder: any Decoder) throws {
+            let fields = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(name: try fields.decode(String.self, forKey: .name), pid: try fields.decode(Int32.self, forKey: .pid),
+                      slotCount: try fields.decode(Int.self, forKey: .slotCount), counters: try ProducerCounters(from: decoder))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var fields = encoder.container(keyedBy: CodingKeys.self)
+            try fields.encode(name, forKey: .name)
+            try fields.encode(pid, forKey: .pid)
+            try fields.encode(slotCount, forKey: .slotCount)
+            try counters.encode(to: encoder)
         }
     }
 }
