@@ -31,28 +31,32 @@ public struct ForwarderSnapshot: Codable, Equatable, Sendable {
     public init(mirrorConfigs: [MirrorConfig]) { self.mirrorConfigs = mirrorConfigs }
 }
 
-/// `{"command":"attach-producer","name":"xpf-0","abi":2,"slot_count":4096,"slot_size":2048}`;
+/// `{"command":"attach-producer","name":"xpf-0","abi":3,"reattaches":1,"slot_count":4096,"slot_size":2048}`;
 /// `abi` is the ring ABI version the producer was built for (spantapd refuses any other),
-/// geometry fields are optional and default to the daemon's.
+/// `reattaches` how many times this producer attached before (to earlier spantapd runs, say; shown
+/// in status), geometry fields are optional and default to the daemon's.
 public struct AttachProducer: Codable, Equatable, Sendable {
     /// The ring ABI version this build speaks (`SPANTAP_RING_VERSION`).
-    public static let currentABI = 2
+    public static let currentABI = 3
 
     public var name: String
     public var abi: Int?
     public var slotCount: Int?
     public var slotSize: Int?
+    public var reattaches: Int?
 
-    public init(name: String, abi: Int? = AttachProducer.currentABI, slotCount: Int? = nil, slotSize: Int? = nil) {
+    public init(name: String, abi: Int? = AttachProducer.currentABI, slotCount: Int? = nil, slotSize: Int? = nil,
+                reattaches: Int? = nil) {
         self.name = name
         self.abi = abi
         self.slotCount = slotCount
         self.slotSize = slotSize
+        self.reattaches = reattaches
     }
 }
 
 extension ControlRequest: Codable {
-    private enum CodingKeys: String, CodingKey { case command, snapshot, name, abi, slotCount, slotSize }
+    private enum CodingKeys: String, CodingKey { case command, snapshot, name, abi, slotCount, slotSize, reattaches }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -65,7 +69,8 @@ extension ControlRequest: Codable {
             self = .attachProducer(AttachProducer(name: try container.decode(String.self, forKey: .name),
                                                   abi: try container.decodeIfPresent(Int.self, forKey: .abi),
                                                   slotCount: try container.decodeIfPresent(Int.self, forKey: .slotCount),
-                                                  slotSize: try container.decodeIfPresent(Int.self, forKey: .slotSize)))
+                                                  slotSize: try container.decodeIfPresent(Int.self, forKey: .slotSize),
+                                                  reattaches: try container.decodeIfPresent(Int.self, forKey: .reattaches)))
         case "detach-producer": self = .detachProducer(name: try container.decode(String.self, forKey: .name))
         default:
             throw DecodingError.dataCorruptedError(forKey: .command, in: container, debugDescription:
@@ -87,6 +92,7 @@ extension ControlRequest: Codable {
             try container.encodeIfPresent(request.abi, forKey: .abi)
             try container.encodeIfPresent(request.slotCount, forKey: .slotCount)
             try container.encodeIfPresent(request.slotSize, forKey: .slotSize)
+            try container.encodeIfPresent(request.reattaches, forKey: .reattaches)
         case .detachProducer(let name):
             try container.encode("detach-producer", forKey: .command)
             try container.encode(name, forKey: .name)

@@ -39,6 +39,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsBadRecord: UInt64 = 0
         /// Clones the producer did not make: over a rule's max-packets-per-second.
         public var mirrorDropsRateLimited: UInt64 = 0
+        /// Wake-ups (eventfd writes) that found the ring empty.
+        public var spuriousWakeups: UInt64 = 0
 
         public init() {}
 
@@ -50,6 +52,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             total.mirrorDropsNotGranted &+= more.mirrorDropsNotGranted
             total.mirrorDropsBadRecord &+= more.mirrorDropsBadRecord
             total.mirrorDropsRateLimited &+= more.mirrorDropsRateLimited
+            total.spuriousWakeups &+= more.spuriousWakeups
         }
     }
 
@@ -242,25 +245,34 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var name: String
         public var pid: Int32
         public var slotCount: Int
+        /// When it attached to this spantapd (RFC 3339, UTC).
+        public var attachedAt: String
+        /// How many times it attached before, as it said in its attach request (a session counts
+        /// its own attaches, across spantapd restarts).
+        public var reattaches: Int
         /// In JSON beside the other fields.
         public var counters: ProducerCounters
 
-        public init(name: String, pid: Int32, slotCount: Int, counters: ProducerCounters) {
+        public init(name: String, pid: Int32, slotCount: Int, attachedAt: String = "", reattaches: Int = 0, counters: ProducerCounters) {
             self.name = name
             self.pid = pid
             self.slotCount = slotCount
+            self.attachedAt = attachedAt
+            self.reattaches = reattaches
             self.counters = counters
         }
 
         /// `producer.mirroredPackets` and the other counters, read through `counters`.
         public subscript<Value>(dynamicMember counter: KeyPath<ProducerCounters, Value>) -> Value { counters[keyPath: counter] }
 
-        private enum CodingKeys: String, CodingKey { case name, pid, slotCount }
+        private enum CodingKeys: String, CodingKey { case name, pid, slotCount, attachedAt, reattaches }
 
         public init(from decoder: any Decoder) throws {
             let fields = try decoder.container(keyedBy: CodingKeys.self)
             self.init(name: try fields.decode(String.self, forKey: .name), pid: try fields.decode(Int32.self, forKey: .pid),
-                      slotCount: try fields.decode(Int.self, forKey: .slotCount), counters: try ProducerCounters(from: decoder))
+                      slotCount: try fields.decode(Int.self, forKey: .slotCount),
+                      attachedAt: try fields.decode(String.self, forKey: .attachedAt),
+                      reattaches: try fields.decode(Int.self, forKey: .reattaches), counters: try ProducerCounters(from: decoder))
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -268,6 +280,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
             try fields.encode(name, forKey: .name)
             try fields.encode(pid, forKey: .pid)
             try fields.encode(slotCount, forKey: .slotCount)
+            try fields.encode(attachedAt, forKey: .attachedAt)
+            try fields.encode(reattaches, forKey: .reattaches)
             try counters.encode(to: encoder)
         }
     }

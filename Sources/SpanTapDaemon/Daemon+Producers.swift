@@ -12,9 +12,11 @@ extension Daemon {
         guard request.abi == Int(SPANTAP_RING_VERSION) else {
             throw ProducerRefusal("this spantapd speaks ring ABI \(SPANTAP_RING_VERSION) and the request "
                 + (request.abi.map { "asks for ABI \($0)" } ?? "has no \"abi\" field (an ABI 1 producer)")
-                + ": in ABI 2 the rules live in the ring's rule table and change under the producer, records are 32 bytes "
-                + "with a direction, and the header grew to 8704 bytes; rebuild against the current spantap_ring.h and send \"abi\":2")
+                + ": in ABI 3 spantapd retires a ring (the rule table's generation becomes SPANTAP_RULES_RETIRED) "
+                + "when it detaches the producer or stops, and the producer must then stop staging and attach again "
+                + "(spantap_session.h does both); rebuild against the current spantap_ring.h and send \"abi\":3")
         }
+        guard (request.reattaches ?? 0) >= 0 else { throw ProducerRefusal("reattaches must be 0 or more") }
         guard !request.name.isEmpty, request.name.utf8.count <= 64 else {
             throw ProducerRefusal("producer name must be 1 to 64 bytes")
         }
@@ -45,12 +47,14 @@ extension Daemon {
         do { ring = try HandoffRing.create(name: "spantap-\(request.name)", geometry: geometry) } catch { throw ProducerRefusal("\(error)") }
         ring.publishRules(ringRules, mirrorOnce: forwarderSnapshot == nil && config.mirrorOnce)
         let connection = peer.connection
-        let rejected = sink.attach(ring, grant: recordGrant()) { [weak self] violation in
+        let consumed = sink.attach(ring, grant: recordGrant()) { [weak self] violation in
             guard let self else { return }
             self.queue.async { self.quarantineProducer(connection: connection, violation) }
         }
-        producers[connection] = ExternalProducer(name: request.name, peer: peer, ring: ring, rejected: rejected)
-        logger.info("producer attached", metadata: ["producer": "\(request.name)", "pid": "\(peer.pid)", "ring": "\(geometry)"])
+        producers[connection] = ExternalProducer(name: request.name, peer: peer, ring: ring, sink: consumed,
+                                                 reattaches: request.reattaches ?? 0)
+        logger.info("producer attached", metadata: ["producer": "\(request.name)", "pid": "\(peer.pid)", "ring": "\(geometry)",
+                                                    "reattaches": "\(request.reattaches ?? 0)"])
         return (grant(for: request.name, ring: ring), ring)
     }
 
@@ -69,16 +73,20 @@ extension Daemon {
 
     /// The routes the sink lets external producers' records take: exactly their rule table's.
     func recordGrant() -> RecordGrant {
-        RecordGrant(routes: ringRules.map { RecordGrant.Route(outputID: $0.outputID, ifindex: $0.ifindex, direction: $0.direction) })
+        RecordGrant(routes: ringRules.map {
+            RecordGrant.Route(outputID: $0.outputID, ifindex: $0.ifindex, direction: $0.direction, vlanID: $0.vlanID)
+        })
     }
 
     /// Ring memory all attached producers hold now.
     var ringMemoryBytes: Int { producers.values.reduce(0) { $0 + $1.ring.geometry.mappingSize } }
 
-    /// The producer's connection is gone (or it asked to detach): drain its ring (at most one
-    /// ring's worth), then free it.
+    /// The producer's connection is gone (or it asked to detach, or spantapd stops): retire its
+    /// ring, so a producer that is still alive stops staging into it and attaches again, drain it
+    /// (at most one ring's worth), then free it.
     func detachProducer(connection: Int) {
         guard let producer = producers.removeValue(forKey: connection) else { return }
+        producer.ring.retire()
         if let violation = sink.detach(producer.ring) {
             producersQuarantined += 1
             logger.error("producer quarantined: \(violation)", metadata: ["producer": "\(producer.name)", "pid": "\(producer.peer.pid)"])
@@ -93,6 +101,7 @@ extension Daemon {
     /// it, keep its counters, and close its connection.
     func quarantineProducer(connection: Int, _ violation: RingViolation) {
         guard let producer = producers.removeValue(forKey: connection) else { return }
+        producer.ring.retire()
         producersQuarantined += 1
         detachedProducerCounters += producer.counters
         logger.error("producer quarantined: \(violation)", metadata: ["producer": "\(producer.name)", "pid": "\(producer.peer.pid)"])

@@ -1,3 +1,4 @@
+import Foundation
 import SpanTapControl
 import SpanTapLink
 
@@ -23,7 +24,8 @@ extension Daemon {
                 recreated: output?.recreated ?? 0))
         }
         report.producers = producers.values.sorted { $0.name < $1.name }.map {
-            StatusReport.Producer(name: $0.name, pid: $0.peer.pid, slotCount: $0.ring.geometry.slotCount, counters: $0.counters)
+            StatusReport.Producer(name: $0.name, pid: $0.peer.pid, slotCount: $0.ring.geometry.slotCount,
+                                  attachedAt: $0.attachedAt.formatted(.iso8601), reattaches: $0.reattaches, counters: $0.counters)
         }
         report.daemon.producersAttached = producers.count
         report.daemon.producersQuarantined = producersQuarantined

@@ -1,3 +1,4 @@
+import Foundation
 import SpanTapControl
 import SpanTapRing
 import SpanTapSink
@@ -9,14 +10,18 @@ final class ExternalProducer {
     let name: String
     let peer: ControlPeer
     let ring: HandoffRing
-    /// What the sink refused from this ring (kept in spantapd's memory, out of the producer's reach).
-    let rejected: RejectedRecords
+    /// What the sink counted of this ring (kept in spantapd's memory, out of the producer's reach).
+    let sink: ConsumerCounters
+    /// When it attached to this spantapd, and how many times it says it attached before.
+    let attachedAt = Date()
+    let reattaches: Int
 
-    init(name: String, peer: ControlPeer, ring: HandoffRing, rejected: RejectedRecords) {
+    init(name: String, peer: ControlPeer, ring: HandoffRing, sink: ConsumerCounters, reattaches: Int) {
         self.name = name
         self.peer = peer
         self.ring = ring
-        self.rejected = rejected
+        self.sink = sink
+        self.reattaches = reattaches
     }
 
     var counters: StatusReport.ProducerCounters {
@@ -27,8 +32,9 @@ final class ExternalProducer {
         counters.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
         counters.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
         counters.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
-        counters.mirrorDropsNotGranted = rejected.notGranted
-        counters.mirrorDropsBadRecord = rejected.badRecord
+        counters.mirrorDropsNotGranted = sink.notGranted
+        counters.mirrorDropsBadRecord = sink.badRecord
+        counters.spuriousWakeups = sink.spuriousWakeups
         return counters
     }
 }

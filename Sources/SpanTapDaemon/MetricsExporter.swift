@@ -68,6 +68,8 @@ public final class MetricsExporter {
         }
         for producer in report.producers {
             record(producer: producer.counters, prefix: "spantap_producer", of: "the external producer", [("producer", producer.name)])
+            gauge("spantap_producer_reattaches", "Times the producer attached before this attach, as it said (across spantapd restarts).",
+                  producer.reattaches, [("producer", producer.name)])
         }
         let daemon = report.daemon
         record(producer: daemon.detachedProducers, prefix: "spantap_detached_producers", of: "producers no longer attached", [])
@@ -85,11 +87,13 @@ public final class MetricsExporter {
         record("\(prefix)_mirror_drops_not_granted_total", "Records of \(whose) outside its rules, not delivered.", labels, counters.mirrorDropsNotGranted)
         record("\(prefix)_mirror_drops_bad_record_total", "Records of \(whose) whose lengths or direction were invalid, not delivered.", labels, counters.mirrorDropsBadRecord)
         record("\(prefix)_mirror_drops_rate_limited_total", "Clones \(whose) did not make: over max-packets-per-second.", labels, counters.mirrorDropsRateLimited)
+        record("\(prefix)_spurious_wakeups_total", "Wake-ups from \(whose) that found its ring empty.", labels, counters.spuriousWakeups)
     }
 
-    private func gauge(_ name: String, _ help: String, _ value: Int) {
-        let gauge = gauges[name] ?? registry.makeGauge(descriptor: MetricNameDescriptor(name, help: help))
-        gauges[name] = gauge
+    private func gauge(_ name: String, _ help: String, _ value: Int, _ labels: [(String, String)] = []) {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let gauge = gauges[key] ?? registry.makeGauge(descriptor: MetricNameDescriptor(name, help: help), labels: labels)
+        gauges[key] = gauge
         gauge.set(to: Double(value))
     }
 

@@ -131,6 +131,13 @@ public final class HandoffRing: Sendable {
         rules.withLock { $0.write(newRules, mirrorOnce: mirrorOnce) }
     }
 
+    /// Retires the ring (spantap_ring.h, "Retirement"): its producer stops staging at its next
+    /// batch and attaches again. Call before draining a ring for the last time; the rules can no
+    /// longer change afterwards.
+    public func retire() {
+        rules.withLock { $0.retire() }
+    }
+
     /// Current counters; never blocks or disturbs the producer.
     public var counters: RingCounters {
         var counters = RingCounters()

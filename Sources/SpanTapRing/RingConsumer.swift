@@ -13,6 +13,11 @@ public struct RingRecord {
     public let timestampNanoseconds: UInt64
     /// The captured bytes, pointing into the shared slot (no copy).
     public let frame: UnsafeRawBufferPointer
+
+    /// The frame's outer VLAN id (802.1Q or 802.1ad tag), 0 if untagged: the unit a unit rule
+    /// selects by, read the way producers read it (`spantap_frame_vlan`).
+    @inline(__always)
+    public var outerVLAN: UInt16 { spantap_frame_vlan(frame.baseAddress, UInt32(truncatingIfNeeded: frame.count)) }
 }
 
 /// The reading end of a `HandoffRing`, for exactly one thread or serial queue (the sink).
@@ -51,7 +56,7 @@ public struct RingConsumer: ~Copyable {
     /// Load-acquires producer_index and checks it before any slot is read.
     @inline(__always)
     mutating func refreshProducerIndex() throws(RingViolation) {
-        let published = layout.producerIndex.load(ordering: .acquiring)
+        let published = layout.producerIndex.load(ordering: .acquiring) // (A)
         // Free-running counters: "backwards" is a negative distance from the last value seen.
         guard Int64(bitPattern: published &- cachedProducerIndex) >= 0 else {
             throw .producerIndexMovedBackwards(from: cachedProducerIndex, to: published)
@@ -97,7 +102,7 @@ public struct RingConsumer: ~Copyable {
         badRecords &+= UInt64(bad)
         guard count > 0 else { return }
         consumerIndex &+= UInt64(count)
-        layout.consumerIndex.store(consumerIndex, ordering: .releasing)
+        layout.consumerIndex.store(consumerIndex, ordering: .releasing) // (B)
     }
 
     /// How many records are published past the consumer, refreshing the producer index (checked)
@@ -134,7 +139,7 @@ public struct RingConsumer: ~Copyable {
     /// may sleep; false if a frame slipped in meanwhile (the flag is withdrawn, keep draining).
     public mutating func prepareToSleep() throws(RingViolation) -> Bool {
         layout.needWakeup.store(1, ordering: .relaxed)
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent) // (C)
         guard try pending() == 0 else {
             layout.needWakeup.store(0, ordering: .relaxed)
             return false

@@ -9,7 +9,7 @@ extension RingProducer {
     /// Once per batch: true if the rules changed since the last call (one acquire load when not).
     @inlinable @inline(__always)
     public mutating func refreshRules() -> Bool {
-        spantap_rules_refresh(rules, layout.header) > 0
+        spantap_rules_refresh(rules, layout.header) == SPANTAP_REFRESH_CHANGED
     }
 
     /// The first rule for frames crossing `ifindex` in `direction`, or -1 if they are not mirrored.

@@ -113,7 +113,7 @@ public struct RingProducer: ~Copyable {
             captured = limit
         }
         if producerIndex &- cachedConsumerIndex >= slotCount {
-            cachedConsumerIndex = layout.consumerIndex.load(ordering: .acquiring)
+            cachedConsumerIndex = layout.consumerIndex.load(ordering: .acquiring) // (B)
             if producerIndex &- cachedConsumerIndex >= slotCount {
                 dropsQueueFull &+= 1
                 layout.dropsQueueFull.store(dropsQueueFull, ordering: .relaxed)
@@ -142,12 +142,12 @@ public struct RingProducer: ~Copyable {
     public mutating func publish() {
         guard producerIndex != publishedIndex else { return }
         publishedIndex = producerIndex
-        layout.producerIndex.store(producerIndex, ordering: .releasing)
+        layout.producerIndex.store(producerIndex, ordering: .releasing) // (A)
         layout.mirroredPackets.store(mirroredPackets, ordering: .relaxed)
         layout.mirroredBytes.store(mirroredBytes, ordering: .relaxed)
         // Pairs with the consumer's fence between setting need_wakeup and re-reading our index:
         // one of the two sides is guaranteed to see the other's store (spantap_ring.h).
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent) // (C)
         if layout.needWakeup.load(ordering: .relaxed) != 0 {
             wakeConsumer()
         }

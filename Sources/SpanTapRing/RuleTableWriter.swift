@@ -10,6 +10,8 @@ struct RuleTableWriter: @unchecked Sendable {
     private let flags: UnsafeAtomic<UInt32>
     private let entries: UnsafeMutableRawPointer
     private var written: UInt64 = 0
+    /// Once retired the table is never written again: the producer must see SPANTAP_RULES_RETIRED.
+    private var retired = false
     /// Each rule last written, with the generation at which it last changed.
     private var current: [(rule: RingRule, changed: UInt32)] = []
 
@@ -28,6 +30,7 @@ struct RuleTableWriter: @unchecked Sendable {
     /// `SPANTAP_RULE_CAPACITY`; the caller checks) and the table's flags.
     mutating func write(_ rules: [RingRule], mirrorOnce: Bool) {
         precondition(rules.count <= Int(SPANTAP_RULE_CAPACITY), "more rules than a ring's table holds")
+        guard !retired else { return }
         let sorted = rules.sorted { $0.key < $1.key }
         let next = written &+ 2
         let changedAt = UInt32(truncatingIfNeeded: next)
@@ -38,7 +41,7 @@ struct RuleTableWriter: @unchecked Sendable {
         }
 
         generation.store(written &+ 1, ordering: .relaxed)
-        atomicMemoryFence(ordering: .releasing)
+        atomicMemoryFence(ordering: .releasing) // (D)
         count.store(UInt32(current.count), ordering: .relaxed)
         flags.store(mirrorOnce ? SPANTAP_TABLE_MIRROR_ONCE : 0, ordering: .relaxed)
         for (index, entry) in current.enumerated() {
@@ -59,7 +62,14 @@ struct RuleTableWriter: @unchecked Sendable {
             UnsafeAtomic<UInt32>(at: (slot + MemoryLayout<spantap_rule>.offset(of: \.vlan_id)!)
                 .assumingMemoryBound(to: UInt32.AtomicRepresentation.self)).store(units, ordering: .relaxed)
         }
-        generation.store(next, ordering: .releasing)
+        generation.store(next, ordering: .releasing) // (D)
         written = next
+    }
+
+    /// Tells the producer this ring is done with (spantap_ring.h, "Retirement"): it stops staging
+    /// here at its next batch and attaches again. Final: later writes are ignored.
+    mutating func retire() {
+        retired = true
+        generation.store(SPANTAP_RULES_RETIRED, ordering: .releasing) // (E)
     }
 }

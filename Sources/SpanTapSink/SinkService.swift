@@ -74,10 +74,11 @@ public final class SinkService: Sendable {
     /// Starts draining `ring` (takes its consumer end) on the worker with the fewest rings, which
     /// keeps it for the ring's life. An external producer's ring gets its `grant`, and
     /// `onViolation` runs (on that worker's queue) if its producer breaks the protocol: by then
-    /// the ring is already detached, nothing of it replayed. Returns the ring's rejection counters.
+    /// the ring is already detached, nothing of it replayed. Returns what the sink counts of the ring
+    /// (records refused, spurious wake-ups).
     @discardableResult
     public func attach(_ ring: HandoffRing, grant: RecordGrant? = nil,
-                       onViolation: @escaping @Sendable (RingViolation) -> Void = { _ in }) -> RejectedRecords {
+                       onViolation: @escaping @Sendable (RingViolation) -> Void = { _ in }) -> ConsumerCounters {
         let worker = owners.withLock { owners in
             let loads = workers.map { worker in owners.values.count { $0 == worker.index } }
             let chosen = loads.indices.min { loads[$0] < loads[$1] }!

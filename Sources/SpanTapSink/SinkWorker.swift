@@ -14,7 +14,10 @@ import SystemPackage
 /// queue: it fills and the producer drops and counts. Nothing here grows without bound or spins.
 ///
 /// A ring's producer may be another, untrusted process: its records are checked (`RingConsumer`),
-/// confined to its `RecordGrant`, and a broken index quarantines the ring at once.
+/// confined to its `RecordGrant`, and a broken index quarantines the ring at once. Its wake-ups
+/// are not trusted either: after `distrustAfter` in a row that found nothing, its eventfd is
+/// ignored and the ring looked at every `pollInterval` until a record shows up, so a producer that
+/// writes its eventfd in a loop costs 100 looks a second, not a core.
 ///
 /// With io_uring a batch is peeked, written as one submission and released only after every write
 /// in it completed, so the producer never reuses a slot a write still reads, and no write is ever
@@ -33,6 +36,12 @@ final class SinkWorker: @unchecked Sendable {
     private var writeWatchers: [UInt32: DispatchSourceWrite] = [:]
     private var sources: [ObjectIdentifier: RingSource] = [:]
     private let drainPassesCell = ManagedAtomic<UInt64>(0)
+    /// Empty wake-ups in a row before a ring's eventfd is ignored. A producer that keeps the
+    /// protocol causes one now and then (its write raced our last look before sleeping), never
+    /// many in a row.
+    static let distrustAfter = 16
+    /// How often a distrusted ring is looked at: the latency its frames get meanwhile.
+    static let pollInterval = DispatchTimeInterval.milliseconds(10)
 
     private enum Writer {
         case syscall
@@ -69,13 +78,13 @@ final class SinkWorker: @unchecked Sendable {
 
     // MARK: Rings (called on `queue`)
 
-    func attach(_ ring: HandoffRing, grant: RecordGrant?, onViolation: @escaping @Sendable (RingViolation) -> Void) -> RejectedRecords {
+    func attach(_ ring: HandoffRing, grant: RecordGrant?, onViolation: @escaping @Sendable (RingViolation) -> Void) -> ConsumerCounters {
         let source = RingSource(ring: ring, queue: queue, grant: grant, onViolation: onViolation)
         sources[ObjectIdentifier(ring)] = source
-        source.wakeups.setEventHandler { [unowned self, unowned source] in self.service(source) }
+        source.wakeups.setEventHandler { [unowned self, unowned source] in self.wokenUp(source) }
         source.wakeups.activate()
         service(source)
-        return source.rejected
+        return source.counters
     }
 
     func setGrant(_ grant: RecordGrant, for ring: HandoffRing) {
@@ -100,29 +109,71 @@ final class SinkWorker: @unchecked Sendable {
 
     // MARK: Draining
 
-    private func service(_ source: RingSource) {
-        guard sources[ObjectIdentifier(source.ring)] === source else { return }
+    /// The producer wrote the eventfd: drain, and count the wake-up as spurious if there was
+    /// nothing to drain.
+    private func wokenUp(_ source: RingSource) {
+        guard source.blockedOn == nil else {
+            service(source)
+            return
+        }
+        guard service(source) == 0, sources[ObjectIdentifier(source.ring)] === source else {
+            source.spuriousInARow = 0
+            return
+        }
+        source.counters.countSpuriousWakeup()
+        source.spuriousInARow += 1
+        guard source.spuriousInARow >= Self.distrustAfter else { return }
+        source.distrustWakeups(lookingEvery: Self.pollInterval, queue: queue) { [unowned self, unowned source] in
+            self.look(at: source)
+        }
+        if !source.warnedSpurious {
+            source.warnedSpurious = true
+            logger.warning("a producer wakes the sink without publishing; its wake-ups are ignored and its ring looked at every 10 ms until a record shows up",
+                           metadata: ["worker": "\(index)", "spurious_in_a_row": "\(Self.distrustAfter)"])
+        }
+    }
+
+    /// A distrusted ring's periodic look: once a record is there, trust its eventfd again.
+    private func look(at source: RingSource) {
+        guard sources[ObjectIdentifier(source.ring)] === source, source.blockedOn == nil else { return }
+        do throws(RingViolation) {
+            guard try source.consumer.pending() > 0 else { return }
+        } catch {
+            return quarantine(source, error)
+        }
+        source.trustWakeups()
+        service(source)
+    }
+
+    /// Drains `source` until it is empty (then sleeps on its eventfd), its batch is full (then
+    /// yields the queue to other rings) or an output would block. Returns the records drained.
+    @discardableResult
+    private func service(_ source: RingSource) -> Int {
+        guard sources[ObjectIdentifier(source.ring)] === source else { return 0 }
         drainPassesCell.store(drainPassesCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         source.consumer.acknowledgeWakeup()
-        guard source.blockedOn == nil else { return }
+        guard source.blockedOn == nil else { return 0 }
+        var total = 0
         do throws(RingViolation) {
             while true {
                 let drained = try drain(source, final: false, limit: batchSize)
+                total += drained
                 if let blocked = source.blockedOn {
                     pause(source, on: blocked)
-                    return
+                    return total
                 }
                 if drained == batchSize {
                     queue.async { [weak self, weak source] in
                         if let self, let source { self.service(source) }
                     }
-                    return
+                    return total
                 }
-                if try source.consumer.prepareToSleep() { return }
+                if try source.consumer.prepareToSleep() { return total }
             }
         } catch {
             quarantine(source, error)
         }
+        return total
     }
 
     /// The producer broke the protocol: drop its ring at once, reading nothing more from it.
@@ -166,7 +217,7 @@ final class SinkWorker: @unchecked Sendable {
             }
         }
         source.consumer.countDropsNoBinding(noBinding)
-        source.rejected.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
+        source.counters.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
         return drained
     }
 
@@ -218,7 +269,7 @@ final class SinkWorker: @unchecked Sendable {
         }
         source.consumer.release(consumed, badRecords: bad)
         source.consumer.countDropsNoBinding(noBinding)
-        source.rejected.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
+        source.counters.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
         return consumed
     }
 

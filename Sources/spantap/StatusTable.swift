@@ -26,12 +26,12 @@ struct StatusTable {
                                 })
         }
         if !status.producers.isEmpty {
-            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "MIRRORED", "DROP-FULL", "DROP-NOFRAME", "DROP-NOBIND",
-                                 "DROP-NOTGRANTED", "DROP-BADREC"],
+            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "ATTACHED", "REATTACHES", "MIRRORED", "DROP-FULL", "DROP-NOFRAME",
+                                 "DROP-NOBIND", "DROP-NOTGRANTED", "DROP-BADREC", "SPURIOUS-WAKE"],
                                 status.producers.map { p in
-                                    [p.name, "\(p.pid)", "\(p.slotCount)", "\(p.mirroredPackets)", "\(p.mirrorDropsQueueFull)",
-                                     "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)", "\(p.mirrorDropsNotGranted)",
-                                     "\(p.mirrorDropsBadRecord)"]
+                                    [p.name, "\(p.pid)", "\(p.slotCount)", p.attachedAt, "\(p.reattaches)", "\(p.mirroredPackets)",
+                                     "\(p.mirrorDropsQueueFull)", "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)",
+                                     "\(p.mirrorDropsNotGranted)", "\(p.mirrorDropsBadRecord)", "\(p.spuriousWakeups)"]
                                 })
         }
         let d = status.daemon

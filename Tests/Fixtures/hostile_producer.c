@@ -10,9 +10,11 @@
  *              captured_length exceeds original_length, and -c with direction 7
  *   reattach   send a second attach-producer on the same connection and print the reply
  *   cycle      attach, map, unmap and detach -c times (names NAME-0, NAME-1, ...)
+ *   storm      for -t seconds write the eventfd in a tight loop without publishing anything,
+ *              except one frame every 100 ms (so the consumer has a real frame to find now and then)
  * Then it waits up to -w seconds for spantapd to close the connection, printing
  * "connection closed by spantapd" if it does.
- * Usage: hostile_producer -s SOCKET -m MODE [-n NAME] [-c COUNT] [-w SECONDS]
+ * Usage: hostile_producer -s SOCKET -m MODE [-n NAME] [-c COUNT] [-t SECONDS] [-w SECONDS]
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -20,8 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../../Examples/c-producer/spantap_attach.h"
-#include "spantap_ring.h"
+#include "spantap_session.h"
 
 static const unsigned char test_frame[64] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x88, 0xb5 };
 
@@ -36,8 +37,9 @@ struct attached {
 static int attach(const char *path, const char *name, struct attached *a)
 {
     char request[256];
-    snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s\",\"abi\":2}\n", name);
-    a->sock = spantap_connect(path);
+    snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s\",\"abi\":%u}\n", name,
+             SPANTAP_RING_VERSION);
+    a->sock = spantap_connect(path, 5000);
     if (a->sock < 0 || spantap_request_ring(a->sock, request, a->reply, sizeof a->reply, a->fds) != 0) {
         fprintf(stderr, "attach failed: %s\n", a->sock < 0 ? "cannot connect" : a->reply);
         return -1;
@@ -103,13 +105,14 @@ static void enqueue(struct attached *a, uint32_t ifindex, uint32_t output, long 
 int main(int argc, char **argv)
 {
     const char *path = NULL, *mode = NULL, *name = "hostile";
-    long count = 10, wait_seconds = 0;
-    for (int opt; (opt = getopt(argc, argv, "s:m:n:c:w:")) != -1;) {
+    long count = 10, wait_seconds = 0, storm_seconds = 3;
+    for (int opt; (opt = getopt(argc, argv, "s:m:n:c:t:w:")) != -1;) {
         switch (opt) {
         case 's': path = optarg; break;
         case 'm': mode = optarg; break;
         case 'n': name = optarg; break;
         case 'c': count = atol(optarg); break;
+        case 't': storm_seconds = atol(optarg); break;
         case 'w': wait_seconds = atol(optarg); break;
         default: return 1;
         }
@@ -163,12 +166,25 @@ int main(int argc, char **argv)
         for (long i = 0; i < count; i++)
             publish_raw(&a, 60, 60, 7);
         wake(&a);
+    } else if (strcmp(mode, "storm") == 0) {
+        uint64_t start = spantap_session_clock_ns(), next_frame = start, writes = 0, published = 0;
+        while (spantap_session_clock_ns() - start < (uint64_t)storm_seconds * 1000000000u) {
+            for (int i = 0; i < 1000; i++, writes++)
+                wake(&a);
+            if (spantap_session_clock_ns() >= next_frame) {
+                enqueue(&a, ingress, output, 1);
+                published++;
+                next_frame += 100000000u;
+            }
+        }
+        printf("storm writes=%llu published=%llu\n", (unsigned long long)writes, (unsigned long long)published);
     } else if (strcmp(mode, "reattach") == 0) {
         int fds[2];
         char request[160];
-        snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s-again\",\"abi\":2}\n", name);
+        snprintf(request, sizeof request, "{\"command\":\"attach-producer\",\"name\":\"%s-again\",\"abi\":%u}\n", name,
+                 SPANTAP_RING_VERSION);
         int again = spantap_request_ring(a.sock, request, a.reply, sizeof a.reply, fds);
-        printf("second attach %s: %s", again == 0 ? "accepted" : "refused", a.reply);
+        printf("second attach %s: %s\n", again == 0 ? "accepted" : "refused", a.reply);
         if (again == 0) {
             close(fds[0]);
             close(fds[1]);

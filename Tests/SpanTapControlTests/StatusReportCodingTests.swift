@@ -14,14 +14,18 @@ import Testing
         counters.mirrorDropsNotGranted = 5
         counters.mirrorDropsBadRecord = 6
         counters.mirrorDropsRateLimited = 7
-        let report = StatusReport(producers: [.init(name: "rust-fwd", pid: 42, slotCount: 4096, counters: counters)])
+        counters.spuriousWakeups = 8
+        let report = StatusReport(producers: [.init(name: "rust-fwd", pid: 42, slotCount: 4096, attachedAt: "2026-12-07T03:00:00Z",
+                                                    reattaches: 2, counters: counters)])
 
         let line = try ControlCodec.encodeLine(report)
         let object = try #require(JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
         let producer = try #require((object["producers"] as? [[String: Any]])?.first)
-        #expect(Set(producer.keys) == ["name", "pid", "slot_count", "mirrored_packets", "mirror_drops_queue_full",
-                                       "mirror_drops_no_frame", "mirror_drops_no_binding", "mirror_drops_not_granted",
-                                       "mirror_drops_bad_record", "mirror_drops_rate_limited"])
+        #expect(Set(producer.keys) == ["name", "pid", "slot_count", "attached_at", "reattaches", "mirrored_packets",
+                                       "mirror_drops_queue_full", "mirror_drops_no_frame", "mirror_drops_no_binding",
+                                       "mirror_drops_not_granted", "mirror_drops_bad_record", "mirror_drops_rate_limited",
+                                       "spurious_wakeups"])
+        #expect(producer["reattaches"] as? Int == 2 && producer["attached_at"] as? String == "2026-12-07T03:00:00Z")
         #expect(producer["mirror_drops_not_granted"] as? Int == 5)
 
         let decoded = try ControlCodec.decode(StatusReport.self, from: line.dropLast())

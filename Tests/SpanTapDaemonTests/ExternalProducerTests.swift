@@ -11,10 +11,42 @@ struct ExternalProducerTests {
         try compiledFixture("Examples/c-producer/spantap_producer.c")
     }
 
-    /// Frame sequence numbers the C producer wrote (bytes 14..<22), in arrival order.
+    /// Frame sequence numbers the C producer wrote (the 8 bytes after EtherType 0x88b5, which
+    /// follows the MACs or one 802.1Q tag), in arrival order.
     static func sequence(_ frames: [[UInt8]]) -> [Int64] {
-        frames.filter { $0.count >= 22 && $0[12] == 0x88 && $0[13] == 0xb5 }
-            .map { frame in frame[14..<22].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) } }
+        frames.compactMap { frame -> Int64? in
+            let at = frame.count >= 18 && frame[12] == 0x81 && frame[13] == 0x00 ? 16 : 12
+            guard frame.count >= at + 10, frame[at] == 0x88, frame[at + 1] == 0xb5 else { return nil }
+            return frame[(at + 2)..<(at + 10)].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        }
+    }
+
+    /// The outer VLAN id of a captured frame, 0 if untagged.
+    static func vlan(_ frame: [UInt8]) -> Int {
+        frame.count >= 16 && frame[12] == 0x81 && frame[13] == 0x00 ? (Int(frame[14]) << 8 | Int(frame[15])) & 0x0fff : 0
+    }
+
+    /// Two units of one port, each to its own output (Junos NAME.UNIT), fed by a real producer
+    /// process that tags its frames 100, 200, 100, ...: every record reaches its unit's output,
+    /// none is refused as not granted.
+    @Test func twoUnitsOfOnePortReachTheirTwoOutputs() throws {
+        let producer = try Self.buildProducer()
+        let port = try DaemonLab.makeIngress(), tapA = uniqueName("ua"), tapB = uniqueName("ub")
+        let lab = try DaemonLab(config: DaemonLab.config(instance: "a", ingress: ["\(port).100"], output: tapA)
+            + DaemonLab.config(instance: "b", ingress: ["\(port).200"], output: tapB))
+        lab.interfaces = [port, tapA, tapB]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let captureA = try PacketCapture(ifindex: try #require(ifindex(of: tapA)))
+        let captureB = try PacketCapture(ifindex: try #require(ifindex(of: tapB)))
+
+        let printed = try run(producer, "-s", lab.socketPath, "-n", "units", "-i", port, "-v", "100", "-v", "200", "-c", "40", "-b", "8")
+        #expect(printed.contains("mirrored_packets=40 "), "\(printed)")
+        let framesA = captureA.drain(), framesB = captureB.drain()
+        #expect(Self.sequence(framesA) == Array(stride(from: 0, to: 40, by: 2)) && framesA.allSatisfy { Self.vlan($0) == 100 })
+        #expect(Self.sequence(framesB) == Array(stride(from: 1, to: 40, by: 2)) && framesB.allSatisfy { Self.vlan($0) == 200 })
+        let detached = try lab.status().daemon.detachedProducers
+        #expect(detached.mirrorDropsNotGranted == 0 && detached.mirroredPackets == 40, "\(detached)")
     }
 
     @Test func cProducerAttachesFeedsTheTapAndDetaches() throws {

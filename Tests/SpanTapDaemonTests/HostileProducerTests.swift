@@ -45,6 +45,31 @@ struct HostileProducerTests {
         try Self.expectRecovered(lab, tap: tap, descriptorsBefore: descriptors)
     }
 
+    /// A producer writing its eventfd in a tight loop without publishing: after a few empty
+    /// wake-ups in a row the sink ignores that eventfd and looks at the ring 100 times a second,
+    /// so 3 s of storm cost spantapd at most 15 % of one core, and the frames it does publish
+    /// (one every 100 ms) still arrive.
+    @Test func anEventfdStormCostsLittleAndFramesStillArrive() throws {
+        let (lab, tap) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+        let cpuBefore = lab.cpuSeconds(), started = monotonicSeconds()
+        let printed = try run(try Self.hostile(), "-s", lab.socketPath, "-m", "storm", "-t", "3", "-n", "storm")
+        let cpu = (lab.cpuSeconds() - cpuBefore) / (monotonicSeconds() - started)
+        #expect(cpuBefore >= 0 && lab.cpuSeconds() >= 0, "spantapd's CPU time must be readable from /proc")
+        #expect(cpu <= 0.15, "spantapd used \(Int(cpu * 100)) % of a core during the storm (\(printed))")
+        func figure(_ key: String) -> Int? {
+            printed.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+        }
+        let published = try #require(figure("published"), "\(printed)")
+        #expect(published >= 25 && capture.drain().count == published, "every frame published during the storm arrives")
+        let writes = figure("writes") ?? 0
+        #expect(writes > 100_000, "it was a storm: \(printed)")
+        let spurious = try lab.status().daemon.detachedProducers.spuriousWakeups
+        #expect(spurious >= 16 && spurious < UInt64(writes), "spurious wake-ups counted: \(spurious)")
+        #expect(lab.log().contains("wakes the sink without publishing"), "logged once: \(lab.log())")
+    }
+
     @Test func recordsOutsideTheGrantReachNoOutput() throws {
         let ingressA = uniqueName("ia"), ingressB = uniqueName("ib"), tapA = uniqueName("oa"), tapB = uniqueName("ob")
         for ingress in [ingressA, ingressB] { try run("ip", "link", "add", ingress, "type", "veth", "peer", "name", ingress + "p") }

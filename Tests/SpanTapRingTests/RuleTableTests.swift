@@ -13,7 +13,7 @@ import Testing
         init() { pointer.initialize(to: spantap_rule_cache()) }
         deinit { pointer.deallocate() }
 
-        func refresh(_ ring: HandoffRing) -> Int32 { spantap_rules_refresh(pointer, ring.layout.header) }
+        func refresh(_ ring: HandoffRing) -> Int32 { spantap_rules_refresh(pointer, ring.layout.header).rawValue }
         var rules: [spantap_rule] {
             withUnsafeBytes(of: pointer.pointee.rules) { Array($0.bindMemory(to: spantap_rule.self).prefix(Int(pointer.pointee.count))) }
         }
@@ -129,6 +129,22 @@ import Testing
         }
         #expect(cache.refresh(ring) == -1)
         #expect(cache.rules.first?.output_id == 5, "the old rules stay in use")
+    }
+
+    /// Retirement (spantap_ring.h, "Retirement"): the producer is told at its next refresh, whatever
+    /// its copy's generation, and no rewrite after it can make the ring look alive again.
+    @Test func aRetiredRingSaysSoAtTheNextRefreshAndStaysRetired() throws {
+        let ring = try Self.ring()
+        ring.publishRules([RingRule(ifindex: 1, outputID: 5)])
+        let cache = Cache()
+        #expect(cache.refresh(ring) == SPANTAP_REFRESH_CHANGED.rawValue)
+        ring.retire()
+        #expect(cache.refresh(ring) == SPANTAP_REFRESH_RETIRED.rawValue)
+        ring.publishRules([RingRule(ifindex: 2, outputID: 6)])
+        #expect(cache.refresh(ring) == SPANTAP_REFRESH_RETIRED.rawValue, "a retired table is never written again")
+        #expect(cache.rules.first?.output_id == 5, "the cache is left as it was: the producer decides what to do")
+        spantap_rules_forget(cache.pointer)
+        #expect(cache.rules.isEmpty)
     }
 
     /// One thread rewrites the table as fast as it can; another refreshes in a tight loop. Every

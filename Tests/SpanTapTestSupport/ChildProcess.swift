@@ -8,7 +8,7 @@ public let packageRoot: URL = URL(fileURLWithPath: #filePath)
 
 /// Builds a C test program with the project's strictness: C11, all warnings as errors, pedantic.
 public func compileC(_ source: URL, includeDirectories: [URL], output: URL) throws {
-    try run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
+    try run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-pthread"]
         + includeDirectories.map { "-I\($0.path)" } + ["-o", output.path, source.path])
 }
 

@@ -11,16 +11,17 @@ public final class PcapCapture {
     private let file: URL
     private let log: URL
 
-    /// - Parameters: `filter`: a tcpdump filter expression, `direction`: "in", "out" or "inout".
-    public init(namespace: String, interface: String, direction: String = "inout", filter: [String] = []) throws {
+    /// - Parameters: `namespace`: where the interface is (nil: this test's own namespace, for a
+    ///   uniquely named device), `filter`: a tcpdump filter expression, `direction`: "in", "out" or "inout".
+    public init(namespace: String?, interface: String, direction: String = "inout", filter: [String] = []) throws {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory())
         file = directory.appendingPathComponent(uniqueName("p") + ".pcap")
         log = directory.appendingPathComponent(uniqueName("p") + ".log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, "tcpdump", "--immediate-mode", "-U", "-n", "-Q", direction,
-                             "-i", interface, "-w", file.path] + filter
+        process.arguments = (namespace.map { ["ip", "netns", "exec", $0] } ?? [])
+            + ["tcpdump", "--immediate-mode", "-U", "-n", "-Q", direction, "-i", interface, "-w", file.path] + filter
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()

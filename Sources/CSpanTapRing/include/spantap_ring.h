@@ -1,5 +1,5 @@
 /*
- * spantap_ring.h - the SpanTap handoff ring, version 2: shared-memory ABI and a header-only producer.
+ * spantap_ring.h - the SpanTap handoff ring, version 3: shared-memory ABI and a header-only producer.
  *
  * A handoff ring carries sampled Ethernet frames from one producer (an AF_XDP binding, or an
  * external forwarder in any language) to spantapd's sink. It is single-producer single-consumer,
@@ -27,6 +27,20 @@
  * Publishing: the producer may stage several records (write their slots) and publish them all
  * with one store-release of producer_index, once per batch of frames it received.
  *
+ * Memory-order pairs. Each is labelled here and at every C and Swift site that takes part in it,
+ * as the kernel's xsk_queue.h does:
+ *   (A) producer: write the slots, then store-release producer_index.
+ *       consumer: load-acquire producer_index, then read the slots.
+ *   (B) consumer: finish with the slots, then store-release consumer_index.
+ *       producer: load-acquire consumer_index (only when its cached copy says full), then reuse them.
+ *   (C) the wake-up handshake below: a seq_cst fence on each side between its own store and its
+ *       load of the other side's word.
+ *   (D) the rule table's seqlock below: the writer's release fence after the odd generation and
+ *       store-release of the even one, against the reader's load-acquire of the generation and
+ *       acquire fence before it loads the generation again.
+ *   (E) retirement: spantapd store-releases SPANTAP_RULES_RETIRED into the rule table's generation;
+ *       the producer's load-acquire of the generation in spantap_rules_refresh sees it.
+ *
  * Wake-up protocol (the consumer sleeps on an eventfd handed out with the memfd):
  *   consumer, before sleeping:  store need_wakeup = 1; seq_cst fence; load producer_index;
  *                               if it moved, store need_wakeup = 0 and keep draining, else sleep.
@@ -46,6 +60,14 @@
  * Rules are sorted by (ifindex, direction, vlan_id), at most one per triple. Each rule carries the
  * generation at which it last changed, so a producer restarts its 1-in-N count for that rule only.
  * spantap_rules_refresh() below does the reader's side.
+ *
+ * Retirement (new in version 3): when spantapd lets go of a ring (it detaches or quarantines the
+ * producer, or stops cleanly) it first store-releases SPANTAP_RULES_RETIRED (all ones, odd) into
+ * the table's generation (E), and never writes the table again. spantap_rules_refresh returns
+ * SPANTAP_REFRESH_RETIRED from then on: the producer stops staging into this ring and attaches
+ * again (spantap_session.h does all of it). Retirement costs a producer nothing extra per batch:
+ * the generation is the word refresh loads anyway. A crash cannot retire anything: the producer
+ * notices it through its control connection's hang-up instead (spantap_session.h's helper thread).
  *
  * What the consumer checks (a producer in another process is not trusted, and the mapping is
  * writable by it; spantapd uses its own copy of the geometry and of the rules, never what the
@@ -76,7 +98,7 @@ extern "C" {
 #endif
 
 #define SPANTAP_RING_MAGIC 0x474E495250544E53ull /* "SNTPRING" read as little-endian bytes */
-#define SPANTAP_RING_VERSION 2u
+#define SPANTAP_RING_VERSION 3u
 #define SPANTAP_RING_LINE 128u
 /* Rules one ring's table holds: one per mirrored (interface, direction) pair. */
 #define SPANTAP_RULE_CAPACITY 256u
@@ -103,7 +125,7 @@ struct spantap_ring_header {
 
     /* ---- producer line: only the producer writes here ---- */
     uint64_t producer_index;   /* producer: store-release after the slots are written (once per
-                                  published batch). consumer: load-acquire before reading slots. */
+                                  published batch). consumer: load-acquire before reading slots. (A) */
     uint64_t mirrored_packets; /* frames published. producer: relaxed store; anyone: relaxed load */
     uint64_t mirrored_bytes;   /* captured bytes published (record headers not counted). same */
     uint64_t drops_queue_full; /* clones dropped because the ring was full. same */
@@ -115,9 +137,10 @@ struct spantap_ring_header {
 
     /* ---- consumer line: the consumer writes here ---- */
     uint64_t consumer_index;   /* consumer: store-release after it is done with the slots.
-                                  producer: load-acquire, only when its cached copy says full. */
+                                  producer: load-acquire, only when its cached copy says full. (B) */
     uint32_t need_wakeup;      /* consumer: store 1 before sleeping (see protocol above), 0 when
-                                  it wakes. producer: seq_cst load, exchange to 0 before waking. */
+                                  it wakes. producer: load after a seq_cst fence, exchange to 0
+                                  before waking. (C) */
     uint32_t reserved1;        /* 0 */
     uint64_t drops_no_binding; /* consumer: records whose output is missing or down. relaxed */
     uint8_t pad2[SPANTAP_RING_LINE - 24];
@@ -147,6 +170,9 @@ struct spantap_rule {
                                         drops_rate_limited (spantap_rules_tick, _sample) */
 };
 
+/* The rule table's generation once spantapd has retired the ring (see "Retirement" above). */
+#define SPANTAP_RULES_RETIRED 0xffffffffffffffffull
+
 /* spantap_rule_table.flags */
 #define SPANTAP_TABLE_MIRROR_ONCE 1u /* a frame selected on ingress and on egress goes to an output
                                         once: the ingress copy wins, the egress copy is counted in
@@ -155,7 +181,8 @@ struct spantap_rule {
 /* The producer's rules, at SPANTAP_RING_RULES_OFFSET. Read-only for the producer. */
 struct spantap_rule_table {
     uint64_t generation;  /* spantapd: odd while writing, even (store-release) when done; starts at
-                             2 with the first rules. producer: load-acquire (see the protocol above) */
+                             2 with the first rules; SPANTAP_RULES_RETIRED once the ring is retired.
+                             producer: load-acquire (see the protocols above). (D) (E) */
     uint32_t rule_count;  /* rules in use, <= SPANTAP_RULE_CAPACITY. spantapd: relaxed store */
     uint32_t flags;       /* SPANTAP_TABLE_*. spantapd: relaxed store, with the rules */
     uint8_t pad[SPANTAP_RING_LINE - 16];
@@ -238,31 +265,41 @@ static inline int spantap_rule_before(const struct spantap_rule *a, const struct
     return a->vlan_id < b->vlan_id;
 }
 
-/* Once per batch. Returns 0 if the rules did not change, 1 if the cache now holds the new rules
- * (counts restarted for rules that changed, kept for the others), -1 if spantapd was rewriting
- * the table at that moment: the cache keeps the previous rules, call again next batch. */
-static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const struct spantap_ring_header *h)
+/* What spantap_rules_refresh found. */
+enum spantap_refresh {
+    SPANTAP_REFRESH_SAME = 0,     /* the rules did not change */
+    SPANTAP_REFRESH_CHANGED = 1,  /* the cache now holds the new rules (counts restarted for rules
+                                     that changed, kept for the others) */
+    SPANTAP_REFRESH_BUSY = -1,    /* spantapd was rewriting the table: the cache keeps the previous
+                                     rules; call again next batch */
+    SPANTAP_REFRESH_RETIRED = -2, /* spantapd retired the ring: stop staging into it, attach again */
+};
+
+/* Once per batch. The common case (nothing changed) is one load-acquire of the generation. */
+static inline enum spantap_refresh spantap_rules_refresh(struct spantap_rule_cache *c, const struct spantap_ring_header *h)
 {
     const struct spantap_rule_table *t = spantap_ring_rules(h);
-    uint64_t generation = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
+    uint64_t generation = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE); /* (D) (E) */
     if (generation == c->generation)
-        return 0;
+        return SPANTAP_REFRESH_SAME;
+    if (generation == SPANTAP_RULES_RETIRED)
+        return SPANTAP_REFRESH_RETIRED;
     if (generation & 1)
-        return -1;
+        return SPANTAP_REFRESH_BUSY;
     uint32_t count = __atomic_load_n(&t->rule_count, __ATOMIC_RELAXED);
     uint32_t flags = __atomic_load_n(&t->flags, __ATOMIC_RELAXED);
     struct spantap_rule fresh[SPANTAP_RULE_CAPACITY];
     if (count > SPANTAP_RULE_CAPACITY)
-        return -1;
+        return SPANTAP_REFRESH_BUSY;
     for (uint32_t i = 0; i < count; i++) {
         const uint32_t *from = (const uint32_t *)&t->rules[i];
         uint32_t *to = (uint32_t *)&fresh[i];
         for (uint32_t w = 0; w < SPANTAP_RULE_SIZE / sizeof(uint32_t); w++)
             to[w] = __atomic_load_n(&from[w], __ATOMIC_RELAXED);
     }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* (D) */
     if (__atomic_load_n(&t->generation, __ATOMIC_RELAXED) != generation)
-        return -1;
+        return SPANTAP_REFRESH_BUSY;
     /* Both lists are sorted: walk them together to carry the counts of unchanged rules over. */
     uint32_t limited = 0;
     uint64_t state[SPANTAP_RULE_CAPACITY], tokens[SPANTAP_RULE_CAPACITY];
@@ -282,7 +319,17 @@ static inline int spantap_rules_refresh(struct spantap_rule_cache *c, const stru
     c->count = count;
     c->flags = flags;
     c->generation = generation;
-    return 1;
+    return SPANTAP_REFRESH_CHANGED;
+}
+
+/* Forgets every rule, so the next refresh copies the table whole and every count starts afresh
+ * (a producer that moves to a new ring does this: the new table's generations mean nothing to
+ * the old copy). */
+static inline void spantap_rules_forget(struct spantap_rule_cache *c)
+{
+    c->generation = 0;
+    c->count = 0;
+    c->limited = 0;
 }
 
 /* The index of the first rule for frames crossing ifindex in direction, or -1 if they are not
@@ -385,7 +432,8 @@ static inline enum spantap_sample spantap_rules_sample(struct spantap_rule_cache
  * Header-only producer. Map the memfd (MAP_SHARED, PROT_READ|PROT_WRITE), check it with
  * spantap_producer_init, then from one thread, per batch of received frames:
  *
- *     spantap_rules_refresh(&cache, producer.header);
+ *     if (spantap_rules_refresh(&cache, producer.header) == SPANTAP_REFRESH_RETIRED)
+ *         stop using this ring, attach again;
  *     spantap_rules_tick(&cache, now_ns);
  *     for each frame:
  *         int r = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
@@ -405,6 +453,9 @@ static inline enum spantap_sample spantap_rules_sample(struct spantap_rule_cache
  *
  * stage writes the slot privately; publish makes the whole batch visible with one release
  * store, one fence and one wake-up check. spantap_producer_enqueue is stage + publish.
+ *
+ * spantap_session.h wraps all of this (attach over the control socket, re-attach after a
+ * spantapd restart or crash, find + sample + stage in one call) for producers that want it.
  * ------------------------------------------------------------------------------------------- */
 
 enum spantap_enqueue_result {
@@ -426,7 +477,8 @@ struct spantap_producer {
     int wakeup_fd;            /* eventfd the consumer sleeps on */
 };
 
-/* Returns 0, or -1 if the mapping is not a version-2 SpanTap ring of at least mapping_size bytes. */
+/* Returns 0, or -1 if the mapping is not a SpanTap ring of this version (SPANTAP_RING_VERSION) of
+ * at least mapping_size bytes. */
 static inline int spantap_producer_init(struct spantap_producer *p, void *mapping,
                                         uint64_t mapping_size, int wakeup_fd)
 {
@@ -476,7 +528,7 @@ spantap_producer_stage(struct spantap_producer *p, const struct spantap_rule *ru
         captured = limit;
     }
     if (p->producer_index - p->cached_consumer >= (uint64_t)p->slot_mask + 1) {
-        p->cached_consumer = __atomic_load_n(&h->consumer_index, __ATOMIC_ACQUIRE);
+        p->cached_consumer = __atomic_load_n(&h->consumer_index, __ATOMIC_ACQUIRE); /* (B) */
         if (p->producer_index - p->cached_consumer >= (uint64_t)p->slot_mask + 1) {
             __atomic_store_n(&h->drops_queue_full, ++p->drops_queue_full, __ATOMIC_RELAXED);
             return SPANTAP_DROP_QUEUE_FULL;
@@ -508,11 +560,11 @@ static inline void spantap_producer_publish(struct spantap_producer *p)
     if (p->producer_index == p->published_index)
         return;
     p->published_index = p->producer_index;
-    __atomic_store_n(&h->producer_index, p->producer_index, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->producer_index, p->producer_index, __ATOMIC_RELEASE); /* (A) */
     __atomic_store_n(&h->mirrored_packets, p->mirrored_packets, __ATOMIC_RELAXED);
     __atomic_store_n(&h->mirrored_bytes, p->mirrored_bytes, __ATOMIC_RELAXED);
 
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* (C) */
     if (__atomic_load_n(&h->need_wakeup, __ATOMIC_RELAXED) &&
         __atomic_exchange_n(&h->need_wakeup, 0, __ATOMIC_RELAXED)) {
         uint64_t one = 1;
