@@ -27,7 +27,7 @@ swift build -c release --scratch-path "$scratch" --product spantapd >&2
 bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 work=$(mktemp -d /tmp/spantap-bench.XXXXXX)
 gcc -O2 -Wall -o "$work/tap_write_loop" Benchmarks/tap_write_loop.c
-gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/spantap_producer" Examples/c-producer/spantap_producer.c
+gcc -std=c11 -O2 -pthread -I Sources/CSpanTapRing/include -o "$work/spantap_producer" Examples/c-producer/spantap_producer.c
 gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/c_producer_bench" Benchmarks/c_producer_bench.c
 gcc -O2 -Wall -o "$work/paced_sender" Benchmarks/paced_sender.c
 # valgrind 3.19 cannot read the DWARF 5 that swiftc emits: measure a copy without debug info.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds release and installs spantapd, spantap, their man pages (section 8, generated from the
-# ArgumentParser definitions by swift-argument-parser's generate-manual plugin), the systemd unit
+# ArgumentParser definitions by swift-argument-parser's generate-manual plugin), the producer's C
+# headers (PREFIX/include/spantap: the ring ABI and the re-attaching session), the systemd unit
 # (ExecStart pointing at the installed spantapd) and etc/spantap.conf as /etc/spantap/spantap.conf
 # unless a config is already there.
 #
@@ -78,6 +79,10 @@ put 0755 "$bin/spantapd" "$prefix/bin/spantapd"
 put 0755 "$bin/spantap" "$prefix/bin/spantap"
 put 0644 "$manuals/spantapd/spantapd.8" "$prefix/share/man/man8/spantapd.8"
 put 0644 "$manuals/spantap/spantap.8" "$prefix/share/man/man8/spantap.8"
+# What a forwarder in another process builds against: cc -pthread -I PREFIX/include/spantap
+for header in spantap_ring.h spantap_session.h; do
+    put 0644 "Sources/CSpanTapRing/include/$header" "$prefix/include/spantap/$header"
+done
 unit=$(mktemp)
 trap 'rm -f "$unit"' EXIT
 sed "s#^ExecStart=/usr/local/bin/spantapd #ExecStart=$prefix/bin/spantapd #" etc/spantapd.service > "$unit"

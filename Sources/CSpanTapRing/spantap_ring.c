@@ -10,7 +10,7 @@ _Static_assert(offsetof(struct spantap_ring_header, rule_capacity) == 28, "rule_
 _Static_assert(sizeof(struct spantap_rule) == SPANTAP_RULE_SIZE, "rule size");
 _Static_assert(offsetof(struct spantap_rule_table, rules) == SPANTAP_RING_LINE, "rules start on the table's second line");
 _Static_assert(SPANTAP_RING_RULES_OFFSET + sizeof(struct spantap_rule_table) == SPANTAP_RING_HEADER_SIZE, "slots follow the table");
-_Static_assert(SPANTAP_RING_HEADER_SIZE == 8704, "version 2 header size");
+_Static_assert(SPANTAP_RING_HEADER_SIZE == 8704, "header size (versions 2 and 3)");
 _Static_assert(SPANTAP_RING_HEADER_SIZE % SPANTAP_RING_SLOT_ALIGN == 0, "slot 0 aligned");
 _Static_assert(sizeof(struct spantap_record) == SPANTAP_RECORD_SIZE, "record header size");
 _Static_assert(offsetof(struct spantap_record, direction) == 24, "record direction");

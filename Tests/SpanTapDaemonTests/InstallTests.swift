@@ -16,12 +16,18 @@ import Testing
 
         let root = destdir.path
         for file in ["usr/local/bin/spantapd", "usr/local/bin/spantap", "usr/local/share/man/man8/spantapd.8",
-                     "usr/local/share/man/man8/spantap.8", "etc/systemd/system/spantapd.service", "etc/spantap/spantap.conf"] {
+                     "usr/local/share/man/man8/spantap.8", "usr/local/include/spantap/spantap_ring.h",
+                     "usr/local/include/spantap/spantap_session.h", "etc/systemd/system/spantapd.service", "etc/spantap/spantap.conf"] {
             #expect(FileManager.default.fileExists(atPath: "\(root)/\(file)"), "\(file) not installed")
         }
         #expect(try String(contentsOfFile: "\(root)/usr/local/share/man/man8/spantapd.8", encoding: .utf8).contains("control-socket"))
         let unit = try String(contentsOfFile: "\(root)/etc/systemd/system/spantapd.service", encoding: .utf8)
         #expect(unit.contains("\nExecStart=/usr/local/bin/spantapd --config /etc/spantap/spantap.conf\n"))
+        // The installed headers are enough to build a producer: the example, against them alone.
+        try run("cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-pthread", "-I\(root)/usr/local/include/spantap",
+                "-o", destdir.appendingPathComponent("producer").path,
+                packageRoot.appendingPathComponent("Examples/c-producer/spantap_producer.c").path)
+        try FileManager.default.removeItem(at: destdir.appendingPathComponent("producer"))
 
         // The unit as installed, ExecStart pointed at the staged binary (verify wants it to exist)
         // and man pages found where they were staged (verify runs man for Documentation=).

@@ -115,7 +115,7 @@ struct spantap_ring_header {
     /* ---- line 0: geometry. Creator writes before sharing; everyone else only reads. ---- */
     uint64_t magic;          /* SPANTAP_RING_MAGIC */
     uint32_t version;        /* SPANTAP_RING_VERSION; a reader refuses any other */
-    uint32_t header_size;    /* offset of slot 0; SPANTAP_RING_HEADER_SIZE in version 2 */
+    uint32_t header_size;    /* offset of slot 0; SPANTAP_RING_HEADER_SIZE (8704) since version 2 */
     uint32_t slot_count;     /* power of two, >= 2 */
     uint32_t slot_size;      /* bytes per slot including the record header; multiple of 64 */
     uint32_t snap_length;    /* 0: frames that do not fit a slot are dropped (drops_no_frame);
