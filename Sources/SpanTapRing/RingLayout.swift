@@ -1,26 +1,26 @@
 import Atomics
 import CSpanTapRing
 
-/// Typed views of the shared header fields, at the offsets the C header defines.
+/// Typed views of the shared header fields, at the offsets the C header defines: the consumer's
+/// side and the counters' readers (the producer side is the C header's own functions).
 ///
 /// Every field is reached through an `UnsafeAtomic`, so each access states its memory order; the
 /// owner and order of each field are documented in `spantap_ring.h`.
-@usableFromInline
 struct RingLayout: @unchecked Sendable {
-    @usableFromInline let producerIndex: UnsafeAtomic<UInt64>
-    @usableFromInline let mirroredPackets: UnsafeAtomic<UInt64>
-    @usableFromInline let mirroredBytes: UnsafeAtomic<UInt64>
-    @usableFromInline let dropsQueueFull: UnsafeAtomic<UInt64>
-    @usableFromInline let dropsNoFrame: UnsafeAtomic<UInt64>
-    @usableFromInline let mirrorOnceSuppressed: UnsafeAtomic<UInt64>
-    @usableFromInline let dropsRateLimited: UnsafeAtomic<UInt64>
-    @usableFromInline let consumerIndex: UnsafeAtomic<UInt64>
-    @usableFromInline let needWakeup: UnsafeAtomic<UInt32>
-    @usableFromInline let dropsNoBinding: UnsafeAtomic<UInt64>
+    let producerIndex: UnsafeAtomic<UInt64>
+    let mirroredPackets: UnsafeAtomic<UInt64>
+    let mirroredBytes: UnsafeAtomic<UInt64>
+    let dropsQueueFull: UnsafeAtomic<UInt64>
+    let dropsNoFrame: UnsafeAtomic<UInt64>
+    let mirrorOnceSuppressed: UnsafeAtomic<UInt64>
+    let dropsRateLimited: UnsafeAtomic<UInt64>
+    let consumerIndex: UnsafeAtomic<UInt64>
+    let needWakeup: UnsafeAtomic<UInt32>
+    let dropsNoBinding: UnsafeAtomic<UInt64>
     /// First byte of slot 0.
-    @usableFromInline let slots: UnsafeMutableRawPointer
+    let slots: UnsafeMutableRawPointer
     /// The whole header, for the C rule-table reader (`spantap_rules_refresh`).
-    @usableFromInline let header: UnsafeMutablePointer<spantap_ring_header>
+    let header: UnsafeMutablePointer<spantap_ring_header>
 
     init(base: UnsafeMutableRawPointer) {
         func field<T: AtomicValue>(_ path: KeyPath<spantap_ring_header, T>) -> UnsafeAtomic<T> {

@@ -1,4 +1,3 @@
-import Atomics
 import CSpanTapRing
 
 /// The producer's rules: a private copy of the ring's rule table, refreshed once per batch, and
@@ -9,7 +8,7 @@ extension RingProducer {
     /// Once per batch: true if the rules changed since the last call (one acquire load when not).
     @inlinable @inline(__always)
     public mutating func refreshRules() -> Bool {
-        spantap_rules_refresh(rules, layout.header) == SPANTAP_REFRESH_CHANGED
+        spantap_rules_refresh(rules, producer.pointee.header) == SPANTAP_REFRESH_CHANGED
     }
 
     /// The first rule for frames crossing `ifindex` in `direction`, or -1 if they are not mirrored.
@@ -69,8 +68,7 @@ extension RingProducer {
 
     @usableFromInline @inline(never)
     mutating func countRateLimited() {
-        dropsRateLimited &+= 1
-        layout.dropsRateLimited.store(dropsRateLimited, ordering: .relaxed)
+        spantap_producer_count_rate_limited(producer)
     }
 
     @inlinable @inline(__always)
@@ -88,16 +86,13 @@ extension RingProducer {
     /// `stage` under rule `index`: its ifindex, direction, output id and snap length.
     @inlinable @inline(__always)
     public mutating func stage(_ frame: UnsafeRawBufferPointer, ruleAt index: Int32, timestampNanoseconds: UInt64) -> EnqueueResult {
-        let rule = firstRule[Int(index)]
-        return stage(frame, ifindex: rule.ifindex, direction: rule.direction, outputID: rule.output_id,
-                     snapLength: Int(rule.snap_length), timestampNanoseconds: timestampNanoseconds)
+        stage(frame, entry: firstRule + Int(index), timestampNanoseconds: timestampNanoseconds)
     }
 
     /// Counts an egress copy not made because of mirror-once (`mirror_once_suppressed`).
     @inlinable
     public mutating func countSuppressed() {
-        mirrorOnceSuppressed &+= 1
-        layout.mirrorOnceSuppressed.store(mirrorOnceSuppressed, ordering: .relaxed)
+        spantap_producer_count_suppressed(producer)
     }
 
     /// Rule `index` as a value (tests, logs; not for the per-frame path).
