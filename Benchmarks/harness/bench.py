@@ -69,8 +69,8 @@ def first_line(argv):
 
 
 def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               "unknown")
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown")
     return {"cores": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release, "swift": first_line(["swift", "--version"]),
             "valgrind": first_line(["valgrind", "--version"])}
 

@@ -27,23 +27,21 @@ class Profile:
         self.calls = defaultdict(int)       # callee -> number of calls, over all callers
         self.total = None
         function = callee = None
-        call_line_pending = False
-        for line in open(path, errors="replace"):
-            if line.startswith("fn="):
-                function, call_line_pending = line[3:].rstrip("\n"), False
-            elif line.startswith("cfn="):
-                callee = line[4:].rstrip("\n")
-            elif line.startswith("calls="):
-                self.calls[callee] += int(line[6:].split()[0])
-                call_line_pending = True
-            elif line[:1].isdigit() or line[:1] in "+-*":
-                cost = line.split()
-                if len(cost) >= 2 and function is not None:
-                    # A cost line after calls= is the call's inclusive cost, else the line's own.
-                    self.inclusive[function] += int(cost[1])
-                call_line_pending = False
-            elif line.startswith("totals:") or line.startswith("summary:"):
-                self.total = int(line.split()[1])
+        with open(path, errors="replace") as profile:
+            for line in profile:
+                if line.startswith("fn="):
+                    function = line[3:].rstrip("\n")
+                elif line.startswith("cfn="):
+                    callee = line[4:].rstrip("\n")
+                elif line.startswith("calls="):
+                    self.calls[callee] += int(line[6:].split()[0])
+                elif line[:1].isdigit() or line[:1] in "+-*":
+                    cost = line.split()
+                    if len(cost) >= 2 and function is not None:
+                        # A cost line after calls= is the call's inclusive cost, else the line's own.
+                        self.inclusive[function] += int(cost[1])
+                elif line.startswith("totals:") or line.startswith("summary:"):
+                    self.total = int(line.split()[1])
         if self.total is None or not self.inclusive:
             raise LabError(f"{path}: not a callgrind profile (no totals, no functions)")
 
