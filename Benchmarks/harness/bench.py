@@ -105,8 +105,8 @@ def run_rows(rows, args, thresholds):
 def main():
     args = arguments()
     if args.list:
-        for key, r in ROWS.items():
-            print(f"{key:16} table row {r.table_row:3} {'deterministic' if r.deterministic else 'timing':13} "
+        for r in select(["all"]):
+            print(f"{r.key:16} table row {r.table_row:3} {'deterministic' if r.deterministic else 'timing':13} "
                   f"{'root' if r.root else ''}  {r.function.__doc__.splitlines()[0] if r.function.__doc__ else ''}")
         return 0
     if args.render:

@@ -36,13 +36,21 @@ class Figure:
     headline: str = ""      # how the value reads in the table (default: value and unit)
     samples: list = field(default_factory=list)   # the value per repetition, where it has one
     parts: dict = field(default_factory=dict)     # name -> stat(...) or a plain number
-    notes: str = ""
 
     def as_json(self):
         figure = asdict(self)
         if self.samples:
             figure["min"], figure["max"] = min(self.samples), max(self.samples)
         return figure
+
+
+def ratio_figure(id, row, what, measured, numerator, denominator, **extra):
+    """A figure whose value is the ratio of two measurements' medians (`numerator` and
+    `denominator`: (name, stat) pairs), its spread the repetitions' own ratios."""
+    (top_name, top), (bottom_name, bottom) = numerator, denominator
+    value, pairs = ratio(top, bottom)
+    return Figure(id=id, row=row, what=what, measured=measured, value=value, unit="x", samples=pairs,
+                  parts={top_name: top, bottom_name: bottom}, **extra)
 
 
 OPERATORS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}

@@ -178,8 +178,11 @@ class Lab:
     def wait_for(self, what, predicate, seconds, process=None):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if predicate():
-                return
+            try:
+                if predicate():
+                    return
+            except LabError:   # e.g. a control socket not answering yet
+                pass
             if process is not None and process.popen.poll() is not None:
                 raise LabError(f"{process.name} exited {process.popen.returncode} while waiting for {what}: "
                                f"{process.errors().strip()[-2000:]}")
@@ -195,16 +198,18 @@ class Lab:
 
     # -- devices -------------------------------------------------------------------------------
 
+    def kill_namespace_processes(self, name):
+        for pid in self.run("ip", "netns", "pids", name, check=False).split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def namespace(self, name):
         self.run("ip", "netns", "add", name)
 
         def remove():
-            pids = self.run("ip", "netns", "pids", name, check=False).split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            self.kill_namespace_processes(name)
             self.run("ip", "netns", "del", name, check=False)
         self.on_teardown(f"namespace {name}", remove)
         self.run("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
@@ -297,12 +302,14 @@ class Hosts:
 
     def saturate(self, window):
         """trafgen unthrottled from A; host B's receive rate (pps) over `window` s, from 0.7 s in."""
-        # trafgen ignores SIGINT/SIGTERM here: it is stopped with SIGKILL.
         trafgen = self.lab.spawn(*self.trafgen_argv(), netns=self.ns_a, name="trafgen")
         time.sleep(0.7)
         r1, t1 = self.rx_b(), time.monotonic()
         time.sleep(window)
         r2, t2 = self.rx_b(), time.monotonic()
+        # trafgen sends from a child process per CPU and ignores SIGINT/SIGTERM here: stop every
+        # process in host A's namespace (trafgen is the only one) with SIGKILL.
+        self.lab.kill_namespace_processes(self.ns_a)
         self.lab.stop(trafgen, signal.SIGKILL)
         time.sleep(0.3)
         return (r2 - r1) / (t2 - t1)

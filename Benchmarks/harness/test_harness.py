@@ -133,6 +133,7 @@ class ParsingTests(unittest.TestCase):
         self.assertEqual([r.key for r in select(["deterministic"])], ["2-instructions", "2-allocations", "7-instructions"])
         with self.assertRaises(SystemExit):
             select(["9"])
+        self.assertEqual([r.key for r in select(["4", "3b", "3", "1b"])], ["1b", "3", "3b", "4"])
 
 
 class RenderTests(unittest.TestCase):

@@ -40,7 +40,14 @@ def select(selectors):
         if not matched:
             raise SystemExit(f"bench: --rows: no row '{selector}' (rows: {', '.join(ROWS)}, deterministic, all)")
         chosen |= matched
-    return [r for k, r in ROWS.items() if k in chosen]
+    return sorted((r for k, r in ROWS.items() if k in chosen), key=lambda r: table_order(r.table_row))
+
+
+def table_order(table_row):
+    """1 < 1b < 2 < ... < 3 < 3b < 4: the docs' order, which is also the order rows run in (row 4
+    compares with 3b's figures). Rows of one table row keep their registration order."""
+    digits = "".join(c for c in table_row if c.isdigit())
+    return int(digits or 0), table_row[len(digits):]
 
 
 # Registration order is table order.

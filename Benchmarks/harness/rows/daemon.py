@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from figures import Figure, ratio, stat
+from figures import Figure, ratio_figure, stat
 from lab import LabError
 from rows import row
 from tools import ROOT
@@ -95,6 +95,7 @@ def losses(runs):
 @row("3b", products=("spantap-bench", "spantapd", "spantap"), c_programs=("paced_sender",),
      commands=("trafgen", "tcpdump", "ethtool"))
 def daemon_forwarding(run):
+    """The real spantapd, native and generic XDP: paced, bursts per sink scheduling class, saturation."""
     run.say("row 3b: forwarding with the real spantapd (native, generic): paced, bursts per sink scheduling class, "
             "saturation")
     lab, hosts = run.lab, run.lab.hosts()
@@ -117,7 +118,7 @@ def daemon_forwarding(run):
             time.sleep(0.7)
             b1 = hosts.rx_b()
             result = delta(before, daemon.status(), b1 - b0, FRAMES, hosts.fwd_a)
-            run.say(f"    {xdp} {kind}: {result} {sender or ''}")
+            run.say(f"    {xdp} {kind}: {' '.join(f'{k}={v}' for k, v in result.items())} {sender or ''}")
             return result
 
         # (a) paced 50 kpps, live sink, every class: nothing forwarded may be lost.
@@ -171,14 +172,13 @@ def daemon_forwarding(run):
             daemon.reload(config(quiet, "default"))
             off.append(hosts.saturate(run.window))
         live, off, answered = stat(live), stat(off), stat(answered)
-        value, pairs = ratio(live, off)
         run.say(f"    {xdp} saturation (default class): live {live['samples']} off {off['samples']}")
-        figures.append(Figure(
-            id=f"3b.{xdp}.saturation", row="3b",
-            what=f"{mode} XDP, saturating trafgen for {run.window:g} s, sink scheduling not set (the default)",
-            measured=f"live {live['median']:.0f} pps / off {off['median']:.0f} pps; spantap status answered in "
-                     f"{answered['median']:.0f} ms (median) meanwhile",
-            value=value, unit="x", samples=pairs, parts={"live_pps": live, "off_pps": off, "status_ms": answered}))
+        figures.append(ratio_figure(
+            f"3b.{xdp}.saturation", "3b",
+            f"{mode} XDP, saturating trafgen for {run.window:g} s, sink scheduling not set (the default)",
+            f"live {live['median']:.0f} pps / off {off['median']:.0f} pps; spantap status answered in "
+            f"{answered['median']:.0f} ms (median) meanwhile", ("live_pps", live), ("off_pps", off)))
+        figures[-1].parts["status_ms"] = answered
         lab.stop_tcpdump(tcpdump)
         daemon.stop()
     return figures
@@ -198,6 +198,7 @@ def ring_mapping_kib(run, slots, slot_size):
 
 @row("6", products=("spantapd",), c_programs=("spantap_producer",))
 def daemon_memory(run):
+    """spantapd's RSS with 4 external C producers vs the rings' memory."""
     run.say("row 6: spantapd RSS with 4 external producers (4 rings x 4096 slots x 2048 B)")
     lab = run.lab
     # The producers claim frames from this interface, so their rule (and its ifindex) exists.

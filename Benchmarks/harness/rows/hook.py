@@ -18,12 +18,18 @@ def ns(run, *args, packets=TIMED):
     return result
 
 
+def share(result):
+    """Enqueued / offered clones (absent when nothing was offered)."""
+    return f"{result['enqueued_share']:.4f}" if "enqueued_share" in result else "n/a"
+
+
 def plus(value):
     return f"+{value:.2f}" if value >= 0 else f"{value:.2f}"
 
 
-@row("2-ns", table_row="2")
+@row("2-ns", table_row="2", root=False)
 def hook_nanoseconds(run):
+    """ns per packet the hook adds to the shipped forwarding loop (contended on a shared machine)."""
     run.say("row 2: mirror hook cost in the shipped forwarding loop, ns/packet (medians of 5 in-process repetitions)")
     base64, base1500 = ns(run, "--variant", "none", "--size", 64), ns(run, "--variant", "none", "--size", 1500)
     b64, b1500 = base64["stat"]["median"], base1500["stat"]["median"]
@@ -52,7 +58,7 @@ def hook_nanoseconds(run):
     for size, base in ((64, b64), (1500, b1500)):
         result = ns(run, "--variant", "rate:1", "--size", size, "--consumer", "batch", packets=MIRRORED)
         over(f"2.rate1.consumer.{size}", f"+ hook, rate 1, {size} B, consumer thread (batching)", result, base, "loop",
-             extra=f", enqueued share {result.get('enqueued_share', 'n/a')}")
+             extra=f", enqueued share {share(result)}")
     inline = {size: ns(run, "--variant", "rate:1", "--size", size, "--inline-consumer", packets=MIRRORED)
               for size in (64, 1500)}
     d64, d1500 = inline[64]["stat"]["median"] - b64, inline[1500]["stat"]["median"] - b1500
@@ -65,7 +71,7 @@ def hook_nanoseconds(run):
         parts={"hooked_64": inline[64]["stat"], "hooked_1500": inline[1500]["stat"], "loop_64": b64, "loop_1500": b1500}))
     spin = ns(run, "--variant", "rate:1", "--size", 64, "--consumer", "spin", packets=MIRRORED)
     over("2.rate1.spin", "+ hook, rate 1, 64 B, consumer thread spinning on the producer index", spin, b64, "loop",
-         extra=f", enqueued share {spin.get('enqueued_share', 'n/a')}")
+         extra=f", enqueued share {share(spin)}")
     return figures
 
 

@@ -3,7 +3,7 @@ frames, every frame mirrored, batches of 32: ns per frame (timing) and instructi
 (callgrind: deterministic)."""
 
 import callgrind
-from figures import Figure, ratio, stat
+from figures import Figure, ratio_figure, stat
 from rows import row
 from tools import key_values
 
@@ -13,20 +13,21 @@ COUNTED = 64_000
 
 @row("7-ns", table_row="7", root=False, products=(), c_programs=("c_producer_bench",))
 def producer_nanoseconds(run):
+    """ns per frame of the C producer: enqueue per frame, batched, as a forwarder uses it."""
     run.say(f"row 7: C producer, ns per mirrored frame ({run.reps}x)")
     ns = {}
     for mode in MODES:
         ns[mode] = stat(run.repeat(lambda mode=mode: key_values(
             run.lab.run(run.tools.c_producer_bench, mode, 64, 32, 20_000_000), ["ns_per_frame"],
             "c_producer_bench")["ns_per_frame"]))
-    speedup, pairs = ratio(ns["enqueue"], ns["batched"])
+    speedup = ns["enqueue"]["median"] / ns["batched"]["median"]
     extra = ns["forwarder"]["median"] - ns["batched"]["median"]
     return [
-        Figure(id="7.batched", row="7",
-               what="C producer, 64 B, every frame mirrored: enqueue per frame vs stage per frame + publish per 32",
-               measured=f"{ns['enqueue']['median']:.2f} / {ns['batched']['median']:.2f} ns/frame", value=speedup,
-               unit="x", headline=f"batched **{speedup:.2f}x** faster", samples=pairs,
-               parts={"enqueue_ns": ns["enqueue"], "batched_ns": ns["batched"]}),
+        ratio_figure("7.batched", "7",
+                     "C producer, 64 B, every frame mirrored: enqueue per frame vs stage per frame + publish per 32",
+                     f"{ns['enqueue']['median']:.2f} / {ns['batched']['median']:.2f} ns/frame",
+                     ("enqueue_ns", ns["enqueue"]), ("batched_ns", ns["batched"]),
+                     headline=f"batched **{speedup:.2f}x** faster"),
         Figure(id="7.forwarder", row="7",
                what="C producer as a forwarder uses it: rules refresh per batch, find + sample + stage per frame, "
                     "publish per 32",

@@ -3,7 +3,7 @@ multi-queue TAP with 2 sink workers vs 1."""
 
 import signal
 
-from figures import Figure, ratio, stat
+from figures import ratio_figure, stat
 from rows import row
 from tools import key_values
 
@@ -13,6 +13,7 @@ GEOMETRY = {64: (65536, 128), 512: (32768, 576), 1500: (16384, 1536)}
 
 @row("1", c_programs=("tap_write_loop",), commands=("tcpdump",))
 def sink_throughput(run):
+    """fps of SinkService (io_uring, write(2)) vs a C write(2) loop into one TAP, 3 sizes, no reader / tcpdump."""
     lab = run.lab
     tap = lab.persistent_tap(lab.name("sbT"))
     figures = []
@@ -32,17 +33,16 @@ def sink_throughput(run):
             c = stat(c)
             for name, samples, label in (("io_uring", uring, "io_uring"), ("write", write, "write(2) fallback")):
                 s = stat(samples)
-                value, pairs = ratio(s, c)
-                figures.append(Figure(
-                    id=f"1.sink.{size}.{reader}.{name}", row="1",
-                    what=f"sink throughput, {size} B, reader: {reader}, {label}",
-                    measured=f"SinkService {s['median']:.0f} fps / C write(2) {c['median']:.0f} fps",
-                    value=value, unit="x", samples=pairs, parts={"sink_fps": s, "c_write_fps": c}))
+                figures.append(ratio_figure(
+                    f"1.sink.{size}.{reader}.{name}", "1", f"sink throughput, {size} B, reader: {reader}, {label}",
+                    f"SinkService {s['median']:.0f} fps / C write(2) {c['median']:.0f} fps",
+                    ("sink_fps", s), ("c_write_fps", c)))
     return figures
 
 
 @row("1b")
 def multi_queue(run):
+    """A multi-queue TAP: 2 sink workers on their own queues vs 1 worker, 2 rings of 64 B."""
     lab = run.lab
     tap = lab.persistent_tap(lab.name("sbQ"), multi_queue=True)
     figures = []
@@ -55,10 +55,9 @@ def multi_queue(run):
                 samples.append(run.bench("sink", "--tap", tap, "--size", 64, "--slots", 32768, "--seconds", 1,
                                          "--queues", 2, "--workers", workers, "--rings", 2, "--io-uring", method)["fps"])
         one, two = stat(one), stat(two)
-        value, pairs = ratio(two, one)
-        figures.append(Figure(
-            id=f"1b.multiqueue.{'io_uring' if method == 'on' else 'write'}", row="1b",
-            what=f"multi-queue TAP, 64 B, reader: none, 2 rings, {label}",
-            measured=f"2 queues + 2 workers {two['median']:.0f} fps / 1 worker {one['median']:.0f} fps",
-            value=value, unit="x", samples=pairs, parts={"two_workers_fps": two, "one_worker_fps": one}))
+        figures.append(ratio_figure(
+            f"1b.multiqueue.{'io_uring' if method == 'on' else 'write'}", "1b",
+            f"multi-queue TAP, 64 B, reader: none, 2 rings, {label}",
+            f"2 queues + 2 workers {two['median']:.0f} fps / 1 worker {one['median']:.0f} fps",
+            ("two_workers_fps", two), ("one_worker_fps", one)))
     return figures
