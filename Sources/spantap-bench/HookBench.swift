@@ -31,20 +31,19 @@ struct Hook: ParsableCommand {
     var inlineConsumer = false
     // spin: re-read the producer index as fast as possible (worst case for the shared lines);
     // batch: like a sink busy writing, look again only ~2 µs after a drain that found < 64 records.
-    @Option(help: "The consumer thread's style: batch or spin.")
-    var consumer = "batch"
+    @Option(name: .customLong("consumer"), help: "The consumer thread's style: batch or spin.")
+    var consumerStyle = "batch"
 
     func validate() throws {
         guard variant == "none" || variant == "unmirrored" || (variant.hasPrefix("rate:") && UInt32(variant.dropFirst(5)) != nil) else {
             throw ValidationError("--variant must be none, unmirrored or rate:N, not \(variant)")
         }
-        guard ["batch", "spin"].contains(consumer) else { throw ValidationError("--consumer must be batch or spin") }
+        guard ["batch", "spin"].contains(consumerStyle) else { throw ValidationError("--consumer must be batch or spin") }
         guard size >= 22, size <= 2048, packets > 0, reps > 0 else { throw ValidationError("--size 22...2048, --packets and --reps above 0") }
     }
 
     func run() throws {
-        let length = size, repetitions = reps, inlineConsumer = inlineConsumer, consumerStyle = consumer
-        let lab = LoopBench(frame: benchFrame(length: length, sequence: 0))
+        let lab = LoopBench(frame: benchFrame(length: size, sequence: 0))
 
         let context = MirrorHookContext(crossConnect: "bench", interface: "bench0", ifindex: 7, queue: 0)
         let ring = try HandoffRing.create(name: "bench-hook", geometry: RingGeometry(slotCount: 4096, slotSize: 2048))
@@ -59,7 +58,7 @@ struct Hook: ParsableCommand {
         case "none":
             var step = NoHook()
             _ = lab.run(&step, packets: 6400)
-            for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
+            for _ in 0..<reps { results.append(lab.run(&step, packets: packets)) }
         case _ where variant == "unmirrored" || variant.hasPrefix("rate:"):
             if variant != "unmirrored" {
                 let rate = UInt32(variant.dropFirst(5))!
@@ -68,12 +67,12 @@ struct Hook: ParsableCommand {
             if inlineConsumer {
                 var step = DrainingMirrorHook(hook: mirror.hook(), consumer: consumer)
                 _ = lab.run(&step, packets: 6400)
-                for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
+                for _ in 0..<reps { results.append(lab.run(&step, packets: packets)) }
             } else {
                 drainer = ConsumerThread(consumer, backOff: consumerStyle == "batch")
                 var step = mirror.hook()
                 _ = lab.run(&step, packets: 6400)
-                for _ in 0..<repetitions { results.append(lab.run(&step, packets: packets)) }
+                for _ in 0..<reps { results.append(lab.run(&step, packets: packets)) }
                 drainer?.stop()
             }
         default:
@@ -81,8 +80,8 @@ struct Hook: ParsableCommand {
         }
         let counters = ring.counters
         let offered = counters.mirroredPackets + counters.mirrorDropsQueueFull
-        emit(HookResult(variant: variant, limit: limit, consumer: inlineConsumer ? "inline" : consumerStyle, size: length,
-                        packets: packets, reps: repetitions, nsPerPacket: median(results), all: results,
+        emit(HookResult(variant: variant, limit: limit, consumer: inlineConsumer ? "inline" : consumerStyle, size: size,
+                        packets: packets, reps: reps, nsPerPacket: median(results), all: results,
                         mirrored: counters.mirroredPackets, dropsQueueFull: counters.mirrorDropsQueueFull,
                         dropsRateLimited: counters.mirrorDropsRateLimited, consumed: drainer?.consumed ?? 0,
                         enqueuedShare: offered == 0 ? nil : Double(counters.mirroredPackets) / Double(offered),

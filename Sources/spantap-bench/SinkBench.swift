@@ -42,19 +42,19 @@ struct Sink: ParsableCommand {
     }
 
     func run() throws {
-        let tapName = tap, length = size, ringCount = rings ?? workers, ioUring = ioUring == "on"
-        let geometry = try RingGeometry(slotCount: slots, maximumFrameLength: length)
-        let output = try TapOutput.create(name: tapName, configuration: TapConfiguration(mtu: 2000, persistent: true, queues: queues),
-                                       control: LinkControl())
+        let ringCount = rings ?? workers
+        let geometry = try RingGeometry(slotCount: slots, maximumFrameLength: size)
+        let output = try TapOutput.create(name: tap, configuration: TapConfiguration(mtu: 2000, persistent: true, queues: queues),
+                                          control: LinkControl())
         defer { try? output.remove() }
         var logger = Logger(label: "bench.sink")
         logger.logLevel = .warning
-        let sink = SinkService(workers: workers, ioUring: ioUring, logger: logger)
+        let sink = SinkService(workers: workers, ioUring: ioUring == "on", logger: logger)
         let counters = OutputCounters()
-        sink.addOutput(SinkOutput(id: 0, name: tapName, descriptors: output.fds, counters: counters))
+        sink.addOutput(SinkOutput(id: 0, name: tap, descriptors: output.fds, counters: counters))
         defer { sink.removeOutput(id: 0) }
 
-        var frame = benchFrame(length: length, sequence: 0)
+        var frame = benchFrame(length: size, sequence: 0)
         var frames: UInt64 = 0
         var busy: UInt64 = 0
         var rounds = 0
@@ -84,7 +84,7 @@ struct Sink: ParsableCommand {
             rounds += 1
         }
         let rate = Double(frames) / (Double(busy) / 1e9)
-        emit(SinkResult(method: sink.writeMethod.description, queues: queues, workers: workers, rings: ringCount, size: length,
+        emit(SinkResult(method: sink.writeMethod.description, queues: queues, workers: workers, rings: ringCount, size: size,
                         frames: frames, rounds: rounds, seconds: Double(busy) / 1e9, fps: rate, writeErrors: counters.writeErrors))
     }
 }
