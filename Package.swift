@@ -101,6 +101,7 @@ let package = Package(
         .executableTarget(name: "spantap-bench", dependencies: [
             "CLibXDP", "CSpanTapRing", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapFastPath",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Tests.

@@ -1,5 +1,8 @@
+# shellcheck shell=bash
 # Shared by the demo scripts (source it from the repository root): preparing a run, the namespace
 # hosts of a demo lab, and removing the lab.
+# The sourcing demo owns $work, $pids, $namespaces and $links; these functions read them.
+# shellcheck disable=SC2154
 
 # Root, the system packages and the release build; sets $bin to the release binaries' folder.
 prepare_demo() {   # prepare_demo NAME "WHAT IT CREATES"

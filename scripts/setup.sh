@@ -8,6 +8,7 @@ packages=(
     libxdp-dev libbpf-dev libmnl-dev libnl-3-dev libnl-route-3-dev liburing-dev   # linked libraries
     iproute2 tcpdump tmux iputils-ping netsniff-ng ethtool iperf3 xdp-tools curl valgrind   # labs, demo, benchmarks
     prometheus systemd libcap2-bin   # promtool checks /metrics; systemd-analyze checks the unit; capsh decodes capability sets
+    shellcheck                       # lints scripts/ (CI)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

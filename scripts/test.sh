@@ -15,3 +15,5 @@ SPANTAP_BIN_DIR=$(swift build -c release --show-bin-path)
 export SPANTAP_BIN_DIR
 swift build --build-tests
 swift test --skip-build --disable-xctest
+# The benchmark harness's own parsing and checking (no lab).
+python3 -B -m unittest discover -s Benchmarks/harness

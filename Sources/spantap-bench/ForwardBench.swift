@@ -1,3 +1,4 @@
+import ArgumentParser
 import CSpanTapRing
 import Glibc
 import Logging
@@ -21,68 +22,102 @@ import Synchronization
 /// the sink's write(2): a TAP write runs the receive path synchronously) converted to
 /// CLOCK_MONOTONIC, minus the record's timestamp (CLOCK_MONOTONIC, taken by the hook at the start
 /// of the frame's RX batch). Needs a ring with at least as many slots as frames mirrored.
-func forwardBench(_ options: Options) throws {
-    blockStopSignals()
-    let interfaceA = options.string("a"), interfaceB = options.string("b")
-    let mode = options.string("mirror", "off")
-    let rate = UInt32(options.int("rate", 1))
-    let slots = options.int("slots", 4096)
-    let pcapPath = options.string("pcap", "")
-    guard ["off", "live", "stalled"].contains(mode) else { fail("--mirror off|live|stalled") }
+struct Forward: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Rows 3, 5: the cross-connect between --a and --b, mirroring --a (until SIGTERM).")
+    @Option(help: "The A side of the cross-connect (the mirrored one).")
+    var a: String
+    @Option(help: "The B side of the cross-connect.")
+    var b: String
+    @Option(help: "off (no rule), live (sink into --tap) or stalled (rings never drained).")
+    var mirror = "off"
+    @Option(help: "The rule's sampling rate.")
+    var rate: UInt32 = 1
+    @Option(help: "The TAP to create for --mirror live.")
+    var tap: String?
+    @Option(help: "Slots per ring.")
+    var slots = 4096
+    @Option(help: "A tcpdump -w capture of the TAP to match against the ring's records.")
+    var pcap: String?
 
-    var logger = Logger(label: "bench.forward")
-    logger.logLevel = .error
-    let tap = mode == "live" ? try TapOutput.create(name: options.string("tap"),
-                                                     configuration: TapConfiguration(mtu: 2000), control: LinkControl())
-                             : nil
-    let sink = SinkService(logger: logger)
-    let output = OutputCounters()
-    if let tap { sink.addOutput(SinkOutput(id: 0, name: tap.name, descriptor: tap.fd, counters: output)) }
-    let geometry = try RingGeometry(slotCount: slots, slotSize: 2048)
-    let mirrors = Mutex<[BindingMirror]>([])
-    let drained = mode == "live"
-    let fastPath = FastPath(config: FastPathConfig(crossConnects: [
-        CrossConnectConfig(name: "bench", interfaceA: interfaceA, interfaceB: interfaceB)], mode: .generic),
-        logger: logger) { context in
-        guard let ring = try? HandoffRing.create(name: "bench-\(context.interface)-\(context.queue)", geometry: geometry) else {
-            return MirrorHook(context: context)
+    func validate() throws {
+        guard ["off", "live", "stalled"].contains(mirror) else { throw ValidationError("--mirror off|live|stalled") }
+        guard mirror != "live" || tap != nil else { throw ValidationError("--mirror live needs --tap") }
+        guard rate > 0, slots > 0 else { throw ValidationError("--rate and --slots above 0") }
+    }
+
+    func run() throws {
+        blockStopSignals()
+        let interfaceA = a, interfaceB = b, mode = mirror, tapName = tap ?? ""
+        var logger = Logger(label: "bench.forward")
+        logger.logLevel = .error
+        let tap = mode == "live" ? try TapOutput.create(name: tapName,
+                                                         configuration: TapConfiguration(mtu: 2000), control: LinkControl())
+                                 : nil
+        let sink = SinkService(logger: logger)
+        let output = OutputCounters()
+        if let tap { sink.addOutput(SinkOutput(id: 0, name: tap.name, descriptor: tap.fd, counters: output)) }
+        let geometry = try RingGeometry(slotCount: slots, slotSize: 2048)
+        let mirrors = Mutex<[BindingMirror]>([])
+        let drained = mode == "live"
+        let fastPath = FastPath(config: FastPathConfig(crossConnects: [
+            CrossConnectConfig(name: "bench", interfaceA: interfaceA, interfaceB: interfaceB)], mode: .generic),
+            logger: logger) { context in
+            guard let ring = try? HandoffRing.create(name: "bench-\(context.interface)-\(context.queue)", geometry: geometry) else {
+                return MirrorHook(context: context)
+            }
+            if mode != "off" { ring.publishRules([RingRule(ifindex: if_nametoindex(interfaceA), outputID: 0, rate: rate)]) }
+            let mirror = BindingMirror(context: context, ring: ring)
+            mirrors.withLock { $0.append(mirror) }
+            if drained { sink.attach(ring) }
+            return mirror.hook()
         }
-        if mode != "off" { ring.publishRules([RingRule(ifindex: if_nametoindex(interfaceA), outputID: 0, rate: rate)]) }
-        let mirror = BindingMirror(context: context, ring: ring)
-        mirrors.withLock { $0.append(mirror) }
-        if drained { sink.attach(ring) }
-        return mirror.hook()
-    }
-    try fastPath.start()
-    print("ready mode=\(fastPath.crossConnects.first?.mode?.rawValue ?? "?") bindings=\(mirrors.withLock { $0.count })")
-    fflush(nil)
+        try fastPath.start()
+        emit(ForwardReady(mode: fastPath.crossConnects.first?.mode?.rawValue ?? "?", bindings: mirrors.withLock { $0.count }))
 
-    waitForStopSignal()
-    let offset = realtimeMinusMonotonic()
-    let reports = fastPath.stop()
-    let list = mirrors.withLock { $0 }
-    // Records the sink has not written yet still count as mirrored; let it finish (live only).
-    if drained { for mirror in list { sink.detach(mirror.ring) } }
-    var rx: UInt64 = 0, tx: UInt64 = 0, txDrops: UInt64 = 0
-    for binding in reports.flatMap(\.bindings) where binding.interface == interfaceA {
-        rx += binding.values.rxPackets
-        tx += binding.values.txPackets
-        txDrops += binding.values.txDrops
+        waitForStopSignal()
+        let offset = realtimeMinusMonotonic()
+        let reports = fastPath.stop()
+        let list = mirrors.withLock { $0 }
+        // Records the sink has not written yet still count as mirrored; let it finish (live only).
+        if drained { for mirror in list { sink.detach(mirror.ring) } }
+        var rx: UInt64 = 0, tx: UInt64 = 0, txDrops: UInt64 = 0
+        for binding in reports.flatMap(\.bindings) where binding.interface == interfaceA {
+            rx += binding.values.rxPackets
+            tx += binding.values.txPackets
+            txDrops += binding.values.txDrops
+        }
+        var mirrored: UInt64 = 0, queueFull: UInt64 = 0
+        for mirror in list where mirror.context.interface == interfaceA {
+            mirrored += mirror.ring.counters.mirroredPackets
+            queueFull += mirror.ring.counters.mirrorDropsQueueFull
+        }
+        emit(ForwardResult(mode: mode, aRx: rx, aToBTx: tx, aToBTxDrops: txDrops, mirrored: mirrored, dropsQueueFull: queueFull,
+                           delivered: output.deliveredPackets, writeErrors: output.writeErrors))
+        if let pcap, let mirror = list.first(where: { $0.context.interface == interfaceA }) {
+            try latency(ring: mirror.ring, mirrored: mirrored, pcapPath: pcap, realtimeMinusMonotonic: offset)
+        }
+        if let tap {
+            sink.removeOutput(id: 0)
+            try? tap.remove()
+        }
     }
-    var mirrored: UInt64 = 0, queueFull: UInt64 = 0
-    for mirror in list where mirror.context.interface == interfaceA {
-        mirrored += mirror.ring.counters.mirroredPackets
-        queueFull += mirror.ring.counters.mirrorDropsQueueFull
-    }
-    print("result mode=\(mode) a_rx=\(rx) a_to_b_tx=\(tx) a_to_b_tx_drops=\(txDrops) mirrored=\(mirrored)"
-          + " drops_queue_full=\(queueFull) delivered=\(output.deliveredPackets) write_errors=\(output.writeErrors)")
-    if !pcapPath.isEmpty, let mirror = list.first(where: { $0.context.interface == interfaceA }) {
-        try latency(ring: mirror.ring, mirrored: mirrored, pcapPath: pcapPath, realtimeMinusMonotonic: offset)
-    }
-    if let tap {
-        sink.removeOutput(id: 0)
-        try? tap.remove()
-    }
+}
+
+struct ForwardReady: Encodable {
+    var event = "ready"
+    var mode: String, bindings: Int
+}
+
+struct ForwardResult: Encodable {
+    var event = "result"
+    var mode: String, aRx: UInt64, aToBTx: UInt64, aToBTxDrops: UInt64, mirrored: UInt64, dropsQueueFull: UInt64
+    var delivered: UInt64, writeErrors: UInt64
+}
+
+struct LatencyResult: Encodable {
+    var event = "latency"
+    var mirrored: UInt64, captured: Int, capturedShare: Double, matched: Int, mismatched: Int
+    var p50Us: Double, p99Us: Double, maxUs: Double, minUs: Double
 }
 
 /// Matches capture k with ring record k (the ring is FIFO, the sink writes in order) and checks
@@ -113,10 +148,10 @@ private func latency(ring: HandoffRing, mirrored: UInt64, pcapPath: String, real
     }
     latencies.sort()
     let share = mirrored == 0 ? 0 : Double(packets.count) / Double(mirrored)
-    print("latency mirrored=\(mirrored) captured=\(packets.count) captured_share=\(format(share * 100, 3))%"
-          + " matched=\(latencies.count) mismatched=\(mismatched)"
-          + " p50_us=\(format(Double(percentile(latencies, 50)) / 1000, 1)) p99_us=\(format(Double(percentile(latencies, 99)) / 1000, 1))"
-          + " max_us=\(format(Double(latencies.last ?? -1) / 1000, 1)) min_us=\(format(Double(latencies.first ?? -1) / 1000, 1))")
+    emit(LatencyResult(mirrored: mirrored, captured: packets.count, capturedShare: share * 100, matched: latencies.count,
+                       mismatched: mismatched, p50Us: Double(percentile(latencies, 50)) / 1000,
+                       p99Us: Double(percentile(latencies, 99)) / 1000, maxUs: Double(latencies.last ?? -1) / 1000,
+                       minUs: Double(latencies.first ?? -1) / 1000))
 }
 
 struct CapturedPacket {

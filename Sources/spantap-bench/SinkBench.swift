@@ -1,3 +1,4 @@
+import ArgumentParser
 import Glibc
 import Logging
 import SpanTapLink
@@ -14,55 +15,82 @@ import SpanTapSink
 /// above 1), attached with `TapOutput.create(persistent: true)` as spantapd would. `--io-uring
 /// off` forces write(2); `--workers` sink workers share the rings (worker w writes to queue
 /// w mod queues).
-func sinkBench(_ options: Options) throws {
-    let tapName = options.string("tap")
-    let length = options.int("size")
-    let slots = options.int("slots", 65536)
-    let seconds = options.double("seconds", 1)
-    let queues = options.int("queues", 1)
-    let workers = options.int("workers", 1)
-    let ringCount = options.int("rings", workers)
-    let ioUring = options.string("io-uring", "on") == "on"
-    let geometry = try RingGeometry(slotCount: slots, maximumFrameLength: length)
-    let tap = try TapOutput.create(name: tapName, configuration: TapConfiguration(mtu: 2000, persistent: true, queues: queues),
-                                   control: LinkControl())
-    defer { try? tap.remove() }
-    var logger = Logger(label: "bench.sink")
-    logger.logLevel = .warning
-    let sink = SinkService(workers: workers, ioUring: ioUring, logger: logger)
-    let counters = OutputCounters()
-    sink.addOutput(SinkOutput(id: 0, name: tapName, descriptors: tap.fds, counters: counters))
-    defer { sink.removeOutput(id: 0) }
+struct Sink: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Row 1: frames/s SinkService moves from full rings into a TAP.")
+    @Option(help: "An existing persistent TAP (multi-queue for --queues above 1).")
+    var tap: String
+    @Option(help: "Frame length in bytes.")
+    var size: Int
+    @Option(help: "Slots per ring.")
+    var slots = 65536
+    @Option(help: "How long to repeat rounds.")
+    var seconds = 1.0
+    @Option(help: "Queue fds to open on the TAP.")
+    var queues = 1
+    @Option(help: "Sink workers.")
+    var workers = 1
+    @Option(help: "Rings per round (default: one per worker).")
+    var rings: Int?
+    @Option(help: "on: io_uring writes; off: the write(2) fallback.")
+    var ioUring = "on"
 
-    var frame = benchFrame(length: length, sequence: 0)
-    var frames: UInt64 = 0
-    var busy: UInt64 = 0
-    var rounds = 0
-    let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
-    while monotonicNanoseconds() < deadline || rounds == 0 {
-        let rings = try (0..<ringCount).map { _ in try HandoffRing.create(name: "bench-sink", geometry: geometry) }
-        for ring in rings {
-            var producer = ring.makeProducer()
-            for i in 0..<slots {
-                withUnsafeBytes(of: UInt64(i).littleEndian) { frame.replaceSubrange(14..<22, with: $0) }
-                let result = frame.withUnsafeBytes {
-                    producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0))
-                }
-                precondition(result == .enqueued)
-            }
+    func validate() throws {
+        guard ["on", "off"].contains(ioUring) else { throw ValidationError("--io-uring must be on or off") }
+        guard size >= 22, slots > 0, queues > 0, workers > 0, (rings ?? 1) > 0, seconds > 0 else {
+            throw ValidationError("--size at least 22; --slots, --queues, --workers, --rings and --seconds above 0")
         }
-        let target = counters.deliveredPackets + counters.writeErrors + UInt64(ringCount * slots)
-        let start = monotonicNanoseconds()
-        for ring in rings { sink.attach(ring) }
-        while counters.deliveredPackets + counters.writeErrors < target {
-            usleep(100)
-            if monotonicNanoseconds() - start > 10_000_000_000 { fail("sink did not drain the rings in 10 s") }
-        }
-        busy += monotonicNanoseconds() - start
-        for ring in rings { sink.detach(ring) }
-        frames += UInt64(ringCount * slots)
-        rounds += 1
     }
-    let rate = Double(frames) / (Double(busy) / 1e9)
-    print("impl=swift-sink method=\(sink.writeMethod) queues=\(queues) workers=\(workers) rings=\(ringCount) size=\(length) frames=\(frames) rounds=\(rounds) seconds=\(format(Double(busy) / 1e9, 3)) fps=\(Int(rate)) write_errors=\(counters.writeErrors)")
+
+    func run() throws {
+        let ringCount = rings ?? workers
+        let geometry = try RingGeometry(slotCount: slots, maximumFrameLength: size)
+        let output = try TapOutput.create(name: tap, configuration: TapConfiguration(mtu: 2000, persistent: true, queues: queues),
+                                          control: LinkControl())
+        defer { try? output.remove() }
+        var logger = Logger(label: "bench.sink")
+        logger.logLevel = .warning
+        let sink = SinkService(workers: workers, ioUring: ioUring == "on", logger: logger)
+        let counters = OutputCounters()
+        sink.addOutput(SinkOutput(id: 0, name: tap, descriptors: output.fds, counters: counters))
+        defer { sink.removeOutput(id: 0) }
+
+        var frame = benchFrame(length: size, sequence: 0)
+        var frames: UInt64 = 0
+        var busy: UInt64 = 0
+        var rounds = 0
+        let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
+        while monotonicNanoseconds() < deadline || rounds == 0 {
+            let rings = try (0..<ringCount).map { _ in try HandoffRing.create(name: "bench-sink", geometry: geometry) }
+            for ring in rings {
+                var producer = ring.makeProducer()
+                for i in 0..<slots {
+                    withUnsafeBytes(of: UInt64(i).littleEndian) { frame.replaceSubrange(14..<22, with: $0) }
+                    let result = frame.withUnsafeBytes {
+                        producer.tryEnqueue($0, rule: RingRule(ifindex: 1, outputID: 0))
+                    }
+                    precondition(result == .enqueued)
+                }
+            }
+            let target = counters.deliveredPackets + counters.writeErrors + UInt64(ringCount * slots)
+            let start = monotonicNanoseconds()
+            for ring in rings { sink.attach(ring) }
+            while counters.deliveredPackets + counters.writeErrors < target {
+                usleep(100)
+                if monotonicNanoseconds() - start > 10_000_000_000 { fail("sink did not drain the rings in 10 s") }
+            }
+            busy += monotonicNanoseconds() - start
+            for ring in rings { sink.detach(ring) }
+            frames += UInt64(ringCount * slots)
+            rounds += 1
+        }
+        let rate = Double(frames) / (Double(busy) / 1e9)
+        emit(SinkResult(method: sink.writeMethod.description, queues: queues, workers: workers, rings: ringCount, size: size,
+                        frames: frames, rounds: rounds, seconds: Double(busy) / 1e9, fps: rate, writeErrors: counters.writeErrors))
+    }
+}
+
+struct SinkResult: Encodable {
+    var event = "result"
+    var method: String, queues: Int, workers: Int, rings: Int, size: Int
+    var frames: UInt64, rounds: Int, seconds: Double, fps: Double, writeErrors: UInt64
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// CLOCK_MONOTONIC in nanoseconds (the clock ring records carry).
@@ -24,47 +25,19 @@ func realtimeMinusMonotonic() -> Int64 {
     return best.offset
 }
 
-/// `--name value` options after the subcommand.
-struct Options {
-    private var values: [String: String] = [:]
-    private var flags: Set<String> = []
-
-    init(_ arguments: ArraySlice<String>) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            guard argument.hasPrefix("--") else { fail("unexpected argument \(argument)") }
-            let name = String(argument.dropFirst(2))
-            if let equals = name.firstIndex(of: "=") {
-                values[String(name[..<equals])] = String(name[name.index(after: equals)...])
-            } else if ["inline-consumer"].contains(name) {
-                flags.insert(name)
-            } else if let value = iterator.next() {
-                values[name] = value
-            } else {
-                fail("--\(name) needs a value")
-            }
-        }
+/// One result line of JSON on stdout (keys in snake_case, sorted), flushed at once: the harness
+/// (Benchmarks/harness) reads the lines as they come, e.g. `ready` before it starts the load.
+func emit(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do {
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    } catch {
+        fail("cannot encode a result: \(error)")
     }
-
-    func string(_ name: String, _ fallback: String? = nil) -> String {
-        guard let value = values[name] ?? fallback else { fail("missing --\(name)") }
-        return value
-    }
-
-    func int(_ name: String, _ fallback: Int? = nil) -> Int {
-        guard let text = values[name] else {
-            guard let fallback else { fail("missing --\(name)") }
-            return fallback
-        }
-        guard let value = Int(text) else { fail("--\(name) must be a whole number") }
-        return value
-    }
-
-    func double(_ name: String, _ fallback: Double) -> Double {
-        values[name].flatMap(Double.init) ?? fallback
-    }
-
-    func flag(_ name: String) -> Bool { flags.contains(name) }
+    fflush(nil)
 }
 
 func fail(_ message: String) -> Never {
@@ -114,12 +87,4 @@ func waitForStopSignal() {
     sigaddset(&set, SIGTERM)
     var signal: Int32 = 0
     sigwait(&set, &signal)
-}
-
-func format(_ value: Double, _ decimals: Int = 1) -> String {
-    guard value.isFinite else { return "nan" }
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    return "\(rounded)"
 }
