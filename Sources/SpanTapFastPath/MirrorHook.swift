@@ -90,8 +90,10 @@ public struct MirrorHook {
         if ingressRule >= 0 {
             let producer = producer.unsafelyUnwrapped
             let rule = ingressByUnit ? producer.pointee.findUnitRule(from: ingressRule, frame: frame) : ingressRule
-            if rule >= 0 && producer.pointee.sample(rule) {
-                _ = producer.pointee.stage(frame, ruleAt: rule, timestampNanoseconds: timestamp)
+            // Mirror-once suppresses the egress copy only if the ingress copy really went to the
+            // output (staged), as spantap_ring.h says: a dropped ingress clone suppresses nothing.
+            if rule >= 0 && producer.pointee.sample(rule),
+               producer.pointee.stage(frame, ruleAt: rule, timestampNanoseconds: timestamp) == .enqueued {
                 ingressOutput = producer.pointee.outputID(ofRule: rule)
             }
         }

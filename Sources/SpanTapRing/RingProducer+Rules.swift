@@ -8,7 +8,7 @@ extension RingProducer {
     /// Once per batch: true if the rules changed since the last call (one acquire load when not).
     @inlinable @inline(__always)
     public mutating func refreshRules() -> Bool {
-        spantap_rules_refresh(rules, producer.pointee.header) == SPANTAP_REFRESH_CHANGED
+        spantap_rules_refresh(rules, header) == SPANTAP_REFRESH_CHANGED
     }
 
     /// The first rule for frames crossing `ifindex` in `direction`, or -1 if they are not mirrored.

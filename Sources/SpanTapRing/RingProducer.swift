@@ -32,6 +32,8 @@ public struct RingProducer: ~Copyable {
     let ring: HandoffRing
     /// `struct spantap_producer`: the private indices and counter copies the C functions keep.
     @usableFromInline let producer: UnsafeMutablePointer<spantap_producer>
+    /// The mapping's header, kept here so the per-batch rule check is one load away.
+    @usableFromInline let header: UnsafeMutablePointer<spantap_ring_header>
     /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 14 KiB, and its
     /// first rule.
     @usableFromInline let rules: UnsafeMutablePointer<spantap_rule_cache>
@@ -43,6 +45,7 @@ public struct RingProducer: ~Copyable {
         producer.initialize(to: spantap_producer())
         let checked = spantap_producer_init(producer, ring.base, UInt64(ring.geometry.mappingSize), ring.wakeup.rawValue)
         precondition(checked == 0, "a ring this process mapped is not a valid ring")
+        header = producer.pointee.header
         rules = .allocate(capacity: 1)
         rules.initialize(to: spantap_rule_cache())
         firstRule = UnsafeRawPointer(rules).advanced(by: MemoryLayout<spantap_rule_cache>.offset(of: \.rules)!)
@@ -81,7 +84,7 @@ public struct RingProducer: ~Copyable {
     mutating func stage(_ frame: UnsafeRawBufferPointer, entry: UnsafePointer<spantap_rule>, timestampNanoseconds: UInt64) -> EnqueueResult {
         // An empty buffer may have no address; nothing is read from it then, any address will do.
         let bytes = frame.baseAddress ?? UnsafeRawPointer(entry)
-        switch spantap_producer_stage(producer, entry, bytes, UInt32(truncatingIfNeeded: frame.count), timestampNanoseconds) {
+        switch spantap_producer_stage_call(producer, entry, bytes, UInt32(truncatingIfNeeded: frame.count), timestampNanoseconds) {
         case SPANTAP_ENQUEUED: return .enqueued
         case SPANTAP_DROP_QUEUE_FULL: return .droppedQueueFull
         default: return .droppedNoFrame

@@ -224,7 +224,7 @@ static inline const struct spantap_rule_table *spantap_ring_rules(const struct s
 /* ------------------------------------------------------------------------------------------- *
  * Rules, producer side. A producer keeps a private copy (struct spantap_rule_cache), refreshes it
  * once per batch, finds the rule for each frame's interface and direction, and samples with the
- * rule's rate. Nothing here enters the kernel, allocates or divides.
+ * rule's rate. Nothing here enters the kernel or allocates, and the per-frame calls never divide.
  * ------------------------------------------------------------------------------------------- */
 
 /* A clone's cost in a rule's token bucket: tokens are clones x 10^9, refilled at
@@ -473,6 +473,8 @@ struct spantap_producer {
     uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame; /* private copies */
     uint64_t mirror_once_suppressed, drops_rate_limited;                          /* private copies */
     uint32_t slot_mask;
+    uint32_t slot_size;       /* private copy of the geometry, taken once: nothing written into the */
+    uint32_t ring_snap_length; /* mapping later can move where a slot is written */
     uint32_t capture_limit;   /* slot capacity, or snap_length when set */
     int wakeup_fd;            /* eventfd the consumer sleeps on */
 };
@@ -502,6 +504,8 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
     p->mirror_once_suppressed = __atomic_load_n(&h->mirror_once_suppressed, __ATOMIC_RELAXED);
     p->drops_rate_limited = __atomic_load_n(&h->drops_rate_limited, __ATOMIC_RELAXED);
     p->slot_mask = h->slot_count - 1;
+    p->slot_size = h->slot_size;
+    p->ring_snap_length = h->snap_length;
     p->capture_limit = h->snap_length ? h->snap_length : spantap_ring_slot_capacity(h);
     p->wakeup_fd = wakeup_fd;
     return 0;
@@ -521,7 +525,7 @@ spantap_producer_stage(struct spantap_producer *p, const struct spantap_rule *ru
     uint32_t limit = snap && snap < p->capture_limit ? snap : p->capture_limit;
     uint32_t captured = length;
     if (length > limit) {
-        if (h->snap_length == 0 && snap == 0) {
+        if (p->ring_snap_length == 0 && snap == 0) {
             __atomic_store_n(&h->drops_no_frame, ++p->drops_no_frame, __ATOMIC_RELAXED);
             return SPANTAP_DROP_NO_FRAME;
         }
@@ -534,7 +538,7 @@ spantap_producer_stage(struct spantap_producer *p, const struct spantap_rule *ru
             return SPANTAP_DROP_QUEUE_FULL;
         }
     }
-    uint8_t *slot = p->slots + (uint64_t)(p->producer_index & p->slot_mask) * h->slot_size;
+    uint8_t *slot = p->slots + (uint64_t)(p->producer_index & p->slot_mask) * p->slot_size;
     struct spantap_record record = {
         .captured_length = captured,
         .original_length = length,

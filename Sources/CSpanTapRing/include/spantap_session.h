@@ -150,10 +150,19 @@ static inline int spantap_request_ring(int sock, const char *request, char *repl
         if (n <= 0)
             break;
         struct cmsghdr *cmsg = got_fds ? NULL : CMSG_FIRSTHDR(&msg);
-        if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-            cmsg->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
-            memcpy(fds, CMSG_DATA(cmsg), 2 * sizeof(int));
-            got_fds = 1;
+        if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+            /* Take whatever arrived, so nothing leaks: exactly two is a ring, any other count is closed. */
+            int received[2] = { -1, -1 };
+            size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            memcpy(received, CMSG_DATA(cmsg), (count < 2 ? count : 2) * sizeof(int));
+            if (count == 2) {
+                fds[0] = received[0];
+                fds[1] = received[1];
+                got_fds = 1;
+            } else {
+                for (size_t i = 0; i < count && i < 2; i++)
+                    close(received[i]);
+            }
         }
         used += (size_t)n;
         reply[used] = '\0';
