@@ -4,9 +4,8 @@ import SystemPackage
 
 /// A non-blocking libmnl NETLINK_ROUTE socket subscribed to multicast groups; closed when the
 /// last reference goes away (which lets a DispatchSource keep it alive until it is cancelled).
+// @unchecked: the socket is thread-safe at the syscall level; LinkMonitor uses it from one context.
 final class MnlSocket: @unchecked Sendable {
-    // @unchecked: the socket itself is thread-safe at the syscall level; LinkMonitor confines all
-    // sending and receiving to one context at a time.
     private let socket: OpaquePointer
     /// Our netlink port id, to recognise replies to our own requests.
     let portID: UInt32
