@@ -10,6 +10,8 @@
  *              captured_length exceeds original_length, and -c with direction 7
  *   reattach   send a second attach-producer on the same connection and print the reply
  *   cycle      attach, map, unmap and detach -c times (names NAME-0, NAME-1, ...)
+ *   quiet      once the sink sleeps, publish -c frames without the wake-up (as a producer that
+ *              died right after its store would): only a drain (detach, shutdown) can read them
  * Then it waits up to -w seconds for spantapd to close the connection, printing
  * "connection closed by spantapd" if it does.
  * Usage: hostile_producer -s SOCKET -m MODE [-n NAME] [-c COUNT] [-w SECONDS]
@@ -163,6 +165,14 @@ int main(int argc, char **argv)
         for (long i = 0; i < count; i++)
             publish_raw(&a, 60, 60, 7);
         wake(&a);
+    } else if (strcmp(mode, "quiet") == 0) {
+        for (int i = 0; i < 5000 && !__atomic_load_n(&a.producer.header->need_wakeup, __ATOMIC_SEQ_CST); i++)
+            usleep(1000);
+        usleep(50000); /* past the sink's last look at the ring before it sleeps */
+        struct spantap_rule rule = { .ifindex = ingress, .direction = SPANTAP_RECEIVED, .output_id = output, .rate = 1 };
+        for (long i = 0; i < count; i++)
+            spantap_producer_stage(&a.producer, &rule, test_frame, sizeof test_frame, 0);
+        __atomic_store_n(&a.producer.header->producer_index, a.producer.producer_index, __ATOMIC_RELEASE);
     } else if (strcmp(mode, "reattach") == 0) {
         int fds[2];
         char request[160];

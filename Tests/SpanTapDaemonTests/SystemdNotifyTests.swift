@@ -37,6 +37,29 @@ struct SystemdNotifyTests {
         received += notifications.drain()
         #expect(received.map { $0.split(separator: "\n")[0] } == ["STOPPING=1"], "\(received)")
     }
+
+    /// `systemctl reload` waits for READY=1 after RELOADING=1, so a reload spantapd refuses must
+    /// end in READY=1 too (the old config still running), or systemd would hang and then fail it.
+    @Test func aRefusedReloadStillEndsInReady() throws {
+        let notifications = try NotifySocket()
+        defer { notifications.close() }
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
+        lab.interfaces = [tap]
+        lab.environment = ["NOTIFY_SOCKET": "@" + notifications.name]
+        defer { lab.cleanUp() }
+        try lab.start(until: { notifications.drain().contains { $0.hasPrefix("READY=1") } })
+
+        try lab.writeConfig("forwarding-options {\n    port-mirroring {\n        instance span1 { input { rate ten; } }\n    }\n}\n")
+        var received: [String] = []
+        kill(try #require(lab.process?.processIdentifier), SIGHUP)
+        #expect(waitUntil { received += notifications.drain(); return received.count >= 2 })
+        #expect(received.map { $0.split(separator: "\n")[0] } == ["RELOADING=1", "READY=1"], "\(received)")
+        #expect(waitUntil { lab.log().contains(lab.configPath + ":3") }, "the refusal names the file and line: \(lab.log())")
+        #expect(lab.process?.isRunning == true)
+        #expect(try lab.status().instances.first?.output.interface == tap, "the old config keeps running")
+        #expect(ifindex(of: tap) != nil)
+    }
 }
 
 /// A unix datagram socket bound to a random abstract name, read without blocking.
