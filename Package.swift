@@ -145,6 +145,8 @@ let package = Package(
             "SpanTapSink", "SpanTapLink", "SpanTapRing", "SpanTapTestSupport",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // Checks on the repository itself: docs/INVARIANTS.md against the code and the tests.
+        .testTarget(name: "SpanTapRepositoryTests", dependencies: ["SpanTapTestSupport"]),
         .testTarget(name: "SpanTapFastPathTests", dependencies: [
             "SpanTapFastPath", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapTestSupport",
             .product(name: "Logging", package: "swift-log"),
