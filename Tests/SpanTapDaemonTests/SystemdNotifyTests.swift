@@ -7,13 +7,19 @@ import Testing
 /// socket of its own in the abstract namespace (as systemd's own `@` addresses are).
 @Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
 struct SystemdNotifyTests {
-    @Test func readyAfterTapAndSocketReloadingAroundSighupStoppingOnSigterm() throws {
-        let notifications = try NotifySocket()
-        defer { notifications.close() }
+    /// A lab mirroring to a new TAP whose spantapd notifies `notifications` (not started yet).
+    static func lab(notifying notifications: NotifySocket) throws -> (DaemonLab, String) {
         let tap = uniqueName("out")
         let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
         lab.interfaces = [tap]
         lab.environment = ["NOTIFY_SOCKET": "@" + notifications.name]
+        return (lab, tap)
+    }
+
+    @Test func readyAfterTapAndSocketReloadingAroundSighupStoppingOnSigterm() throws {
+        let notifications = try NotifySocket()
+        defer { notifications.close() }
+        let (lab, tap) = try Self.lab(notifying: notifications)
         defer { lab.cleanUp() }
 
         var received: [String] = []
@@ -43,10 +49,7 @@ struct SystemdNotifyTests {
     @Test func aRefusedReloadStillEndsInReady() throws {
         let notifications = try NotifySocket()
         defer { notifications.close() }
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
-        lab.interfaces = [tap]
-        lab.environment = ["NOTIFY_SOCKET": "@" + notifications.name]
+        let (lab, tap) = try Self.lab(notifying: notifications)
         defer { lab.cleanUp() }
         try lab.start(until: { notifications.drain().contains { $0.hasPrefix("READY=1") } })
 
@@ -63,7 +66,7 @@ struct SystemdNotifyTests {
 }
 
 /// A unix datagram socket bound to a random abstract name, read without blocking.
-private struct NotifySocket {
+struct NotifySocket {
     let fd: Int32
     let name: String
 
