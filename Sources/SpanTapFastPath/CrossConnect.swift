@@ -11,8 +11,7 @@ import SystemPackage
 /// One binding per RX queue of each side, all on one shared UMEM, all served by one thread
 /// (`ForwardingLoop`). Queue q of A transmits on queue (q mod queues(B)) of B and vice versa.
 /// Outside the module it is seen only through `CrossConnectStatus` snapshots.
-// @unchecked: every method runs under `FastPath`'s state lock (start, stop, status), the only
-// holder; the loop thread shares only the atomics and the `LoopBox`, joined before teardown.
+// @unchecked: used only under FastPath's state lock; the loop thread shares atomics and LoopBox only.
 final class CrossConnect: @unchecked Sendable {
     let name: String
     let interfaceA: String
@@ -216,8 +215,7 @@ final class CrossConnect: @unchecked Sendable {
 }
 
 /// Holds the loop while its thread runs, and its result after.
-// @unchecked: the loop thread owns `loop` and writes `result` once; `stop()` reads both only
-// after joining that thread.
+// @unchecked: the loop thread owns `loop` and writes `result`; stop() reads them after the join.
 private final class LoopBox: @unchecked Sendable {
     var loop: ForwardingLoop<MirrorHook>
     var result: FrameAccounting?

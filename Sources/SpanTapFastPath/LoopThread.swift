@@ -7,8 +7,7 @@ import Logging
 /// not occupy a Swift concurrency or Dispatch worker. Named `fwd-NAME` and placed at the normal
 /// class on the dataplane's CPUs before the loop starts (a thread inherits its creator's class,
 /// and its creator is a slow-path thread). `join()` waits for the body to return.
-// @unchecked: `thread` is set by init and cleared by join(), both on the owner's side (under
-// FastPath's lock); the new thread shares only the atomic `threadID` and the immutable `body`.
+// @unchecked: `thread` is set and cleared on the owner's side; the new thread shares the atomic only.
 final class LoopThread: @unchecked Sendable {
     private var thread: pthread_t?
     private let body: () -> Void

@@ -19,8 +19,7 @@ import SystemPackage
 ///
 /// The ring structs are heap-allocated so their addresses stay fixed: libxdp keeps pointers to
 /// the fill/completion structs inside its per-(ifindex, queue) context.
-// @unchecked: the ring pointers are touched only by the forwarding thread (between start and the
-// join in stop); what other threads may call, `kernelStatistics()`, goes through `socket`'s lock.
+// @unchecked: rings touched by the loop thread only; other threads' kernelStatistics() takes the lock.
 final class XSKBinding: @unchecked Sendable {
     let interface: String
     let ifindex: UInt32

@@ -43,6 +43,5 @@ public struct MappedRegion: ~Copyable {
     deinit { munmap(base, byteCount) }
 }
 
-// The address and size never change; who may touch the bytes, and when, is the owner's protocol
-// (the ring's memory orders, the UMEM's frame ownership), not this type's.
+// @unchecked: address and size never change; the bytes' own protocol says who may touch them.
 extension MappedRegion: @unchecked Sendable {}
