@@ -117,15 +117,7 @@ final class XSKBinding: @unchecked Sendable {
             return (try? FileDescriptor(rawValue: fd).readSocketOption(level: .xdp, option: XDP_STATISTICS,
                                                                         into: &stats)) != nil
         }
-        guard read else { return nil }
-        var kernel = XSKKernelStatistics()
-        kernel.rxDropped = stats.rx_dropped
-        kernel.rxInvalidDescriptors = stats.rx_invalid_descs
-        kernel.txInvalidDescriptors = stats.tx_invalid_descs
-        kernel.rxRingFull = stats.rx_ring_full
-        kernel.rxFillRingEmpty = stats.rx_fill_ring_empty_descs
-        kernel.txRingEmpty = stats.tx_ring_empty_descs
-        return kernel
+        return read ? XSKKernelStatistics(stats) : nil
     }
 
     deinit { close() }
@@ -146,12 +138,18 @@ public struct XSKKernelStatistics: Sendable, Equatable {
 
     public init() {}
 
+    /// Each field beside the kernel's name for it: the one list the conversion and the sum follow.
+    static var fields: [(WritableKeyPath<Self, UInt64>, KeyPath<xdp_statistics, UInt64>)] {
+        [(\.rxDropped, \.rx_dropped), (\.rxInvalidDescriptors, \.rx_invalid_descs),
+         (\.txInvalidDescriptors, \.tx_invalid_descs), (\.rxRingFull, \.rx_ring_full),
+         (\.rxFillRingEmpty, \.rx_fill_ring_empty_descs), (\.txRingEmpty, \.tx_ring_empty_descs)]
+    }
+
+    init(_ kernel: xdp_statistics) {
+        for (field, source) in Self.fields { self[keyPath: field] = kernel[keyPath: source] }
+    }
+
     public static func += (total: inout Self, more: Self) {
-        total.rxDropped &+= more.rxDropped
-        total.rxInvalidDescriptors &+= more.rxInvalidDescriptors
-        total.txInvalidDescriptors &+= more.txInvalidDescriptors
-        total.rxRingFull &+= more.rxRingFull
-        total.rxFillRingEmpty &+= more.rxFillRingEmpty
-        total.txRingEmpty &+= more.txRingEmpty
+        for (field, _) in fields { total[keyPath: field] &+= more[keyPath: field] }
     }
 }
