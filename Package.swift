@@ -1,29 +1,35 @@
 // swift-tools-version: 6.0
 //
-// Module layout: every arrow is a dependency declared below and imported by the code
-// (scripts/check-dependencies.py checks both ways); arrows point down, leaves at the bottom.
+// Module layout: each module and the local modules it depends on (──►), exactly as declared below
+// and imported by its code (scripts/check-dependencies.py checks both, and this diagram).
+// Arrows point down; the leaves are at the bottom. Package products (Logging, SystemPackage, ...)
+// are left out.
 //
-//   spantapd ──► SpanTapDaemon, SpanTapConfig, SpanTapControl      spantap ──► SpanTapControl
-//   SpanTapDaemon   config -> outputs, producers, control socket, reload, status, metrics
-//     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapSink, SpanTapLink, SpanTapRing,
-//         SpanTapSystem, CSpanTapRing
-//   SpanTapFastPath AF_XDP reference forwarder; mirror hook -> per-binding ring
-//     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
-//   SpanTapSink     drains rings into outputs (Dispatch workers; io_uring batches; latency)
-//     ──► SpanTapRing, CSpanTapUring
-//   SpanTapRing     shared-memory SPSC handoff ring and its rule table ──► SpanTapSystem, CSpanTapRing
-//   SpanTapLink     TAP devices, VXLAN, rtnetlink control and link events
-//     ──► SpanTapSystem, CLibNLRoute, CLibMnl, CSpanTapSys
-//   SpanTapControl  control socket: JSON-lines protocol, server, client, fd passing
-//     ──► SpanTapSystem, CSpanTapSys
-//   SpanTapConfig   Junos-style config: parse and validate, touches nothing (leaf)
-//   SpanTapSystem   typed system calls in swift-system's style (eventfd, memfd, mappings, clock,
-//                   socket options; every call throws Errno) ──► CSpanTapSys
-//   C leaves        CSpanTapRing (ring ABI header), CSpanTapSys (syscall shims), CSpanTapUring
-//                   (liburing), CLibNLRoute, CLibMnl, CLibXDP (system libraries)
+//   spantapd          the daemon executable
+//                     ──► SpanTapDaemon, SpanTapConfig, SpanTapControl
+//   spantap           the CLI executable
+//                     ──► SpanTapControl
+//   SpanTapDaemon     config -> outputs, producers, control socket, reload, status, metrics
+//                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapSink, SpanTapLink,
+//                         SpanTapRing, SpanTapSystem, CSpanTapRing
+//   SpanTapFastPath   AF_XDP reference forwarder; mirror hook -> per-binding ring
+//                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
+//   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
+//                     ──► SpanTapRing, CSpanTapUring
+//   SpanTapRing       shared-memory SPSC handoff ring and its rule table
+//                     ──► SpanTapSystem, CSpanTapRing
+//   SpanTapLink       TAP devices, VXLAN, rtnetlink control and link events
+//                     ──► SpanTapSystem, CLibNLRoute, CLibMnl, CSpanTapSys
+//   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing
+//                     ──► SpanTapSystem, CSpanTapSys
+//   SpanTapConfig     Junos-style config: parse and validate, touches nothing
+//   SpanTapSystem     typed system calls in swift-system's style: eventfd, memfd, mappings, clock,
+//                     socket options; every call throws Errno
+//                     ──► CSpanTapSys
+//   C leaves: CSpanTapRing (ring ABI header), CSpanTapSys (syscall shims), CSpanTapUring (liburing),
+//             CLibNLRoute, CLibMnl, CLibXDP (system libraries)
 //
-// spantap-bench (scripts/bench.sh) and SpanTapTestSupport (tests only: namespace labs, unique
-// device names, capture sockets) are not shipped.
+// Not shipped, not drawn: spantap-bench (scripts/bench.sh), SpanTapTestSupport and the test targets.
 import PackageDescription
 
 let package = Package(
