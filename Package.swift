@@ -1,17 +1,35 @@
 // swift-tools-version: 6.0
 //
-// Module layout (dependencies point down only):
+// Module layout: each module and the local modules it depends on (──►), exactly as declared below
+// and imported by its code (scripts/check-dependencies.py checks both, and this diagram).
+// Arrows point down; the leaves are at the bottom. Package products (Logging, SystemPackage, ...)
+// are left out.
 //
-//   SpanTapConfig    Junos-style config: parse and validate, touches nothing (leaf)
-//   SpanTapControl   control socket: JSON-lines protocol, server, client, fd passing (leaf)
-//   spantapd, spantap   executables: daemon (SpanTapDaemon) and CLI (SpanTapControl client)
-//   SpanTapDaemon    config -> outputs, producers, control socket, reload, status, metrics
-//   SpanTapFastPath  AF_XDP reference forwarder; mirror hook -> per-binding ring  ── CLibXDP
-//   SpanTapSink      drains rings into outputs (Dispatch workers; io_uring batches; latency) ── CSpanTapUring
-//     ├─ SpanTapRing   shared-memory SPSC handoff ring + sampler  ── CSpanTapRing (C ABI header)
-//     └─ SpanTapLink   TAP devices, rtnetlink control and link events ── CLibNLRoute, CLibMnl, CSpanTapSys
+//   spantapd          the daemon executable
+//                     ──► SpanTapDaemon, SpanTapConfig, SpanTapControl
+//   spantap           the CLI executable
+//                     ──► SpanTapControl
+//   SpanTapDaemon     config -> outputs, producers, control socket, reload, status, metrics
+//                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapSink, SpanTapLink,
+//                         SpanTapRing, SpanTapSystem, CSpanTapRing
+//   SpanTapFastPath   AF_XDP reference forwarder; mirror hook -> per-binding ring
+//                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
+//   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
+//                     ──► SpanTapRing, CSpanTapUring
+//   SpanTapRing       shared-memory SPSC handoff ring and its rule table
+//                     ──► SpanTapSystem, CSpanTapRing
+//   SpanTapLink       TAP devices, VXLAN, rtnetlink control and link events
+//                     ──► SpanTapSystem, CLibNLRoute, CLibMnl, CSpanTapSys
+//   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing
+//                     ──► SpanTapSystem, CSpanTapSys
+//   SpanTapConfig     Junos-style config: parse and validate, touches nothing
+//   SpanTapSystem     typed system calls in swift-system's style: eventfd, memfd, mappings, clock,
+//                     socket options; every call throws Errno
+//                     ──► CSpanTapSys
+//   C leaves: CSpanTapRing (ring ABI header), CSpanTapSys (syscall shims), CSpanTapUring (liburing),
+//             CLibNLRoute, CLibMnl, CLibXDP (system libraries)
 //
-// SpanTapTestSupport is used by tests only: namespace labs, unique device names, capture sockets.
+// Not shipped, not drawn: spantap-bench (scripts/bench.sh), SpanTapTestSupport and the test targets.
 import PackageDescription
 
 let package = Package(
@@ -50,18 +68,22 @@ let package = Package(
                        providers: [.apt(["libxdp-dev", "libbpf-dev"])]),
 
         // Swift layer.
+        .target(name: "SpanTapSystem", dependencies: [
+            "CSpanTapSys",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "SpanTapRing", dependencies: [
-            "CSpanTapRing", "CSpanTapSys",
+            "CSpanTapRing", "SpanTapSystem",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "SpanTapLink", dependencies: [
-            "CLibNLRoute", "CLibMnl", "CSpanTapSys",
+            "CLibNLRoute", "CLibMnl", "CSpanTapSys", "SpanTapSystem",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapSink", dependencies: [
-            "SpanTapRing", "SpanTapLink", "CSpanTapUring",
+            "SpanTapRing", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -69,14 +91,16 @@ let package = Package(
         ]),
         .target(name: "SpanTapConfig"),
         .target(name: "SpanTapControl", dependencies: [
-            "CSpanTapSys",
+            "CSpanTapSys", "SpanTapSystem",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapDaemon", dependencies: [
             "SpanTapConfig", "SpanTapControl", "SpanTapFastPath", "SpanTapLink", "SpanTapRing", "SpanTapSink",
+            "SpanTapSystem", "CSpanTapRing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .executableTarget(name: "spantapd", dependencies: [
             "SpanTapDaemon", "SpanTapConfig", "SpanTapControl",
@@ -91,7 +115,7 @@ let package = Package(
         ]),
         // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
         .target(name: "SpanTapFastPath", dependencies: [
-            "CLibXDP", "CSpanTapSys", "SpanTapRing",
+            "CLibXDP", "CSpanTapSys", "SpanTapRing", "SpanTapSystem",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
@@ -99,7 +123,7 @@ let package = Package(
 
         // Benchmarks (scripts/bench.sh, docs/BENCHMARKS.md): not shipped, not a test.
         .executableTarget(name: "spantap-bench", dependencies: [
-            "CLibXDP", "CSpanTapRing", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapFastPath",
+            "CSpanTapRing", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapFastPath", "SpanTapSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -109,17 +133,30 @@ let package = Package(
             "CSpanTapSys",
             .product(name: "SystemPackage", package: "swift-system"),
         ], path: "Tests/SpanTapTestSupport"),
-        .testTarget(name: "SpanTapRingTests", dependencies: ["SpanTapRing", "SpanTapTestSupport"],
+        .testTarget(name: "SpanTapRingTests", dependencies: ["SpanTapRing", "CSpanTapRing", "SpanTapTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "SpanTapLinkTests", dependencies: ["SpanTapLink", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapLinkTests", dependencies: [
+            "SpanTapLink", "CLibNLRoute", "SpanTapTestSupport",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapTestSupport"],
                     exclude: ["Corpus"]),
-        .testTarget(name: "SpanTapControlTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"],
+        .testTarget(name: "SpanTapControlTests", dependencies: [
+            "SpanTapControl", "SpanTapTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
-        .testTarget(name: "SpanTapSinkTests", dependencies: ["SpanTapSink", "SpanTapLink", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapSinkTests", dependencies: [
+            "SpanTapSink", "SpanTapLink", "SpanTapRing", "SpanTapTestSupport",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // Checks on the repository itself: docs/INVARIANTS.md against the code and the tests.
+        .testTarget(name: "SpanTapRepositoryTests", dependencies: ["SpanTapTestSupport"]),
         .testTarget(name: "SpanTapFastPathTests", dependencies: [
             "SpanTapFastPath", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapTestSupport",
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -69,18 +69,20 @@ echo; echo "demo-remote: ip -d link show $tunnel (made by spantapd)"
 ip -d link show "$tunnel" | sed 's/^/  /'
 
 echo; echo "demo-remote: on the collector, tcpdump -e -n -i vxmirror (decapsulated) and on its underlay (outer UDP 4789):"
-ip netns exec "$collector" timeout 8 tcpdump -e -n -l --immediate-mode -i vxmirror -c 4 2>/dev/null | sed 's/^/  inner   | /' &
+ip netns exec "$collector" timeout 8 tcpdump -e -n -l --immediate-mode -i vxmirror -c 4 2>/dev/null | tee "$work/inner.txt" | sed 's/^/  inner   | /' &
 pids+=($!)
-ip netns exec "$collector" timeout 8 tcpdump -n -l --immediate-mode -i eth0 -c 2 udp port 4789 2>/dev/null | sed 's/^/  outer   | /' &
+ip netns exec "$collector" timeout 8 tcpdump -n -l --immediate-mode -i eth0 -c 2 udp port 4789 2>/dev/null | tee "$work/outer.txt" | sed 's/^/  outer   | /' &
 pids+=($!)
 sleep 1
 ip netns exec "$hostA" ping -c 3 -i 0.3 -W 2 "10.99.$subnet.2" | sed 's/^/  ping    | /'
-wait "${pids[-1]}" "${pids[-2]}" || true
+wait "${pids[-1]}" "${pids[-2]}" || true   # timeout's status when fewer came; checked below
+expect_seen demo-remote "host A's ICMP frames decapsulated on the collector" "$(grep -c 'ICMP echo' "$work/inner.txt")" 3
+expect_seen demo-remote "VXLAN datagrams (UDP 4789) on the collector's underlay" "$(grep -c -i 'vxlan\|4789' "$work/outer.txt")" 2
 
 echo; echo "demo-remote: spantap status"
 "$bin/spantap" --control-socket "$work/spantapd.sock" status | sed 's/^/  /'
 "$bin/spantap" --control-socket "$work/spantapd.sock" status --json | python3 -c '
 import json, sys
 out = json.load(sys.stdin)["instances"][0]["output"]
-print("  output:", {k: out[k] for k in ("interface", "kind", "remote", "vni", "dstport", "write_error_reasons")})' 2>/dev/null || true
+print("  output:", {k: out[k] for k in ("interface", "kind", "remote", "vni", "dstport", "write_error_reasons")})'
 echo; echo "demo-remote: done; removing the lab"

@@ -38,12 +38,14 @@ cat > "$work/vlan.trafgen" <<CFG
 CFG
 
 echo; echo "demo: tcpdump -e -n -i $tap (the mirror TAP) while host A pings B and sends VLAN 100 frames:"
-timeout 10 tcpdump -e -n -l -i "$tap" -c 11 2>/dev/null | sed 's/^/  tcpdump | /' &
+timeout 10 tcpdump -e -n -l -i "$tap" -c 11 2>/dev/null | tee "$work/mirror.txt" | sed 's/^/  tcpdump | /' &
 pids+=($!)
 sleep 1
 ip netns exec "$hostA" ping -c 3 -i 0.3 -W 2 "10.99.$subnet.2" | sed 's/^/  ping    | /'
 ip netns exec "$hostA" trafgen --dev eth0 --in "$work/vlan.trafgen" --num 3 -P 1 >/dev/null 2>&1
-wait "${pids[-1]}" || true
+wait "${pids[-1]}" || true   # timeout's status when fewer than 11 came; the checks below say what is missing
+expect_seen demo "ICMP echo requests of host A on the mirror TAP" "$(grep -c 'ICMP echo request' "$work/mirror.txt")" 3
+expect_seen demo "802.1Q frames with their tag (vlan 100, p 5) on the mirror TAP" "$(grep -c 'vlan 100, p 5' "$work/mirror.txt")" 3
 
 echo; echo "demo: iperf3 for 3 s from A to B through the forwarder, tcpdump counting the mirror:"
 tcpdump -n -i "$tap" -w /dev/null 2> "$work/tcpdump.txt" &
@@ -55,6 +57,8 @@ ip netns exec "$hostA" iperf3 -c "10.99.$subnet.2" -t 3 -f m | grep -E "sender|r
 sleep 0.5
 kill -INT "${pids[-2]}"; wait "${pids[-2]}" 2>/dev/null || true
 grep -E "captured|dropped" "$work/tcpdump.txt" | sed 's/^/  tcpdump | /'
+expect_seen demo "iperf3 frames tcpdump captured on the mirror TAP" \
+    "$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$work/tcpdump.txt")" 1000
 
 echo; echo "demo: spantap status"
 "$bin/spantap" --control-socket "$work/spantapd.sock" status | sed 's/^/  /'

@@ -24,6 +24,16 @@ start_spantapd() {
     sed 's/^/  spantapd | /' "$work/spantapd.log"
 }
 
+# A demo that shows nothing proves nothing: CI runs the demos, so each one checks what it showed.
+expect_seen() {   # expect_seen NAME WHAT COUNT MINIMUM
+    if [ "${3:-0}" -lt "$4" ]; then
+        echo "$1: FAILED: $2: saw ${3:-0}, expected at least $4" >&2
+        sed 's/^/  spantapd | /' "$work/spantapd.log" >&2
+        exit 1
+    fi
+    echo "$1: check: $2: $3 (at least $4)"
+}
+
 # The EXIT trap of a demo: stops the background processes in $pids, then spantapd ($daemon) with
 # SIGTERM so it removes what it made, then deletes the namespaces in $namespaces, the links in
 # $links and the folder $work.

@@ -10,6 +10,8 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     echo "test: not root, skipping scripts/setup.sh (privileged tests will skip)"
 fi
+# Package.swift against the code: every import declared, every declared dependency imported.
+python3 scripts/check-dependencies.py
 swift build -c release
 SPANTAP_BIN_DIR=$(swift build -c release --show-bin-path)
 export SPANTAP_BIN_DIR

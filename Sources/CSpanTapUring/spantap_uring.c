@@ -46,7 +46,7 @@ void spantap_uring_close(struct spantap_uring *uring)
     free(uring);
 }
 
-int spantap_uring_write_chain(struct spantap_uring *uring, struct spantap_uring_write *writes, unsigned count)
+int spantap_uring_write_batch(struct spantap_uring *uring, struct spantap_uring_write *writes, unsigned count)
 {
     if (count > uring->entries)
         return -EINVAL;

@@ -1,5 +1,6 @@
 import CSpanTapSys
 import Glibc
+import SpanTapSystem
 import SystemPackage
 
 /// The client end of spantapd's control socket, used by the `spantap` CLI and by external
@@ -16,7 +17,7 @@ public final class ControlClient {
         let address = try UnixSocketAddress(path: path)
         fd = try makeUnixStreamSocket(path: path)
         guard address.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
-            let error = Errno(rawValue: errno)
+            let error = Errno.last
             Glibc.close(fd)
             throw ControlSocketError(operation: "connect to", path: path, errno: error,
                                      hint: error == .noSuchFileOrDirectory || error == .connectionRefused ? "is spantapd running?" : nil)
@@ -37,7 +38,7 @@ public final class ControlClient {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw ControlSocketError(operation: "send to", path: path, errno: Errno(rawValue: errno)) }
+            guard n > 0 else { throw ControlSocketError(operation: "send to", path: path, errno: Errno.last) }
             offset += n
         }
     }
@@ -58,7 +59,7 @@ public final class ControlClient {
             descriptors += received.prefix(Int(count)).map { FileDescriptor(rawValue: $0) }
             guard n > 0 else {
                 throw ControlSocketError(operation: "read response from", path: path,
-                                         errno: n == 0 ? .connectionReset : Errno(rawValue: errno))
+                                         errno: n == 0 ? .connectionReset : Errno.last)
             }
             buffer += chunk[..<n]
         }

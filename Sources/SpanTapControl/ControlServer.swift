@@ -2,6 +2,7 @@ import CSpanTapSys
 import Dispatch
 import Glibc
 import Logging
+import SpanTapSystem
 import SystemPackage
 
 /// Who is on the other end of a control connection (from SO_PEERCRED, not from anything it says).
@@ -49,6 +50,7 @@ public struct ControlLimits: Sendable {
 /// the server. A client can hold at most one of `limits.maximumConnections` slots, and only for
 /// `limits.idleTimeout` seconds between complete requests unless it becomes a producer.
 /// Everything runs on `queue`, the same queue the handler's state lives on.
+// @unchecked: its connections and listening source are touched only on `queue`.
 public final class ControlServer: @unchecked Sendable {
     public typealias Handler = (ControlRequest, ControlPeer) -> ControlReply
 
@@ -91,7 +93,7 @@ public final class ControlServer: @unchecked Sendable {
         // (by then the path could be a symlink to anything). Peer credentials are checked on
         // every connection regardless.
         guard fchmod(fd, 0o600) == 0, address.withSockaddr({ bind(fd, $0, $1) }) == 0, listen(fd, 16) == 0 else {
-            let error = Errno(rawValue: errno)
+            let error = Errno.last
             Glibc.close(fd)
             throw ControlSocketError(operation: "listen on", path: path, errno: error)
         }
@@ -118,7 +120,8 @@ public final class ControlServer: @unchecked Sendable {
     private func removeStaleSocket(_ address: UnixSocketAddress) throws(ControlSocketError) {
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            guard errno == ENOENT else { throw ControlSocketError(operation: "inspect", path: path, errno: Errno(rawValue: errno)) }
+            let error = Errno.last
+            guard error == .noSuchFileOrDirectory else { throw ControlSocketError(operation: "inspect", path: path, errno: error) }
             return
         }
         func refuse(_ what: String) -> ControlSocketError {

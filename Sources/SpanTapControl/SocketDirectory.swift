@@ -1,4 +1,5 @@
 import Glibc
+import SpanTapSystem
 import SystemPackage
 
 /// The control socket's directory must be one that only root can change: whoever can write there
@@ -14,7 +15,7 @@ enum SocketDirectory {
     static func check(socketPath: String) throws(ControlSocketError) {
         let directory = parent(of: socketPath)
         guard let resolved = realpath(directory, nil) else {
-            throw ControlSocketError(operation: "find control socket directory", path: directory, errno: Errno(rawValue: errno))
+            throw ControlSocketError(operation: "find control socket directory", path: directory, errno: Errno.last)
         }
         let real = String(cString: resolved)
         free(resolved)
@@ -31,7 +32,7 @@ enum SocketDirectory {
         }
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            throw ControlSocketError(operation: "inspect control socket directory", path: path, errno: Errno(rawValue: errno))
+            throw ControlSocketError(operation: "inspect control socket directory", path: path, errno: Errno.last)
         }
         guard info.st_uid == 0 || info.st_uid == geteuid() else {
             throw refuse("it is owned by uid \(info.st_uid)")

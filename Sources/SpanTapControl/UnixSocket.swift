@@ -1,4 +1,5 @@
 import Glibc
+import SpanTapSystem
 import SystemPackage
 
 /// An AF_UNIX stream socket address. Paths are limited by `sun_path` (107 bytes).
@@ -36,6 +37,6 @@ public struct ControlSocketError: Error, CustomStringConvertible {
 
 func makeUnixStreamSocket(path: String) throws(ControlSocketError) -> Int32 {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw ControlSocketError(operation: "socket for", path: path, errno: Errno(rawValue: errno)) }
+    guard fd >= 0 else { throw ControlSocketError(operation: "socket for", path: path, errno: Errno.last) }
     return fd
 }

@@ -12,6 +12,7 @@ import SpanTapSink
 ///
 /// Changes follow one rule: validate everything first, then apply; a change that cannot be
 /// applied completely is rolled back, so the running config is never half replaced.
+// @unchecked: every mutable property is touched only on `queue` (see the type's comment).
 public final class Daemon: @unchecked Sendable {
     public let queue = DispatchQueue(label: "spantap.daemon")
     let options: DaemonOptions

@@ -1,6 +1,8 @@
 import Dispatch
 import Glibc
 import Logging
+import SpanTapSystem
+import SystemPackage
 
 /// A deliberately small HTTP/1.1 responder for Prometheus scrapes: `GET /metrics` answers the
 /// text exposition format, anything else 404, one request per connection. It binds to the
@@ -11,6 +13,7 @@ import Logging
 /// connects and sends nothing (or dribbles) delays nobody else's scrape. At most
 /// `maximumClients` are open at once: at the cap, the oldest one still waiting for its request
 /// is closed at once to make room, so idle connections cannot lock a real scraper out.
+// @unchecked: the listener and client list are touched only on the endpoint's serial queue.
 public final class MetricsEndpoint: @unchecked Sendable {
     public static let maximumClients = 16
     /// Time a client has to send its request and take the answer.
@@ -42,9 +45,9 @@ public final class MetricsEndpoint: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0, listen(fd, 64) == 0 else {
-            let error = errno
+            let error = Errno.last
             close(fd)
-            throw MetricsEndpointError.cannotListen(address, String(cString: strerror(error)))
+            throw MetricsEndpointError.cannotListen(address, "\(error)")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &socketAddress) {

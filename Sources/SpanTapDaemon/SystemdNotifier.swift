@@ -1,4 +1,5 @@
 import Glibc
+import SpanTapSystem
 
 /// Tells systemd (Type=notify) what the daemon is doing, over the `$NOTIFY_SOCKET` protocol: one
 /// datagram of `KEY=VALUE` lines to a unix socket, `@` meaning the abstract namespace (see
@@ -17,9 +18,7 @@ public struct SystemdNotifier: Sendable {
     /// A reload begins; systemd holds `systemctl reload` until the next READY=1. MONOTONIC_USEC is
     /// what Type=notify-reload (systemd 253+) wants to match the reload to its request.
     public func reloading() {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        send("RELOADING=1\nSTATUS=reloading the config\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + now.tv_nsec / 1000)")
+        send("RELOADING=1\nSTATUS=reloading the config\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
     }
 
     public func stopping() { send("STOPPING=1\nSTATUS=stopping: draining rings, removing TAPs") }

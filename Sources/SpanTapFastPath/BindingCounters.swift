@@ -1,17 +1,19 @@
 import Atomics
 
 /// Counters of one binding (one AF_XDP socket), written only by its cross-connect's forwarding
-/// thread and readable from any thread at any time (relaxed loads; no lock, the loop never
+/// thread and readable from any thread at any time (acquiring loads; no lock, the loop never
 /// stops for a reader).
 ///
 /// Single writer: the loop keeps running totals in its own state and publishes them with a
-/// relaxed *store* once per batch, so the packet path does no atomic read-modify-write.
+/// releasing *store* once per batch (`LoopBinding.publish`), so the packet path does no atomic
+/// read-modify-write.
 /// `UnsafeAtomic` (not `ManagedAtomic`) so the loop can hold the handles in plain structs and
 /// touch them without retain/release.
 ///
 /// The counters describe the direction this binding feeds: frames *received* here and what the
 /// forwarding decision did with them (put on the peer's TX ring, or dropped), so
 /// `rxPackets == txPackets + txDrops` holds per binding, i.e. per direction and queue.
+// @unchecked: only atomics (UnsafeAtomic is not Sendable itself), one writer, destroyed in deinit.
 public final class BindingCounters: @unchecked Sendable {
     /// Frames received on this socket's RX ring.
     let rxPackets = UnsafeAtomic<UInt64>.create(0)

@@ -6,6 +6,7 @@ import SpanTapRing
 ///
 /// Whoever starts the fast path keeps this object until `FastPath.stop()` has returned: the loop
 /// thread writes through the pointer until then.
+// @unchecked: `producer` is written only by the binding's forwarding thread, through the hook.
 public final class BindingMirror: @unchecked Sendable {
     public let context: MirrorHookContext
     public let ring: HandoffRing

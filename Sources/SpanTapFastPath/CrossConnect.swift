@@ -2,28 +2,32 @@ import Atomics
 import CLibXDP
 import Glibc
 import Logging
+import SpanTapSystem
+import SystemPackage
 
 /// A transparent L2 bump in the wire: every frame received on interface A is transmitted on B
 /// and vice versa (`dataplane { cross-connect NAME { interface A; interface B; } }`).
 ///
 /// One binding per RX queue of each side, all on one shared UMEM, all served by one thread
 /// (`ForwardingLoop`). Queue q of A transmits on queue (q mod queues(B)) of B and vice versa.
-public final class CrossConnect: @unchecked Sendable {
-    public let name: String
-    public let interfaceA: String
-    public let interfaceB: String
+/// Outside the module it is seen only through `CrossConnectStatus` snapshots.
+// @unchecked: used only under FastPath's state lock; the loop thread shares atomics and LoopBox only.
+final class CrossConnect: @unchecked Sendable {
+    let name: String
+    let interfaceA: String
+    let interfaceB: String
     /// Bindings of side A (queue order) then side B. Empty until started.
-    public private(set) var bindings: [XSKBinding] = []
+    private(set) var bindings: [XSKBinding] = []
     /// Attach mode and bind mode that worked (nil until started).
-    public private(set) var mode: XDPMode?
-    public private(set) var bindMode: XSKBindMode?
+    private(set) var mode: XDPMode?
+    private(set) var bindMode: XSKBindMode?
 
     private let ringSize: UInt32
     private let logger: Logger
     private var umem: UMEM?
     private var thread: LoopThread?
     private var loopBox: LoopBox?
-    private var stopFD: Int32 = -1
+    private var stopEvent: FileDescriptor?
     private let stopRequested = UnsafeAtomic<Bool>.create(false)
     private let violations = UnsafeAtomic<UInt64>.create(0)
     private var infoA: InterfaceInfo?
@@ -31,9 +35,6 @@ public final class CrossConnect: @unchecked Sendable {
 
     /// Where the forwarding thread runs (`dataplane { cpus }`, normal class).
     private let placement: ThreadPlacement
-
-    /// The forwarding thread's kernel id while it runs (0 before).
-    public var threadID: pid_t { thread?.threadID.load(ordering: .acquiring) ?? 0 }
 
     init(name: String, interfaceA: String, interfaceB: String, ringSize: UInt32, placement: ThreadPlacement, logger: Logger) {
         self.placement = placement
@@ -52,8 +53,12 @@ public final class CrossConnect: @unchecked Sendable {
         violations.destroy()
     }
 
-    /// Frame accounting violations seen so far by the running loop (must stay 0).
-    public var accountingViolations: UInt64 { violations.load(ordering: .relaxed) }
+    /// What status shows while the loop runs; the loop keeps running.
+    func status() -> CrossConnectStatus {
+        CrossConnectStatus(name: name, mode: mode, bindMode: bindMode,
+                           threadID: thread?.threadID.load(ordering: .acquiring) ?? 0,
+                           accountingViolations: violations.load(ordering: .relaxed), bindings: counterSnapshots())
+    }
 
     /// Creates UMEM and bindings and starts the loop. Tries each attach mode `mode` allows
     /// (auto: native, then generic) and, per mode, zero-copy then copy; every failed attempt is
@@ -102,7 +107,7 @@ public final class CrossConnect: @unchecked Sendable {
                     logger.info("AF_XDP queues became free after \(waitedMilliseconds) ms")
                 }
                 return
-            } catch FastPathError.system(let operation, let interface, EBUSY) where waitedMilliseconds < 3000 {
+            } catch FastPathError.system(let operation, let interface, .resourceBusy) where waitedMilliseconds < 3000 {
                 if waitedMilliseconds == 0 {
                     logger.info("\(operation) on \(interface): queue busy, waiting for a previous socket to go away")
                 }
@@ -140,13 +145,17 @@ public final class CrossConnect: @unchecked Sendable {
             makeHook(MirrorHookContext(crossConnect: name, interface: binding.interface, ifindex: binding.ifindex,
                                        queue: binding.queue, peerIfindex: bindings[peers[i]].ifindex))
         }
-        stopFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        guard stopFD >= 0 else {
-            throw FastPathError.system(operation: "eventfd", interface: a.name, errno: errno)
+        let stopEvent: FileDescriptor
+        do {
+            stopEvent = try FileDescriptor.eventFD()
+        } catch {
+            throw FastPathError.system(operation: "eventfd", interface: a.name, errno: error)
         }
+        self.stopEvent = stopEvent
         stopRequested.store(false, ordering: .relaxed)
         let box = LoopBox(ForwardingLoop(bindings: bindings, peers: peers, hooks: hooks, umem: umem,
-                                         stopFD: stopFD, stopRequested: stopRequested, violations: violations))
+                                         stopFD: stopEvent.rawValue, stopRequested: stopRequested,
+                                         violations: violations))
         loopBox = box
         thread = try LoopThread(name: name, placement: placement, logger: logger) { box.run() }
     }
@@ -160,15 +169,15 @@ public final class CrossConnect: @unchecked Sendable {
             return nil
         }
         stopRequested.store(true, ordering: .relaxed)
-        var one: UInt64 = 1
-        _ = write(stopFD, &one, 8)
+        // Cannot fail on our own open eventfd; the loop also sees stopRequested within its 1 s poll.
+        try? stopEvent?.signalEvent()
         thread.join()
         self.thread = nil
         let result = loopBox?.result
         loopBox?.loop.deallocate()
         loopBox = nil
-        Glibc.close(stopFD)
-        stopFD = -1
+        try? stopEvent?.close()
+        stopEvent = nil
         let report = CrossConnectReport(
             name: name, mode: mode, bindMode: bindMode,
             bindings: counterSnapshots(),
@@ -193,8 +202,8 @@ public final class CrossConnect: @unchecked Sendable {
         }
     }
 
-    /// Current counters of every binding (any thread, loop keeps running).
-    public func counterSnapshots() -> [BindingCountersSnapshot] {
+    /// Current counters of every binding (the loop keeps running).
+    func counterSnapshots() -> [BindingCountersSnapshot] {
         let countA = bindings.filter { $0.interface == interfaceA }.count
         return bindings.enumerated().map { i, binding in
             BindingCountersSnapshot(
@@ -206,11 +215,26 @@ public final class CrossConnect: @unchecked Sendable {
 }
 
 /// Holds the loop while its thread runs, and its result after.
+// @unchecked: the loop thread owns `loop` and writes `result`; stop() reads them after the join.
 private final class LoopBox: @unchecked Sendable {
     var loop: ForwardingLoop<MirrorHook>
     var result: FrameAccounting?
     init(_ loop: ForwardingLoop<MirrorHook>) { self.loop = loop }
     func run() { result = loop.run() }
+}
+
+/// A running cross-connect at one moment (`FastPath.crossConnects`).
+public struct CrossConnectStatus: Sendable {
+    public var name: String
+    /// Attach mode and bind mode that worked.
+    public var mode: XDPMode?
+    public var bindMode: XSKBindMode?
+    /// The forwarding thread's kernel id (0 until it runs).
+    public var threadID: pid_t
+    /// Frame accounting violations seen so far by the running loop (must stay 0).
+    public var accountingViolations: UInt64
+    /// Side A's bindings (queue order), then side B's.
+    public var bindings: [BindingCountersSnapshot]
 }
 
 /// What a cross-connect reports when it stops.

@@ -68,11 +68,12 @@ public final class FastPath: Sendable {
         }
     }
 
-    /// The running cross-connects (for status: modes, bindings, kernel statistics).
-    public var crossConnects: [CrossConnect] {
+    /// The running cross-connects (for status: modes, bindings, kernel statistics), as snapshots:
+    /// the cross-connects themselves never leave this lock.
+    public var crossConnects: [CrossConnectStatus] {
         state.withLock { state in
-            if case .running(let crossConnects) = state { return crossConnects }
-            return []
+            guard case .running(let crossConnects) = state else { return [] }
+            return crossConnects.map { $0.status() }
         }
     }
 

@@ -1,13 +1,11 @@
 /// One `cross-connect NAME { interface A; interface B; }` of the `dataplane` stanza.
 public struct CrossConnectConfig: Sendable, Hashable {
     public var name: String
-    public var interfaceA: String
-    public var interfaceB: String
+    /// The two interfaces forwarded to each other (side A, side B).
+    public var interfaceA, interfaceB: String
 
     public init(name: String, interfaceA: String, interfaceB: String) {
-        self.name = name
-        self.interfaceA = interfaceA
-        self.interfaceB = interfaceB
+        (self.name, self.interfaceA, self.interfaceB) = (name, interfaceA, interfaceB)
     }
 }
 

@@ -1,3 +1,6 @@
+import SpanTapSystem
+import SystemPackage
+
 /// Errors from setting up or tearing down the AF_XDP fast path. Every case names the interface so
 /// an operator can act on the message alone.
 public enum FastPathError: Error, CustomStringConvertible, Equatable {
@@ -7,8 +10,8 @@ public enum FastPathError: Error, CustomStringConvertible, Equatable {
     case interfaceReused(interface: String, crossConnects: [String])
     /// Another program (not SpanTap's leftover xsk redirect program) is attached to the interface.
     case foreignXDPProgram(interface: String, programs: [String], mode: String)
-    /// A libxdp / kernel call failed; `errno` is positive.
-    case system(operation: String, interface: String, errno: Int32)
+    /// A libxdp / kernel call failed (libxdp's negative return values are turned into `Errno`).
+    case system(operation: String, interface: String, errno: Errno)
     /// Every mode we were allowed to try failed; the reasons, in order.
     case noUsableMode(crossConnect: String, attempts: [String])
     /// `start()` was called twice, or on a stopped fast path.
@@ -24,19 +27,11 @@ public enum FastPathError: Error, CustomStringConvertible, Equatable {
             return "interface \(interface) already has an XDP program that is not SpanTap's "
                 + "(\(programs.joined(separator: ", ")), \(mode) mode); detach it or pick another interface"
         case .system(let operation, let interface, let errno):
-            return "\(operation) on \(interface) failed: \(errnoString(errno)) (errno \(errno))"
+            return "\(operation) on \(interface) failed: \(errno) (\(errno.symbolicName))"
         case .noUsableMode(let name, let attempts):
             return "cross-connect \(name): no AF_XDP mode worked: \(attempts.joined(separator: "; "))"
         case .alreadyStarted:
             return "fast path already started"
         }
     }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-func errnoString(_ code: Int32) -> String {
-    String(cString: strerror(code))
 }

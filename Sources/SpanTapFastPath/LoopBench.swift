@@ -1,7 +1,7 @@
 import Atomics
 import CLibXDP
-import Dispatch
 import SpanTapRing
+import SpanTapSystem
 
 /// The shipped `ForwardingLoop` over one binding whose RX, TX, fill and completion rings live in
 /// ordinary memory (libxdp's own ring structs and inline accessors), for spantap-bench row 2.
@@ -138,7 +138,7 @@ import SpanTapRing
         words[9] &+= pending
     }
 
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    private static func now() -> UInt64 { MonotonicClock.nanoseconds() }
 }
 
 /// No hook: the calls compile away (row 2's baseline).

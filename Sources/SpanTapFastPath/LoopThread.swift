@@ -1,11 +1,13 @@
 import Atomics
 import Glibc
+import SystemPackage
 import Logging
 
 /// A dedicated OS thread (pthread) for one forwarding loop: the loop blocks in poll() and must
 /// not occupy a Swift concurrency or Dispatch worker. Named `fwd-NAME` and placed at the normal
 /// class on the dataplane's CPUs before the loop starts (a thread inherits its creator's class,
 /// and its creator is a slow-path thread). `join()` waits for the body to return.
+// @unchecked: `thread` is set and cleared on the owner's side; the new thread shares the atomic only.
 final class LoopThread: @unchecked Sendable {
     private var thread: pthread_t?
     private let body: () -> Void
@@ -33,7 +35,7 @@ final class LoopThread: @unchecked Sendable {
         }, context)
         guard rc == 0 else {
             Unmanaged<LoopThread>.fromOpaque(context).release()
-            throw FastPathError.system(operation: "pthread_create", interface: name, errno: rc)
+            throw FastPathError.system(operation: "pthread_create", interface: name, errno: Errno(rawValue: rc))
         }
         thread = handle
     }

@@ -1,5 +1,7 @@
 import CSpanTapSys
 import Glibc
+import SpanTapSystem
+import SystemPackage
 
 /// Where a thread may run and how the kernel schedules it: how the forwarding threads are kept
 /// ahead of everything else on a shared host (invariant 9). The forwarding threads run at the
@@ -45,8 +47,9 @@ public struct ThreadPlacement: Equatable, Sendable {
             spantap_place_thread(tid, policy, scheduling == .batch ? 10 : 0, $0.baseAddress, Int32($0.count), &step)
         }
         guard placed == 0 else {
+            let error = Errno.last  // before anything below can overwrite errno
             let what = step.map { String(cString: $0) } ?? "placement"
-            throw PlacementError(what == "cpus" ? "cpus \(cpus.map(String.init).joined(separator: ","))" : "\(what) (\(scheduling))", tid, errno)
+            throw PlacementError(what == "cpus" ? "cpus \(cpus.map(String.init).joined(separator: ","))" : "\(what) (\(scheduling))", tid, error)
         }
     }
 }
@@ -55,13 +58,13 @@ public struct ThreadPlacement: Equatable, Sendable {
 public struct PlacementError: Error, CustomStringConvertible {
     public let setting: String
     public let tid: pid_t
-    public let errno: Int32
+    public let errno: Errno
 
-    init(_ setting: String, _ tid: pid_t, _ errno: Int32) {
+    init(_ setting: String, _ tid: pid_t, _ errno: Errno) {
         self.setting = setting
         self.tid = tid
         self.errno = errno
     }
 
-    public var description: String { "cannot set \(setting) for thread \(tid): \(String(cString: strerror(errno)))" }
+    public var description: String { "cannot set \(setting) for thread \(tid): \(errno) (\(errno.symbolicName))" }
 }

@@ -1,5 +1,6 @@
 import CLibXDP
-import Glibc
+import SpanTapSystem
+import SystemPackage
 
 /// One UMEM: a page-aligned anonymous mapping split into fixed-size frames, registered with the
 /// kernel through libxdp (`xsk_umem__create`).
@@ -18,6 +19,8 @@ final class UMEM {
     /// Base of the frame area; a descriptor's `addr` is an offset from here.
     let area: UnsafeMutableRawPointer
     let areaSize: Int
+    /// The frame area's mapping: nil once freed, or given up when the kernel may still write it.
+    private var mapping: MappedRegion?
     /// `struct xsk_umem *` (opaque in Swift).
     private(set) var handle: OpaquePointer?
 
@@ -32,11 +35,13 @@ final class UMEM {
         self.frameSize = frameSize
         self.frameCount = frameCount
         self.areaSize = Int(frameCount) * Int(frameSize)
-        let mapped = mmap(nil, areaSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let mapped, mapped != MAP_FAILED else {
-            throw FastPathError.system(operation: "mmap UMEM", interface: interface, errno: errno)
+        let mapping: MappedRegion
+        do {
+            mapping = try MappedRegion(anonymous: areaSize)
+        } catch {
+            throw FastPathError.system(operation: "mmap UMEM", interface: interface, errno: error)
         }
-        self.area = mapped
+        self.area = mapping.base
         initialFill = .allocate(capacity: 1)
         initialFill.initialize(to: xsk_ring_prod())
         initialComp = .allocate(capacity: 1)
@@ -48,12 +53,12 @@ final class UMEM {
         var umem: OpaquePointer?
         let rc = xsk_umem__create(&umem, area, UInt64(areaSize), initialFill, initialComp, &config)
         guard rc == 0, let umem else {
-            munmap(area, areaSize)
             initialFill.deallocate()
             initialComp.deallocate()
-            throw FastPathError.system(operation: "xsk_umem__create", interface: interface, errno: -rc)
+            throw FastPathError.system(operation: "xsk_umem__create", interface: interface, errno: Errno(rawValue: -rc))
         }
         handle = umem
+        self.mapping = consume mapping
     }
 
     /// The ring structs `xsk_umem__create` filled in, for the UMEM's first socket only.
@@ -70,10 +75,14 @@ final class UMEM {
         let rc = xsk_umem__delete(umem)
         guard rc == 0 else { return }
         handle = nil
-        munmap(area, areaSize)
+        mapping = nil
         initialFill.deallocate()
         initialComp.deallocate()
     }
 
-    deinit { destroy() }
+    deinit {
+        destroy()
+        // Not deleted (a socket still on it): the kernel may write the frames, so never unmap them.
+        mapping.take()?.abandon()
+    }
 }

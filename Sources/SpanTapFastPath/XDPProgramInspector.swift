@@ -1,5 +1,6 @@
 import CLibXDP
 import Glibc
+import SystemPackage
 
 /// Looks at the XDP program attached to an interface and removes SpanTap's own (libxdp's
 /// `xsk_def_prog`, directly or under the libxdp dispatcher).
@@ -41,7 +42,7 @@ enum XDPProgramInspector {
         defer { xdp_multiprog__close(mp) }
         let rc = xdp_multiprog__detach(mp)
         guard rc == 0 else {
-            throw FastPathError.system(operation: "xdp_multiprog__detach", interface: interface, errno: -rc)
+            throw FastPathError.system(operation: "xdp_multiprog__detach", interface: interface, errno: Errno(rawValue: -rc))
         }
         return attached
     }

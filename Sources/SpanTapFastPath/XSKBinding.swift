@@ -1,6 +1,7 @@
 import CLibXDP
-import Glibc
-import Logging
+import SpanTapSystem
+import Synchronization
+import SystemPackage
 
 /// One AF_XDP socket on (interface, RX queue), bound to a cross-connect's shared UMEM, with its
 /// four rings. Created through libxdp (`xsk_socket__create_shared`), which also loads the
@@ -18,17 +19,19 @@ import Logging
 ///
 /// The ring structs are heap-allocated so their addresses stay fixed: libxdp keeps pointers to
 /// the fill/completion structs inside its per-(ifindex, queue) context.
-public final class XSKBinding: @unchecked Sendable {
-    public let interface: String
-    public let ifindex: UInt32
-    public let queue: UInt32
+// @unchecked: rings touched by the loop thread only; other threads' kernelStatistics() takes the lock.
+final class XSKBinding: @unchecked Sendable {
+    let interface: String
+    let ifindex: UInt32
+    let queue: UInt32
     /// The resolved attach mode (never `.auto`).
-    public let mode: XDPMode
-    public let bindMode: XSKBindMode
-    public let counters = BindingCounters()
+    let mode: XDPMode
+    let bindMode: XSKBindMode
+    let counters = BindingCounters()
 
-    /// `struct xsk_socket *`.
-    private var socket: OpaquePointer?
+    /// `struct xsk_socket *`, nil once closed. Locked so `close()` cannot delete the socket (and
+    /// free its fd number for reuse) while a status reader is in getsockopt on it.
+    private let socket: Mutex<OpaquePointer?>
     let fd: Int32
     let rx: UnsafeMutablePointer<xsk_ring_cons>
     let tx: UnsafeMutablePointer<xsk_ring_prod>
@@ -81,39 +84,40 @@ public final class XSKBinding: @unchecked Sendable {
             if ownsFillComp { fill.deallocate(); comp.deallocate() }
             throw FastPathError.system(
                 operation: "xsk_socket__create_shared(queue \(queue), \(mode), \(bindMode))",
-                interface: interface.name, errno: -rc)
+                interface: interface.name, errno: Errno(rawValue: -rc))
         }
-        socket = xsk
         fd = xsk_socket__fd(xsk)
+        // The pointer is libxdp's, not shared with anything else here: handing it to the lock is safe.
+        nonisolated(unsafe) let handle: OpaquePointer? = xsk
+        socket = Mutex(handle)
     }
 
     /// Deletes the socket: removes it from the program's xsks_map and unmaps RX/TX rings. Does
     /// not detach the XDP program (libxdp never does); `XDPProgramInspector` does that once the
     /// interface's last socket is gone. Idempotent; call only when the loop has stopped.
     func close() {
-        guard let xsk = socket else { return }
-        xsk_socket__delete(xsk)
-        socket = nil
+        let closed: Bool = socket.withLock { socket in
+            guard let xsk = socket else { return false }
+            xsk_socket__delete(xsk)
+            socket = nil
+            return true
+        }
+        guard closed else { return }
         rx.deallocate(); tx.deallocate()
         if ownsFillComp { fill.deallocate(); comp.deallocate() }
     }
 
     /// The kernel's own drop counters for this socket (`XDP_STATISTICS`): frames it could not
     /// deliver because our RX ring was full or the fill ring empty, invalid descriptors, ...
-    /// Safe from any thread (a getsockopt on the fd).
-    public func kernelStatistics() -> XSKKernelStatistics? {
-        guard socket != nil else { return nil }
+    /// Safe from any thread, also while `close()` runs (nil once closed).
+    func kernelStatistics() -> XSKKernelStatistics? {
         var stats = xdp_statistics()
-        var length = socklen_t(MemoryLayout<xdp_statistics>.size)
-        guard getsockopt(fd, 283 /* SOL_XDP */, XDP_STATISTICS, &stats, &length) == 0 else { return nil }
-        var kernel = XSKKernelStatistics()
-        kernel.rxDropped = stats.rx_dropped
-        kernel.rxInvalidDescriptors = stats.rx_invalid_descs
-        kernel.txInvalidDescriptors = stats.tx_invalid_descs
-        kernel.rxRingFull = stats.rx_ring_full
-        kernel.rxFillRingEmpty = stats.rx_fill_ring_empty_descs
-        kernel.txRingEmpty = stats.tx_ring_empty_descs
-        return kernel
+        let read: Bool = socket.withLock { socket in
+            guard socket != nil else { return false }
+            return (try? FileDescriptor(rawValue: fd).readSocketOption(level: .xdp, option: XDP_STATISTICS,
+                                                                        into: &stats)) != nil
+        }
+        return read ? XSKKernelStatistics(stats) : nil
     }
 
     deinit { close() }
@@ -134,12 +138,18 @@ public struct XSKKernelStatistics: Sendable, Equatable {
 
     public init() {}
 
+    /// Each field beside the kernel's name for it: the one list the conversion and the sum follow.
+    static var fields: [(WritableKeyPath<Self, UInt64>, KeyPath<xdp_statistics, UInt64>)] {
+        [(\.rxDropped, \.rx_dropped), (\.rxInvalidDescriptors, \.rx_invalid_descs),
+         (\.txInvalidDescriptors, \.tx_invalid_descs), (\.rxRingFull, \.rx_ring_full),
+         (\.rxFillRingEmpty, \.rx_fill_ring_empty_descs), (\.txRingEmpty, \.tx_ring_empty_descs)]
+    }
+
+    init(_ kernel: xdp_statistics) {
+        for (field, source) in Self.fields { self[keyPath: field] = kernel[keyPath: source] }
+    }
+
     public static func += (total: inout Self, more: Self) {
-        total.rxDropped &+= more.rxDropped
-        total.rxInvalidDescriptors &+= more.rxInvalidDescriptors
-        total.txInvalidDescriptors &+= more.txInvalidDescriptors
-        total.rxRingFull &+= more.rxRingFull
-        total.rxFillRingEmpty &+= more.rxFillRingEmpty
-        total.txRingEmpty &+= more.txRingEmpty
+        for (field, _) in fields { total[keyPath: field] &+= more[keyPath: field] }
     }
 }

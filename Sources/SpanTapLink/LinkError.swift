@@ -1,4 +1,5 @@
 import CLibNLRoute
+import SpanTapSystem
 import SystemPackage
 
 /// A failed link operation: what was attempted, on which device, and why.

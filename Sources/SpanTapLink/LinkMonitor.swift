@@ -2,6 +2,7 @@ import CLibMnl
 import Dispatch
 import Glibc
 import Logging
+import SpanTapSystem
 import Synchronization
 import SystemPackage
 
@@ -97,7 +98,7 @@ public final class LinkMonitor: @unchecked Sendable {
                 guard ready > 0 else {
                     throw LinkError(
                         operation: "dump links", device: "",
-                        errno: ready == 0 ? .timedOut : Errno(rawValue: Glibc.errno),
+                        errno: ready == 0 ? .timedOut : Errno.last,
                         message: ready == 0 ? "the kernel did not finish the link dump in time" : nil)
                 }
                 try receiveAvailable()
@@ -168,7 +169,7 @@ public final class LinkMonitor: @unchecked Sendable {
         if status == MNL_CB_STOP {
             try finishDump()  // NLMSG_DONE of our dump: only that makes mnl_cb_run stop
         } else if status == MNL_CB_ERROR {
-            let errno = Errno(rawValue: Glibc.errno)
+            let errno = Errno.last
             // ESRCH: a leftover reply with an old sequence number; nothing to do with it.
             guard errno != .noSuchProcess else { return }
             if errno == .interrupted, dump != nil {

@@ -1,5 +1,6 @@
 import CSpanTapSys
 import Glibc
+import SpanTapSystem
 import SystemPackage
 
 /// A mirror output on an existing L2 port (a physical analyzer port, a veth): frames written to
@@ -15,7 +16,7 @@ public final class PortOutput: Sendable {
     public init(_ link: LinkInfo) throws(LinkError) {
         let fd = spantap_packet_socket(link.ifindex, 0)
         guard fd >= 0 else {
-            throw LinkError(operation: "open packet socket", device: link.name, errno: Errno(rawValue: errno))
+            throw LinkError(operation: "open packet socket", device: link.name, errno: Errno.last)
         }
         name = link.name
         ifindex = link.ifindex

@@ -1,5 +1,6 @@
 import CSpanTapSys
 import Glibc
+import SpanTapSystem
 import Synchronization
 import SystemPackage
 
@@ -66,7 +67,7 @@ public final class TapDevice: Sendable {
         var buffer = [CChar](repeating: 0, count: Int(IFNAMSIZ))
         for (offset, byte) in name.utf8.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
         guard spantap_tun_set_tap(fd.rawValue, &buffer, multiQueue ? 1 : 0) == 0 else {
-            let errno = Errno(rawValue: Glibc.errno)
+            let errno = Errno.last
             try? fd.close()
             throw LinkError(operation: "create TAP", device: askedFor, errno: errno, message: explain(errno, multiQueue: multiQueue))
         }
@@ -83,7 +84,7 @@ public final class TapDevice: Sendable {
         guard spantap_tun_set_persist(fd.rawValue, persistent ? 1 : 0) == 0 else {
             throw LinkError(
                 operation: persistent ? "make TAP persistent" : "make TAP non-persistent",
-                device: name, errno: Errno(rawValue: Glibc.errno))
+                device: name, errno: Errno.last)
         }
     }
 

@@ -1,7 +1,6 @@
 import Atomics
 import CSpanTapRing
-import CSpanTapSys
-import Glibc
+import SpanTapSystem
 import Synchronization
 import SystemPackage
 
@@ -20,8 +19,8 @@ public final class HandoffRing: Sendable {
     /// The eventfd the consumer sleeps on; the producer writes it only when `need_wakeup` is set.
     public let wakeup: FileDescriptor
 
-    nonisolated(unsafe) let base: UnsafeMutableRawPointer
-    private let mappedSize: Int
+    private let mapping: MappedRegion
+    var base: UnsafeMutableRawPointer { mapping.base }
     let layout: RingLayout
     private let rules: Mutex<RuleTableWriter>
     private let producerTaken = ManagedAtomic(false)
@@ -29,28 +28,17 @@ public final class HandoffRing: Sendable {
 
     /// Creates a ring in a new memfd named `name` (visible in /proc/PID/fd as `memfd:NAME`).
     public static func create(name: String, geometry: RingGeometry) throws(RingError) -> HandoffRing {
-        let memfd = spantap_memfd_create(name)
-        guard memfd >= 0 else { throw .system(operation: "memfd_create \(name)", errno: Errno(rawValue: errno)) }
-        var base: UnsafeMutableRawPointer?
-        var wakeup: FileDescriptor?
+        let memfd = try system("memfd_create \(name)") { () throws(Errno) in try FileDescriptor.memoryFile(name: name) }
         var created = false
-        defer {
-            if !created {
-                if let base { munmap(base, geometry.mappingSize) }
-                try? wakeup?.close()
-                close(memfd)
-            }
-        }
+        defer { if !created { try? memfd.close() } }
         // The seals stop a process we hand the memfd to from shrinking it under our mapping (SIGBUS).
-        guard ftruncate(memfd, off_t(geometry.mappingSize)) == 0 else {
-            throw .system(operation: "size ring memfd to \(geometry.mappingSize) B", errno: Errno(rawValue: errno))
+        try system("size ring memfd to \(geometry.mappingSize) B") { () throws(Errno) in
+            try memfd.setByteCount(geometry.mappingSize)
         }
-        guard spantap_memfd_seal_size(memfd) == 0 else {
-            throw .system(operation: "seal ring memfd", errno: Errno(rawValue: errno))
-        }
-        base = try map(memfd, size: geometry.mappingSize)
-        wakeup = try makeEventFD()
-        let header = base!.assumingMemoryBound(to: spantap_ring_header.self)
+        try system("seal ring memfd") { () throws(Errno) in try memfd.sealSize() }
+        let mapping = try map(memfd, size: geometry.mappingSize)
+        let wakeup = try system("eventfd") { () throws(Errno) in try FileDescriptor.eventFD() }
+        let header = mapping.base.assumingMemoryBound(to: spantap_ring_header.self)
         header.pointee.magic = SPANTAP_RING_MAGIC
         header.pointee.version = SPANTAP_RING_VERSION
         header.pointee.header_size = SPANTAP_RING_HEADER_SIZE
@@ -59,23 +47,16 @@ public final class HandoffRing: Sendable {
         header.pointee.snap_length = UInt32(geometry.snapLength)
         header.pointee.rule_capacity = SPANTAP_RULE_CAPACITY
         created = true
-        return HandoffRing(geometry: geometry, memory: FileDescriptor(rawValue: memfd), wakeup: wakeup!, base: base!,
-                           mappedSize: geometry.mappingSize)
+        return HandoffRing(geometry: geometry, memory: memfd, wakeup: wakeup, mapping: mapping)
     }
 
     /// Maps a ring another process created. Takes ownership of both descriptors on success; on
     /// failure they stay the caller's.
     public static func attach(memory: FileDescriptor, wakeup: FileDescriptor) throws(RingError) -> HandoffRing {
-        var status = stat()
-        guard fstat(memory.rawValue, &status) == 0 else {
-            throw .system(operation: "fstat ring memfd", errno: Errno(rawValue: errno))
-        }
-        let size = Int(status.st_size)
+        let size = try system("fstat ring memfd") { () throws(Errno) in try memory.byteCount() }
         guard size >= Int(SPANTAP_RING_HEADER_SIZE) else { throw .notARing("memfd is only \(size) B") }
-        let base = try map(memory.rawValue, size: size)
-        var attached = false
-        defer { if !attached { munmap(base, size) } }
-        let header = base.assumingMemoryBound(to: spantap_ring_header.self).pointee
+        let mapping = try map(memory, size: size)
+        let header = mapping.base.assumingMemoryBound(to: spantap_ring_header.self).pointee
         guard header.magic == SPANTAP_RING_MAGIC else { throw .notARing("bad magic") }
         guard header.version == SPANTAP_RING_VERSION, header.header_size == SPANTAP_RING_HEADER_SIZE,
               header.rule_capacity == SPANTAP_RULE_CAPACITY else {
@@ -86,23 +67,19 @@ public final class HandoffRing: Sendable {
         guard geometry.mappingSize <= size else {
             throw .notARing("geometry \(geometry) needs \(geometry.mappingSize) B, memfd has \(size) B")
         }
-        attached = true
-        return HandoffRing(geometry: geometry, memory: memory, wakeup: wakeup, base: base, mappedSize: size)
+        return HandoffRing(geometry: geometry, memory: memory, wakeup: wakeup, mapping: mapping)
     }
 
-    private init(geometry: RingGeometry, memory: FileDescriptor, wakeup: FileDescriptor,
-                 base: UnsafeMutableRawPointer, mappedSize: Int) {
+    private init(geometry: RingGeometry, memory: FileDescriptor, wakeup: FileDescriptor, mapping: consuming MappedRegion) {
         self.geometry = geometry
-        self.mappedSize = mappedSize
         self.memory = memory
         self.wakeup = wakeup
-        self.base = base
-        self.layout = RingLayout(base: base)
-        rules = Mutex(RuleTableWriter(base: base))
+        self.layout = RingLayout(base: mapping.base)
+        rules = Mutex(RuleTableWriter(base: mapping.base))
+        self.mapping = mapping
     }
 
     deinit {
-        munmap(base, mappedSize)
         try? memory.close()
         try? wakeup.close()
     }
@@ -153,16 +130,13 @@ public final class HandoffRing: Sendable {
         return counters
     }
 
-    private static func makeEventFD() throws(RingError) -> FileDescriptor {
-        let fd = spantap_eventfd()
-        guard fd >= 0 else { throw .system(operation: "eventfd", errno: Errno(rawValue: errno)) }
-        return FileDescriptor(rawValue: fd)
+    private static func map(_ file: FileDescriptor, size: Int) throws(RingError) -> MappedRegion {
+        try system("mmap ring (\(size) B)") { () throws(Errno) in try MappedRegion(sharing: file, byteCount: size) }
     }
 
-    private static func map(_ fd: Int32, size: Int) throws(RingError) -> UnsafeMutableRawPointer {
-        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-            throw .system(operation: "mmap ring (\(size) B)", errno: Errno(rawValue: errno))
-        }
-        return base
+    /// Runs one system call step, naming it in the error.
+    private static func system<T: ~Copyable>(_ operation: @autoclosure () -> String,
+                                             _ call: () throws(Errno) -> T) throws(RingError) -> T {
+        do { return try call() } catch { throw .system(operation: operation(), errno: error) }
     }
 }

@@ -1,6 +1,6 @@
 import Atomics
 import CSpanTapRing
-import Glibc
+import SpanTapSystem
 
 /// One frame in the ring, valid only inside the `drain` callback that received it.
 public struct RingRecord {
@@ -149,8 +149,8 @@ public struct RingConsumer: ~Copyable {
 
     /// Clears the eventfd after a wake-up so the next sleep blocks again.
     public func acknowledgeWakeup() {
-        var counter: UInt64 = 0
-        _ = read(ring.wakeup.rawValue, &counter, MemoryLayout<UInt64>.size)
+        // Only EBADF could fail here, and the ring owns the descriptor until it goes away.
+        _ = try? ring.wakeup.clearEvent()
     }
 
     /// Counts records whose output was missing or down (`mirror_drops_no_binding`), in the shared

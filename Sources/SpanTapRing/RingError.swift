@@ -4,7 +4,8 @@ import SystemPackage
 public enum RingError: Error, Equatable, CustomStringConvertible {
     /// The requested slot count / slot size / snap length cannot form a ring.
     case invalidGeometry(String)
-    /// A memfd handed to `attach` does not hold a version-1 SpanTap ring.
+    /// A memfd handed to `attach` does not hold a SpanTap ring of this build's version
+    /// (`SPANTAP_RING_VERSION`).
     case notARing(String)
     /// A syscall failed; `operation` says which step.
     case system(operation: String, errno: Errno)

@@ -6,6 +6,7 @@ import CSpanTapRing
 ///
 /// Every field is reached through an `UnsafeAtomic`, so each access states its memory order; the
 /// owner and order of each field are documented in `spantap_ring.h`.
+// @unchecked: pointers into the ring's mapping, which outlives it; each field's order is the header's.
 struct RingLayout: @unchecked Sendable {
     let producerIndex: UnsafeAtomic<UInt64>
     let mirroredPackets: UnsafeAtomic<UInt64>

@@ -4,6 +4,7 @@ import CSpanTapRing
 /// spantapd's side of a ring's rule table: the seqlock writer of `spantap_ring.h`. The generation
 /// and the rules last written are kept here, never read back from the mapping, which the producer
 /// can write. Its pointers are into the ring's own mapping; the ring serializes writers (a Mutex).
+// @unchecked: pointers into the ring's mapping; the ring's Mutex is the only way to reach it.
 struct RuleTableWriter: @unchecked Sendable {
     private let generation: UnsafeAtomic<UInt64>
     private let count: UnsafeAtomic<UInt32>

@@ -2,6 +2,7 @@ import Dispatch
 import SpanTapRing
 
 /// The sink's state for one attached ring. Confined to the queue of the worker that owns the ring.
+// @unchecked: touched only on its worker's queue (SinkWorker checks it at every entry point).
 final class RingSource: @unchecked Sendable {
     let ring: HandoffRing
     var consumer: RingConsumer

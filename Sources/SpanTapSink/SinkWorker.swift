@@ -23,7 +23,9 @@ import SystemPackage
 /// in it completed, so the producer never reuses a slot a write still reads, and no write is ever
 /// in flight outside a drain (so removing an output or detaching a ring waits for none).
 ///
-/// All mutable state is confined to `queue`; the `SinkService` hops onto it.
+/// All mutable state is confined to `queue`; the `SinkService` hops onto it, and every entry
+/// point checks that it did (`dispatchPrecondition`, once per call, never per record).
+// @unchecked: confined to `queue` (checked at each entry point below); `drainPasses` is atomic.
 final class SinkWorker: @unchecked Sendable {
     let queue: DispatchQueue
     let index: Int
@@ -62,6 +64,7 @@ final class SinkWorker: @unchecked Sendable {
     // MARK: Outputs (called on `queue`)
 
     func addOutput(_ output: SinkOutput) {
+        dispatchPrecondition(condition: .onQueue(queue))
         stopWatching(output.id)
         outputs.set(output, id: output.id)
         resumeRings(blockedOn: output.id)
@@ -70,6 +73,7 @@ final class SinkWorker: @unchecked Sendable {
     /// No write to the output is in flight outside a drain, and drains run on this queue: once
     /// this returns the worker has let go of the output's descriptor.
     func removeOutput(id: UInt32) {
+        dispatchPrecondition(condition: .onQueue(queue))
         guard outputs[id] != nil else { return }
         outputs.set(nil, id: id)
         stopWatching(id)
@@ -79,6 +83,7 @@ final class SinkWorker: @unchecked Sendable {
     // MARK: Rings (called on `queue`)
 
     func attach(_ ring: HandoffRing, grant: RecordGrant?, onViolation: @escaping @Sendable (RingViolation) -> Void) -> ConsumerCounters {
+        dispatchPrecondition(condition: .onQueue(queue))
         let source = RingSource(ring: ring, queue: queue, grant: grant, onViolation: onViolation)
         sources[ObjectIdentifier(ring)] = source
         source.wakeups.setEventHandler { [unowned self, unowned source] in self.wokenUp(source) }
@@ -88,10 +93,12 @@ final class SinkWorker: @unchecked Sendable {
     }
 
     func setGrant(_ grant: RecordGrant, for ring: HandoffRing) {
+        dispatchPrecondition(condition: .onQueue(queue))
         sources[ObjectIdentifier(ring)]?.grant = grant
     }
 
     func detach(_ ring: HandoffRing) -> RingViolation? {
+        dispatchPrecondition(condition: .onQueue(queue))
         guard let source = sources.removeValue(forKey: ObjectIdentifier(ring)) else { return nil }
         source.stopWaking()
         var budget = ring.geometry.slotCount

@@ -3,7 +3,8 @@ import SystemPackage
 
 /// How the sink writes frames to outputs, chosen once when the sink starts.
 public enum SinkWriteMethod: Sendable, Equatable, CustomStringConvertible {
-    /// A drained batch is one io_uring submission of linked writes.
+    /// A drained batch is one io_uring submission of independent writes (not linked: see
+    /// spantap_uring.h), reaped before any record goes back to the producer.
     case ioUring
     /// One write(2) per frame: io_uring turned off (`sink { io-uring off; }`) or unavailable.
     case write

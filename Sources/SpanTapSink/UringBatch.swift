@@ -61,10 +61,11 @@ final class UringBatch {
         skips[index] = reason
     }
 
-    /// Writes the staged entries `0..<count` as one linked chain and waits for all of them, so no
-    /// write is in flight when this returns. Fails only if the ring itself failed.
+    /// Writes the staged entries `0..<count` as one submission of independent (unlinked) writes and
+    /// waits for all of them, so no write is in flight when this returns. Fails only if the ring
+    /// itself failed.
     func submit(_ count: Int) -> Errno? {
-        let result = spantap_uring_write_chain(uring, writes, UInt32(count))
+        let result = spantap_uring_write_batch(uring, writes, UInt32(count))
         return result == 0 ? nil : Errno(rawValue: -result)
     }
 
@@ -72,6 +73,6 @@ final class UringBatch {
     @inline(__always) func outputID(_ index: Int) -> UInt32 { outputIDs[index] }
     @inline(__always) func timestamp(_ index: Int) -> UInt64 { timestamps[index] }
     @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
-    /// Bytes written, or -errno (-ECANCELED: an earlier write of the chain failed, this one never ran).
+    /// Bytes written, or -errno (-EAGAIN: the output was full; each write's fate is its own).
     @inline(__always) func result(_ index: Int) -> Int { Int(writes[index].result) }
 }

@@ -6,6 +6,7 @@ import SpanTapFastPath
 import SpanTapLink
 import SpanTapRing
 import SpanTapSink
+import SpanTapSystem
 import Synchronization
 
 /// Rows 3 and 5: SpanTap's cross-connect (generic XDP) between `--a` and `--b`, mirroring frames
@@ -129,11 +130,11 @@ private func latency(ring: HandoffRing, mirrored: UInt64, pcapPath: String, real
     }
     let packets = try readPcap(pcapPath)
     let size = geometry.mappingSize
-    guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, ring.memory.rawValue, 0), base != MAP_FAILED else {
-        fail("mmap ring for reading")
+    let view: MappedRegion
+    do { view = try MappedRegion(sharing: ring.memory, byteCount: size, access: .readOnly) } catch {
+        fail("mmap ring for reading: \(error)")
     }
-    defer { munmap(base, size) }
-    let slots = base + Int(SPANTAP_RING_HEADER_SIZE)
+    let slots = view.base + Int(SPANTAP_RING_HEADER_SIZE)
     var latencies: [Int64] = []
     var mismatched = 0
     for (k, packet) in packets.prefix(Int(mirrored)).enumerated() {

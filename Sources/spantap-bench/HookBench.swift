@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 @_spi(Benchmark) import SpanTapFastPath
 import SpanTapRing
+import SpanTapSystem
 import Synchronization
 
 /// Row 2: the per-packet cost of the mirror hook, in process, over prepared frames.
@@ -101,6 +102,7 @@ struct HookResult: Encodable {
 @inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
 
 /// A live sink stand-in: drains the ring as fast as it can on its own thread.
+// @unchecked: the consumer is used only by the thread this type starts; others touch the atomic.
 final class ConsumerThread: @unchecked Sendable {
     nonisolated(unsafe) private let consumer: UnsafeMutablePointer<RingConsumer>
     private let stopping = Atomic<Bool>(false)
@@ -119,8 +121,8 @@ final class ConsumerThread: @unchecked Sendable {
                 }
                 total += drained
                 if backOff, drained < 64 {
-                    let until = monotonicNanoseconds() + 2_000
-                    while monotonicNanoseconds() < until {}
+                    let until = MonotonicClock.nanoseconds() + 2_000
+                    while MonotonicClock.nanoseconds() < until {}
                 }
             }
             blackHole(touched)

@@ -4,6 +4,7 @@ import Logging
 import SpanTapLink
 import SpanTapRing
 import SpanTapSink
+import SpanTapSystem
 
 /// Row 1: frames/s SinkService moves from full rings into a TAP.
 ///
@@ -58,8 +59,8 @@ struct Sink: ParsableCommand {
         var frames: UInt64 = 0
         var busy: UInt64 = 0
         var rounds = 0
-        let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
-        while monotonicNanoseconds() < deadline || rounds == 0 {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
+        while MonotonicClock.nanoseconds() < deadline || rounds == 0 {
             let rings = try (0..<ringCount).map { _ in try HandoffRing.create(name: "bench-sink", geometry: geometry) }
             for ring in rings {
                 var producer = ring.makeProducer()
@@ -72,13 +73,13 @@ struct Sink: ParsableCommand {
                 }
             }
             let target = counters.deliveredPackets + counters.writeErrors + UInt64(ringCount * slots)
-            let start = monotonicNanoseconds()
+            let start = MonotonicClock.nanoseconds()
             for ring in rings { sink.attach(ring) }
             while counters.deliveredPackets + counters.writeErrors < target {
                 usleep(100)
-                if monotonicNanoseconds() - start > 10_000_000_000 { fail("sink did not drain the rings in 10 s") }
+                if MonotonicClock.nanoseconds() - start > 10_000_000_000 { fail("sink did not drain the rings in 10 s") }
             }
-            busy += monotonicNanoseconds() - start
+            busy += MonotonicClock.nanoseconds() - start
             for ring in rings { sink.detach(ring) }
             frames += UInt64(ringCount * slots)
             rounds += 1

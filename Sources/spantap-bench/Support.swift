@@ -1,22 +1,15 @@
 import Foundation
 import Glibc
-
-/// CLOCK_MONOTONIC in nanoseconds (the clock ring records carry).
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
-}
+import SpanTapSystem
 
 /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns: the pair with the tightest bracket of 50 reads.
 func realtimeMinusMonotonic() -> Int64 {
     var best: (width: UInt64, offset: Int64) = (.max, 0)
     for _ in 0..<50 {
-        let before = monotonicNanoseconds()
+        let before = MonotonicClock.nanoseconds()
         var real = timespec()
         clock_gettime(CLOCK_REALTIME, &real)
-        let after = monotonicNanoseconds()
+        let after = MonotonicClock.nanoseconds()
         let realNs = Int64(real.tv_sec) * 1_000_000_000 + Int64(real.tv_nsec)
         if after - before < best.width {
             best = (after - before, realNs - Int64(before + (after - before) / 2))

@@ -12,6 +12,8 @@
  *   cycle      attach, map, unmap and detach -c times (names NAME-0, NAME-1, ...)
  *   storm      for -t seconds write the eventfd in a tight loop without publishing anything,
  *              except one frame every 100 ms (so the consumer has a real frame to find now and then)
+ *   quiet      once the sink sleeps, publish -c frames without the wake-up (as a producer that
+ *              died right after its store would): only a drain (detach, shutdown) can read them
  * Then it waits up to -w seconds for spantapd to close the connection, printing
  * "connection closed by spantapd" if it does.
  * Usage: hostile_producer -s SOCKET -m MODE [-n NAME] [-c COUNT] [-t SECONDS] [-w SECONDS]
@@ -178,6 +180,14 @@ int main(int argc, char **argv)
             }
         }
         printf("storm writes=%llu published=%llu\n", (unsigned long long)writes, (unsigned long long)published);
+    } else if (strcmp(mode, "quiet") == 0) {
+        for (int i = 0; i < 5000 && !__atomic_load_n(&a.producer.header->need_wakeup, __ATOMIC_SEQ_CST); i++)
+            usleep(1000);
+        usleep(50000); /* past the sink's last look at the ring before it sleeps */
+        struct spantap_rule rule = { .ifindex = ingress, .direction = SPANTAP_RECEIVED, .output_id = output, .rate = 1 };
+        for (long i = 0; i < count; i++)
+            spantap_producer_stage(&a.producer, &rule, test_frame, sizeof test_frame, 0);
+        __atomic_store_n(&a.producer.header->producer_index, a.producer.producer_index, __ATOMIC_RELEASE);
     } else if (strcmp(mode, "reattach") == 0) {
         int fds[2];
         char request[160];

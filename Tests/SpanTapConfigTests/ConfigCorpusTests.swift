@@ -9,18 +9,26 @@ import Testing
 @Suite struct ConfigCorpusTests {
     static let corpus = packageRoot.appendingPathComponent("Tests/SpanTapConfigTests/Corpus")
 
-    static func files(_ folder: String) -> [String] {
+    /// The corpus files of `folder`; a missing folder is an error, never zero cases.
+    static func files(_ folder: String) throws -> [String] {
         let directory = corpus.appendingPathComponent(folder)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         return names.filter { $0.hasSuffix(".conf") }.sorted().map { directory.appendingPathComponent($0).path }
     }
 
-    @Test(arguments: files("valid")) func validFileParses(path: String) throws {
+    /// The parameterized tests below pass vacuously on an empty corpus: this one does not.
+    @Test func corpusHasCases() throws {
+        let valid = try Self.files("valid"), invalid = try Self.files("invalid")
+        #expect(valid.count >= 3, "Corpus/valid has \(valid.count) cases")
+        #expect(invalid.count >= 10, "Corpus/invalid has \(invalid.count) cases")
+    }
+
+    @Test(arguments: try files("valid")) func validFileParses(path: String) throws {
         let config = try ConfigParser.parse(contentsOf: path)
         #expect(!config.instances.isEmpty)
     }
 
-    @Test(arguments: files("invalid")) func invalidFileFailsWhereItSays(path: String) throws {
+    @Test(arguments: try files("invalid")) func invalidFileFailsWhereItSays(path: String) throws {
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
         let expectation = try #require(text.split(separator: "\n").first?.split(separator: " ", maxSplits: 3))
         try #require(expectation.count == 4 && expectation[1] == "expect-error:", "first line must be '# expect-error: LINE:COL message'")

@@ -11,6 +11,7 @@ import Testing
 @Suite struct ControlServerTests {
     /// A server on a unique path whose handler answers `status` and hands out two descriptors
     /// for `attach-producer`; records disconnects.
+    // @unchecked: `disconnects` is appended on `queue` only and read after `queue.sync`.
     final class Lab: @unchecked Sendable {
         let path = "/tmp/\(uniqueName("ctl")).sock"
         let queue = DispatchQueue(label: "test.control")

@@ -143,41 +143,62 @@ func ifindex(of name: String) -> Int32? {
 extension DaemonLab {
     var pid: Int32 { process?.processIdentifier ?? -1 }
 
-    func openDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    /// The open descriptors, from /proc/PID/fd.
+    func openDescriptors() throws -> Int {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        } catch {
+            throw ProcUnreadable(path: "/proc/\(pid)/fd", why: "\(error)")
+        }
     }
 
     /// Descriptors once spantapd has finished closing what clients left (the last status request's
     /// connection closes a moment after its reply): the same count twice, 200 ms apart.
-    func settledDescriptors() -> Int {
-        var last = openDescriptors()
+    func settledDescriptors() throws -> Int {
+        var last = try openDescriptors()
         while true {
             usleep(200_000)
-            let now = openDescriptors()
+            let now = try openDescriptors()
             if now == last { return now }
             last = now
         }
     }
 
     /// User + system CPU time so far, in seconds.
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let afterName = stat.lastIndex(of: ")") else { return -1 }
+    func cpuSeconds() throws -> Double {
+        let path = "/proc/\(pid)/stat"
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")") else { throw ProcUnreadable(path: path, why: "cannot read it") }
         // Fields after "(comm)": state is field 3, utime 14, stime 15.
         let fields = stat[stat.index(after: afterName)...].split(separator: " ")
-        return Double((Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else {
+            throw ProcUnreadable(path: path, why: "no utime/stime in \(stat)")
+        }
+        return Double(user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    func residentKiB() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    func residentKiB() throws -> Int {
+        let path = "/proc/\(pid)/status"
+        let status = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ")[1...].first ?? "") ?? -1
+        guard let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
+            throw ProcUnreadable(path: path, why: "no VmRSS line")
+        }
+        return kib
     }
 
     /// CPU spantapd used over the next `seconds`, as a fraction of one core.
-    func cpuLoad(over seconds: Double = 1) -> Double {
-        let before = cpuSeconds(), start = monotonicSeconds()
+    func cpuLoad(over seconds: Double = 1) throws -> Double {
+        let before = try cpuSeconds(), start = monotonicSeconds()
         usleep(UInt32(seconds * 1_000_000))
-        return (cpuSeconds() - before) / (monotonicSeconds() - start)
+        return (try cpuSeconds() - before) / (monotonicSeconds() - start)
     }
+}
+
+/// A /proc file of spantapd could not be read: the measurement fails instead of passing on a
+/// made-up value.
+struct ProcUnreadable: Error, CustomStringConvertible {
+    let path: String
+    let why: String
+    var description: String { "cannot measure spantapd through \(path): \(why)" }
 }

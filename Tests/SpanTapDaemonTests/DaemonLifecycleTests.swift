@@ -21,6 +21,38 @@ struct DaemonLifecycleTests {
         #expect(access(lab.socketPath, F_OK) != 0, "the control socket must be removed")
     }
 
+    /// SIGTERM drains producers' rings into the outputs (README): frames an external producer
+    /// published without waking the sleeping sink sit in its ring until shutdown, and must still
+    /// reach the (persistent, so it outlives spantapd) TAP before spantapd exits.
+    @Test func sigtermDrainsProducersRingsIntoTheOutputs() throws {
+        let hostile = try HostileProducerTests.hostile()
+        let tap = uniqueName("out"), ingress = try DaemonLab.makeIngress()
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [ingress], output: tap, persistent: true))
+        lab.interfaces = [tap, ingress]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+
+        let producer = Process()
+        producer.executableURL = URL(fileURLWithPath: hostile)
+        producer.arguments = ["-s", lab.socketPath, "-m", "quiet", "-n", "quiet", "-c", "50", "-w", "30"]
+        let output = Pipe()
+        producer.standardOutput = output
+        try producer.run()
+        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) }; producer.waitUntilExit() }
+        #expect(waitUntil { (try? lab.status().producers.map(\.name)) == ["quiet"] })
+        // Published, but the sink sleeps: nothing may arrive before the shutdown's drain.
+        #expect(capture.next(timeoutMilliseconds: 500) == nil, "the sink was woken: this test would prove nothing")
+
+        #expect(lab.stop(signal: SIGTERM, seconds: 5) == 0, "spantapd must exit 0 within 5 s of SIGTERM: \(lab.log())")
+        let frames = capture.drain().filter { $0.count >= 14 && $0[12] == 0x88 && $0[13] == 0xb5 }
+        #expect(frames.count == 50, "the 50 frames left in the producer's ring reach the TAP at shutdown")
+        #expect(lab.log().contains("producer detached; ring drained and freed"), "\(lab.log())")
+        producer.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(printed.contains("quiet done") && printed.contains("connection closed by spantapd"), "\(printed)")
+    }
+
     @Test func restartAfterSigkillRecovers() throws {
         let tap = uniqueName("out"), kept = uniqueName("keep")
         let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap)

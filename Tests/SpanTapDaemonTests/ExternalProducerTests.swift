@@ -65,6 +65,30 @@ struct ExternalProducerTests {
         #expect(lab.log().contains("producer detached; ring drained and freed"))
     }
 
+    /// A producer built against an older ring ABI (an "abi" below this build's, or none: ABI 1
+    /// had no such field) is refused before any ring exists, with a message that says what changed;
+    /// the same connection then attaches with the current ABI, so the refusal is the ABI's alone.
+    @Test(arguments: [AttachProducer.currentABI - 1, nil] as [Int?])
+    func aProducerOfAnOlderABIIsRefusedWithWhatChanged(abi: Int?) throws {
+        let (lab, _) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let client = try ControlClient(path: lab.socketPath)
+        let (refused, refusedDescriptors) = try client.send(.attachProducer(AttachProducer(name: "old-abi", abi: abi)))
+        #expect(!refused.ok)
+        #expect(refusedDescriptors.isEmpty, "a refused producer gets no ring")
+        let error = try #require(refused.error)
+        #expect(error.contains("speaks ring ABI \(AttachProducer.currentABI)"), "\(error)")
+        #expect(error.contains(abi.map { "asks for ABI \($0)" } ?? "has no \"abi\" field"), "\(error)")
+        #expect(error.contains("rebuild against the current spantap_ring.h"), "\(error)")
+        #expect(try lab.status().producers.isEmpty)
+
+        let (accepted, descriptors) = try client.send(.attachProducer(AttachProducer(name: "new-abi")))
+        defer { for descriptor in descriptors { try? descriptor.close() } }
+        #expect(accepted.ok, "\(accepted.error ?? "")")
+        #expect(descriptors.count == 2, "the current ABI gets its memfd and eventfd")
+        #expect(try lab.status().producers.map(\.name) == ["new-abi"])
+    }
+
     @Test func producerHonoursTheInstancesMaximumPacketLength() throws {
         let producer = try Self.buildProducer()
         let tap = uniqueName("out"), ingress = try DaemonLab.makeIngress()

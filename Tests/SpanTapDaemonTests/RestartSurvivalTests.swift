@@ -109,7 +109,7 @@ struct RestartSurvivalTests {
             let back = waitUntil(seconds: 5) { allBack(reattaches: cycle) }
             #expect(back, "cycle \(cycle): \((try? lab.status().producers.map { "\($0.name):\($0.reattaches)" }) ?? [])")
             guard back else { break }
-            daemonDescriptors.append(lab.settledDescriptors())
+            daemonDescriptors.append(try lab.settledDescriptors())
         }
         #expect(daemonDescriptors.count == 20 && Set(daemonDescriptors).count == 1, "spantapd's descriptors per cycle: \(daemonDescriptors)")
         #expect(producers.map(\.openDescriptors) == producerDescriptors, "each producer holds what it held after its first attach")

@@ -7,13 +7,19 @@ import Testing
 /// socket of its own in the abstract namespace (as systemd's own `@` addresses are).
 @Suite(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
 struct SystemdNotifyTests {
-    @Test func readyAfterTapAndSocketReloadingAroundSighupStoppingOnSigterm() throws {
-        let notifications = try NotifySocket()
-        defer { notifications.close() }
+    /// A lab mirroring to a new TAP whose spantapd notifies `notifications` (not started yet).
+    static func lab(notifying notifications: NotifySocket) throws -> (DaemonLab, String) {
         let tap = uniqueName("out")
         let lab = try DaemonLab(config: DaemonLab.config(ingress: [uniqueName("in")], output: tap))
         lab.interfaces = [tap]
         lab.environment = ["NOTIFY_SOCKET": "@" + notifications.name]
+        return (lab, tap)
+    }
+
+    @Test func readyAfterTapAndSocketReloadingAroundSighupStoppingOnSigterm() throws {
+        let notifications = try NotifySocket()
+        defer { notifications.close() }
+        let (lab, tap) = try Self.lab(notifying: notifications)
         defer { lab.cleanUp() }
 
         var received: [String] = []
@@ -37,10 +43,30 @@ struct SystemdNotifyTests {
         received += notifications.drain()
         #expect(received.map { $0.split(separator: "\n")[0] } == ["STOPPING=1"], "\(received)")
     }
+
+    /// `systemctl reload` waits for READY=1 after RELOADING=1, so a reload spantapd refuses must
+    /// end in READY=1 too (the old config still running), or systemd would hang and then fail it.
+    @Test func aRefusedReloadStillEndsInReady() throws {
+        let notifications = try NotifySocket()
+        defer { notifications.close() }
+        let (lab, tap) = try Self.lab(notifying: notifications)
+        defer { lab.cleanUp() }
+        try lab.start(until: { notifications.drain().contains { $0.hasPrefix("READY=1") } })
+
+        try lab.writeConfig("forwarding-options {\n    port-mirroring {\n        instance span1 { input { rate ten; } }\n    }\n}\n")
+        var received: [String] = []
+        kill(try #require(lab.process?.processIdentifier), SIGHUP)
+        #expect(waitUntil { received += notifications.drain(); return received.count >= 2 })
+        #expect(received.map { $0.split(separator: "\n")[0] } == ["RELOADING=1", "READY=1"], "\(received)")
+        #expect(waitUntil { lab.log().contains(lab.configPath + ":3") }, "the refusal names the file and line: \(lab.log())")
+        #expect(lab.process?.isRunning == true)
+        #expect(try lab.status().instances.first?.output.interface == tap, "the old config keeps running")
+        #expect(ifindex(of: tap) != nil)
+    }
 }
 
 /// A unix datagram socket bound to a random abstract name, read without blocking.
-private struct NotifySocket {
+struct NotifySocket {
     let fd: Int32
     let name: String
 

@@ -9,6 +9,7 @@ import Synchronization
 
 /// A NamespaceLab whose forwarder mirrors host A's frames (ingress on the forwarder's A end)
 /// into per-binding rings drained by a real SinkService into a real TAP.
+// @unchecked: set up in init and torn down once by the test that made it; shared read-only.
 final class MirrorLab: @unchecked Sendable {
     let hosts: NamespaceLab
     let tap: TapOutput

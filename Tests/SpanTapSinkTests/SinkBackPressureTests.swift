@@ -21,7 +21,7 @@ import Testing
 
         let ring = try HandoffRing.create(name: "sink-pressure", geometry: RingGeometry(slotCount: 64, slotSize: 256))
         let sink = SinkService(ioUring: ioUring)
-        try #require(sink.writeMethod == (ioUring ? .ioUring : .write))
+        try #require(sink.writeMethod == (ioUring ? .ioUring : .write), "io_uring must be usable on the test machine")
         let output = SinkOutput(id: 0, name: "socketpair", descriptor: writer)
         sink.addOutput(output)
         sink.attach(ring)

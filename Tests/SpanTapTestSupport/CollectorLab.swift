@@ -8,6 +8,7 @@ import Foundation
 /// The collector decapsulates with kernel VXLAN devices of its own (`ip link add ... type vxlan
 /// id N dstport 4789`), as an operator's analyzer host would. Addresses exist only on these two
 /// ends. `teardown()` (call it from `defer`) removes everything; `init` cleans up if it fails.
+// @unchecked: immutable after init except teardown(), which one test calls once (from defer).
 public final class CollectorLab: @unchecked Sendable {
     public let namespace: String
     /// spantapd's end of the underlay, in the test's namespace.

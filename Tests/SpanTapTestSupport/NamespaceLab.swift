@@ -12,6 +12,7 @@ import Foundation
 /// The hosts' eth0 have TSO/GSO, TX checksum and VLAN offloads off: a forwarder that sees
 /// frames in XDP must get real, wire-format frames (full checksums, at most MTU sized, VLAN tag
 /// in the header), as from a physical NIC.
+// @unchecked: immutable after init except teardown(), which one test calls once (from defer).
 public final class NamespaceLab: @unchecked Sendable {
     public let namespaceA: String
     public let namespaceB: String

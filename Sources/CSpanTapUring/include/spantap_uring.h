@@ -32,7 +32,7 @@ struct spantap_uring *spantap_uring_open(unsigned entries, int *error);
 void spantap_uring_close(struct spantap_uring *uring);
 
 /* Submits writes[0..count) with fd >= 0 as one submission, waits for all, fills their result.
- * count <= entries. Returns 0, or -errno if the chain could not be submitted or reaped. */
-int spantap_uring_write_chain(struct spantap_uring *uring, struct spantap_uring_write *writes, unsigned count);
+ * count <= entries. Returns 0, or -errno if the batch could not be submitted or reaped. */
+int spantap_uring_write_batch(struct spantap_uring *uring, struct spantap_uring_write *writes, unsigned count);
 
 #endif

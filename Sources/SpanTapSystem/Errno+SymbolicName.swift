@@ -3,8 +3,8 @@ import SystemPackage
 
 extension Errno {
     /// The C constant's name ("EPERM"), because operators grep logs and man pages for it.
-    /// Covers the errnos link operations produce; anything else prints as "errno N".
-    var symbolicName: String {
+    /// Covers the errnos our system calls and link operations produce; anything else prints as "errno N".
+    public var symbolicName: String {
         switch rawValue {
         case Glibc.EPERM: "EPERM"
         case Glibc.ENOENT: "ENOENT"
