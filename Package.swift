@@ -2,7 +2,8 @@
 //
 // Module layout (dependencies point down only):
 //
-//   SpanTapConfig    Junos-style config: parse and validate, touches nothing (leaf)
+//   SpanTapConfig    Junos-style config: parse and validate, touches nothing
+//     └─ SpanTapFilter  tcpdump expressions -> classic BPF (libpcap), checked by spantap_filter.h ── CLibPcap
 //   SpanTapControl   control socket: JSON-lines protocol, server, client, fd passing (leaf)
 //   spantapd, spantap   executables: daemon (SpanTapDaemon) and CLI (SpanTapControl client)
 //   SpanTapDaemon    config -> outputs, producers, control socket, reload, status, metrics
@@ -48,6 +49,8 @@ let package = Package(
         // libxdp/libbpf: AF_XDP sockets, UMEM and the xsk redirect program (via the dispatcher).
         .systemLibrary(name: "CLibXDP", pkgConfig: "libxdp",
                        providers: [.apt(["libxdp-dev", "libbpf-dev"])]),
+        // libpcap compiles filter expressions, in spantapd only; producers run spantap_filter.h.
+        .systemLibrary(name: "CLibPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // Swift layer.
         .target(name: "SpanTapRing", dependencies: [
@@ -67,7 +70,8 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "SpanTapConfig"),
+        .target(name: "SpanTapFilter", dependencies: ["CLibPcap", "CSpanTapRing"]),
+        .target(name: "SpanTapConfig", dependencies: ["SpanTapFilter"]),
         .target(name: "SpanTapControl", dependencies: [
             "CSpanTapSys",
             .product(name: "SystemPackage", package: "swift-system"),
@@ -111,8 +115,9 @@ let package = Package(
         .testTarget(name: "SpanTapRingTests", dependencies: ["SpanTapRing", "SpanTapTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapLinkTests", dependencies: ["SpanTapLink", "SpanTapTestSupport"]),
-        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapTestSupport"],
+        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapFilter", "CLibPcap", "SpanTapTestSupport"],
                     exclude: ["Corpus"]),
+        .testTarget(name: "SpanTapFilterTests", dependencies: ["SpanTapFilter", "CSpanTapRing", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapControlTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
