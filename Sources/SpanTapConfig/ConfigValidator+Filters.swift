@@ -105,10 +105,10 @@ extension ConfigValidator {
 
     /// The rule table holds either a whole port or its units, per direction (as for `ingress`).
     private func checkWholeAndUnits(_ config: SpanTapConfig, _ bindings: [FirewallBinding]) throws(ConfigError) {
-        for binding in bindings {
+        for (index, binding) in bindings.enumerated() {
             let unit = InterfaceUnit(binding.interface)!
             let direct = config.instances.flatMap { binding.direction == .ingress ? $0.ingress : $0.egress }
-            let others = direct + bindings.filter { $0.direction == binding.direction }.map(\.interface)
+            let others = direct + bindings[..<index].filter { $0.direction == binding.direction }.map(\.interface)
             if let clash = others.first(where: { InterfaceUnit($0).map { $0.port == unit.port && ($0.unit == 0) != (unit.unit == 0) } ?? false }) {
                 throw ConfigError(binding.location, "port \(unit.port) is selected (\(binding.direction.rawValue)) both whole and by unit (\(clash), \(binding.interface)); select either the whole port or its units")
             }
