@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapDaemon", dependencies: [
-            "SpanTapConfig", "SpanTapControl", "SpanTapFastPath", "SpanTapLink", "SpanTapRing", "SpanTapSink",
+            "SpanTapConfig", "SpanTapControl", "SpanTapFastPath", "SpanTapFilter", "SpanTapLink", "SpanTapRing", "SpanTapSink",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),

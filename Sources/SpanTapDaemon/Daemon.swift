@@ -27,6 +27,8 @@ public final class Daemon: @unchecked Sendable {
     var detachedProducerCounters = StatusReport.ProducerCounters()
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
+    /// The compiled `filter` of each of its `mirror_configs` entries, in entry order.
+    var forwarderFilters: [MirrorFilter?] = []
     /// The rules every ring's table carries now (bindings' and producers'), and the grant that
     /// confines external producers to them.
     var ringRules: [RingRule] = []
@@ -121,7 +123,10 @@ public final class Daemon: @unchecked Sendable {
         outputs.commit(plan)
         let summary = ConfigChange(from: config, to: newConfig, plan: plan).description
         config = newConfig
-        if replacingSnapshot { forwarderSnapshot = nil }
+        if replacingSnapshot {
+            forwarderSnapshot = nil
+            forwarderFilters = []
+        }
         applyDataplane(newConfig.dataplane)
         mirrorRulesChanged()
         placeThreads()
