@@ -54,6 +54,12 @@ struct FilterConfigDaemonTests {
         #expect(json.contains("\"filter_instructions\":20"))
         #expect(json.contains("\"firewall_filters\":[\"inet pick\"]"))
 
+        let table = try run(DaemonLab.buildDirectory.appendingPathComponent("spantap").path, "--control-socket", lab.socketPath, "status")
+        #expect(table.contains("\nFILTERED  SELECTION"))
+        #expect(table.contains("\nspan1     all "))
+        #expect(table.contains("  20     tcp port 443 and net 10.0.0.0/8\n"), "\(table)")
+        #expect(table.contains("\nfw        \(trunk).100 ingress  "))
+
         // A bad expression is refused with its location and libpcap's message; nothing changes.
         try lab.writeConfig(Self.filtered("tcp port 99999", ingress: ingress, output: tap) + firewall)
         let refused = try lab.send(.reload)
