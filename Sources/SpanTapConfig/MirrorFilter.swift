@@ -39,6 +39,12 @@ public enum SelectionDirection: String, Equatable, Hashable, Sendable {
 }
 
 extension MirrorInstance {
+    /// Every interface (or unit) the instance mirrors in `direction`: its `ingress` or `egress`,
+    /// then what firewall filters select for it.
+    public func selectors(_ direction: SelectionDirection) -> [String] {
+        (direction == .ingress ? ingress : egress) + firewallSelections.filter { $0.direction == direction }.map(\.interface)
+    }
+
     /// The program a producer runs for this instance's selection of `interface` in `direction`:
     /// the firewall selection's, else the instance's `input filter`; nil: every frame.
     public func filter(for interface: String, _ direction: SelectionDirection) -> MirrorFilter? {

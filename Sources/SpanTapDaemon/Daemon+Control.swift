@@ -36,7 +36,7 @@ extension Daemon {
     func mirrorRules() -> [ResolvedRule] {
         if let snapshot = forwarderSnapshot { return resolve(snapshot).rules }
         return config.instances.flatMap { instance in
-            instance.ingress.map { rule(instance, $0, .received) } + instance.egress.map { rule(instance, $0, .transmitted) }
+            instance.selectors(.ingress).map { rule(instance, $0, .received) } + instance.selectors(.egress).map { rule(instance, $0, .transmitted) }
         }
     }
 

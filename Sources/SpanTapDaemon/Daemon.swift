@@ -115,7 +115,7 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         try Self.checkCPUs(newConfig)
-        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.ingress.count + $1.egress.count }
+        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.selectors(.ingress).count + $1.selectors(.egress).count }
         guard ingressCount <= HandoffRing.ruleCapacity else {
             throw DaemonError.tooManyRules(count: ingressCount, capacity: HandoffRing.ruleCapacity)
         }

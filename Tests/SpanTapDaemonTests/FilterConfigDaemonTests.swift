@@ -75,6 +75,21 @@ struct FilterConfigDaemonTests {
         #expect(try lab.status().instances.first { $0.name == "span1" }?.filter == "udp dst port 5001")
     }
 
+    /// A firewall selection becomes a rule like an `ingress` does: producers are told about it.
+    @Test func firewallSelectionsAreRules() throws {
+        let tap = uniqueName("out"), trunk = try DaemonLab.makeIngress()
+        let lab = try DaemonLab(config: "set forwarding-options port-mirroring instance fw output interface \(tap)\n"
+            + "set firewall family inet6 filter pick term all then port-mirror\n"
+            + "set interfaces \(trunk) unit 0 family inet6 filter input pick\n")
+        lab.interfaces = [tap, trunk]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let (response, descriptors) = try ControlClient(path: lab.socketPath).send(.attachProducer(AttachProducer(name: "fw")))
+        defer { descriptors.forEach { try? $0.close() } }
+        #expect(response.producer?.rules.map(\.ingress) == [trunk])
+        #expect(try lab.status().instances.first?.firewallSelections?.first?.filter == "ip6")
+    }
+
     @Test func applyRefusesABadFilterAndKeepsTheTable() throws {
         let (lab, tap) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
