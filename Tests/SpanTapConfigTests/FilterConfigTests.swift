@@ -113,6 +113,56 @@ import Testing
         #expect(config.instances[1].firewallSelections.isEmpty)
     }
 
+    /// Every value form Junos writes compiles, and means what it says.
+    @Test func everyConditionForm() throws {
+        let config = try ConfigParser.parse("""
+            forwarding-options { port-mirroring { instance m { output { interface span0; } } } }
+            firewall {
+                family inet {
+                    filter v4 {
+                        term esp-ah { from { protocol 50-51; address 0.0.0.0/0; } then { port-mirror-instance m; discard; } }
+                        term hosts {
+                            from {
+                                destination-address { 192.0.2.1/32; 198.51.100.0/24; }
+                                protocol [ udp 132 ];
+                                destination-port [ ntp snmp 5000-5010 ];
+                            }
+                            then port-mirror;
+                        }
+                    }
+                }
+                family inet6 {
+                    filter v6 {
+                        term t { from { next-header [ tcp icmp6 ]; source-address 2001:db8::1/128; } then port-mirror; }
+                    }
+                }
+            }
+            interfaces { fwd-a { unit 7 { family inet { filter { input v4; } } family inet6 { filter { input v6; } } } } }
+            """)
+        let program = try #require(config.instances.first?.firewallSelections.first).filter.program
+        let a: [UInt8] = [10, 0, 0, 1]
+        let host6 = [UInt8](repeating: 0, count: 15) + [1]
+        var db8 = host6
+        db8.replaceSubrange(0..<4, with: [0x20, 0x01, 0x0d, 0xb8])
+        let cases: [([UInt8], Bool)] = [
+            (IPFrames.frame(source: a, destination: a, .other(50), vlan: 7), true),
+            (IPFrames.frame(source: a, destination: a, .other(52), vlan: 7), false),
+            (IPFrames.frame(source: a, destination: a, .other(51), vlan: 8), false),
+            (IPFrames.frame(source: a, destination: [198, 51, 100, 9], .udp(source: 1, destination: 123), vlan: 7), true),
+            (IPFrames.frame(source: a, destination: [198, 51, 100, 9], .udp(source: 1, destination: 5010), vlan: 7), true),
+            (IPFrames.frame(source: a, destination: [198, 51, 100, 9], .tcp(source: 1, destination: 123), vlan: 7), false),
+            (IPFrames.frame(source: a, destination: [192, 0, 2, 2], .udp(source: 1, destination: 161), vlan: 7), false),
+            (IPFrames.frame(source: a, destination: [192, 0, 2, 1], .udp(source: 1, destination: 161), vlan: 7), true),
+            (IPFrames.frame(source: db8, destination: host6, .tcp(source: 1, destination: 2), vlan: 7), true),
+            (IPFrames.frame(source: db8, destination: host6, .icmp, vlan: 7), true),
+            (IPFrames.frame(source: db8, destination: host6, .udp(source: 1, destination: 2), vlan: 7), false),
+            (IPFrames.frame(source: host6, destination: db8, .tcp(source: 1, destination: 2), vlan: 7), false),
+        ]
+        for (index, (frame, expected)) in cases.enumerated() {
+            #expect(Self.verdict(program, frame) == expected, "case \(index)")
+        }
+    }
+
     @Test func refusals() {
         func error(_ text: String) -> String? {
             (#expect(throws: ConfigError.self) { try ConfigParser.parse(text, file: "x.conf") })?.description

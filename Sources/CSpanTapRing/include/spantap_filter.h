@@ -66,6 +66,7 @@
 #ifndef SPANTAP_FILTER_H
 #define SPANTAP_FILTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -90,11 +91,15 @@ struct spantap_filter_insn {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct spantap_filter_insn) == 8, "struct bpf_insn is 8 bytes");
+#define SPANTAP_FILTER_ASSERT static_assert
 #else
-_Static_assert(sizeof(struct spantap_filter_insn) == 8, "struct bpf_insn is 8 bytes");
-_Static_assert(_Alignof(struct spantap_filter_insn) == 4, "struct bpf_insn is 4-byte aligned");
+#define SPANTAP_FILTER_ASSERT _Static_assert
 #endif
+SPANTAP_FILTER_ASSERT(sizeof(struct spantap_filter_insn) == 8, "struct bpf_insn is 8 bytes");
+SPANTAP_FILTER_ASSERT(offsetof(struct spantap_filter_insn, jt) == 2, "jt follows the 16-bit code");
+SPANTAP_FILTER_ASSERT(offsetof(struct spantap_filter_insn, jf) == 3, "jf follows jt");
+SPANTAP_FILTER_ASSERT(offsetof(struct spantap_filter_insn, k) == 4, "k is the second word");
+#undef SPANTAP_FILTER_ASSERT
 
 /* The instruction codes the validator accepts (see the table above). */
 enum spantap_filter_code {
