@@ -47,9 +47,11 @@ extension ConfigInterpreter {
         let direction: SelectionDirection = try cursor.keyword(["input", "output"]) == "input" ? .ingress : .egress
         let filter = try cursor.value("filter name")
         let interface = unit == 0 ? port.text : "\(port.text).\(unit)"
-        if let other = firewallBindings.first(where: { $0.interface == interface && $0.direction == direction && $0.family == family }),
-           other.filter != filter.text {
-            throw ConfigError(filter.location, "\(interface) already has family \(family.rawValue) filter \(direction == .ingress ? "input" : "output") \(other.filter) (line \(other.location.line)); a unit takes one filter per family and direction")
+        if let other = firewallBindings.first(where: { $0.interface == interface && $0.direction == direction && $0.family == family }) {
+            guard other.filter == filter.text else {
+                throw ConfigError(filter.location, "\(interface) already has family \(family.rawValue) filter \(direction == .ingress ? "input" : "output") \(other.filter) (line \(other.location.line)); a unit takes one filter per family and direction")
+            }
+            return
         }
         firewallBindings.append(FirewallBinding(interface: interface, direction: direction, family: family,
                                                 filter: filter.text, location: filter.location))

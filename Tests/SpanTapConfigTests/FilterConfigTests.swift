@@ -185,6 +185,10 @@ import Testing
         #expect(error(base + "set firewall family inet filter f term t then port-mirror-instance a\n"
                       + "set interfaces fwd-a unit 0 family inet filter input f\nset interfaces fwd-a unit 5 family inet filter input f")
                 == "x.conf:5:54: port fwd-a is selected (ingress) both whole and by unit (fwd-a, fwd-a.5); select either the whole port or its units")
+        #expect(error(base + "set firewall family inet filter f term t then port-mirror-instance a\n"
+                      + "set firewall family inet filter g term t then port-mirror-instance b\n"
+                      + "set interfaces fwd-a unit 0 family inet filter input f\nset interfaces fwd-a unit 0 family inet filter input g")
+                == "x.conf:6:54: fwd-a already has family inet filter input f (line 5); a unit takes one filter per family and direction")
         #expect(error(base + "set interfaces fwd-a unit 4095 family inet filter input f")
                 == "x.conf:3:27: unit must be a whole number from 0 to 4094, not '4095'")
     }
