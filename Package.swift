@@ -10,8 +10,8 @@
 //   spantap           the CLI executable
 //                     ──► SpanTapControl
 //   SpanTapDaemon     config -> outputs, producers, control socket, reload, status, metrics
-//                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapSink, SpanTapLink,
-//                         SpanTapRing, SpanTapSystem, CSpanTapRing
+//                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapFilter, SpanTapSink,
+//                         SpanTapLink, SpanTapRing, SpanTapSystem, CSpanTapRing
 //   SpanTapFastPath   AF_XDP reference forwarder; mirror hook -> per-binding ring
 //                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
 //   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
@@ -23,11 +23,14 @@
 //   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing
 //                     ──► SpanTapSystem, CSpanTapSys
 //   SpanTapConfig     Junos-style config: parse and validate, touches nothing
+//                     ──► SpanTapFilter
+//   SpanTapFilter     tcpdump expressions -> classic BPF (libpcap), checked by spantap_filter.h
+//                     ──► CLibPcap, CSpanTapRing
 //   SpanTapSystem     typed system calls in swift-system's style: eventfd, memfd, mappings, clock,
 //                     socket options; every call throws Errno
 //                     ──► CSpanTapSys
 //   C leaves: CSpanTapRing (ring ABI header), CSpanTapSys (syscall shims), CSpanTapUring (liburing),
-//             CLibNLRoute, CLibMnl, CLibXDP (system libraries)
+//             CLibNLRoute, CLibMnl, CLibXDP, CLibPcap (system libraries)
 //
 // Not shipped, not drawn: spantap-bench (scripts/bench.sh), SpanTapTestSupport and the test targets.
 import PackageDescription
@@ -66,6 +69,8 @@ let package = Package(
         // libxdp/libbpf: AF_XDP sockets, UMEM and the xsk redirect program (via the dispatcher).
         .systemLibrary(name: "CLibXDP", pkgConfig: "libxdp",
                        providers: [.apt(["libxdp-dev", "libbpf-dev"])]),
+        // libpcap compiles filter expressions, in spantapd only; producers run spantap_filter.h.
+        .systemLibrary(name: "CLibPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // Swift layer.
         .target(name: "SpanTapSystem", dependencies: [
@@ -89,14 +94,15 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "SpanTapConfig"),
+        .target(name: "SpanTapFilter", dependencies: ["CLibPcap", "CSpanTapRing"]),
+        .target(name: "SpanTapConfig", dependencies: ["SpanTapFilter"]),
         .target(name: "SpanTapControl", dependencies: [
             "CSpanTapSys", "SpanTapSystem",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SpanTapDaemon", dependencies: [
-            "SpanTapConfig", "SpanTapControl", "SpanTapFastPath", "SpanTapLink", "SpanTapRing", "SpanTapSink",
+            "SpanTapConfig", "SpanTapControl", "SpanTapFastPath", "SpanTapFilter", "SpanTapLink", "SpanTapRing", "SpanTapSink",
             "SpanTapSystem", "CSpanTapRing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -139,8 +145,9 @@ let package = Package(
             "SpanTapLink", "CLibNLRoute", "SpanTapTestSupport",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapTestSupport"],
+        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapFilter", "CLibPcap", "SpanTapTestSupport"],
                     exclude: ["Corpus"]),
+        .testTarget(name: "SpanTapFilterTests", dependencies: ["SpanTapFilter", "CSpanTapRing", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapControlTests", dependencies: [
             "SpanTapControl", "SpanTapTestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds release and installs spantapd, spantap, their man pages (section 8, generated from the
 # ArgumentParser definitions by swift-argument-parser's generate-manual plugin), the producer's C
-# headers (PREFIX/include/spantap: the ring ABI and the re-attaching session), the systemd unit
+# headers (PREFIX/include/spantap: the ring ABI, the re-attaching session, the filter interpreter), the systemd unit
 # (ExecStart pointing at the installed spantapd) and etc/spantap.conf as /etc/spantap/spantap.conf
 # unless a config is already there.
 #
@@ -80,7 +80,7 @@ put 0755 "$bin/spantap" "$prefix/bin/spantap"
 put 0644 "$manuals/spantapd/spantapd.8" "$prefix/share/man/man8/spantapd.8"
 put 0644 "$manuals/spantap/spantap.8" "$prefix/share/man/man8/spantap.8"
 # What a forwarder in another process builds against: cc -pthread -I PREFIX/include/spantap
-for header in spantap_ring.h spantap_session.h; do
+for header in spantap_ring.h spantap_session.h spantap_filter.h; do
     put 0644 "Sources/CSpanTapRing/include/$header" "$prefix/include/spantap/$header"
 done
 unit=$(mktemp)

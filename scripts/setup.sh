@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     pkg-config gcc python3                                   # C shims, C test fixtures, one libxdp test
-    libxdp-dev libbpf-dev libmnl-dev libnl-3-dev libnl-route-3-dev liburing-dev   # linked libraries
+    libxdp-dev libbpf-dev libmnl-dev libnl-3-dev libnl-route-3-dev liburing-dev libpcap-dev   # linked libraries (libpcap: spantapd compiles filter expressions)
     iproute2 tcpdump tmux iputils-ping netsniff-ng ethtool iperf3 xdp-tools curl valgrind   # labs, demo, benchmarks
     prometheus systemd libcap2-bin   # promtool checks /metrics; systemd-analyze checks the unit; capsh decodes capability sets
     shellcheck                       # lints scripts/ (CI)

@@ -6,6 +6,7 @@
 ///     forwarding-options port-mirroring instance NAME input max-packets-per-second N
 ///     forwarding-options port-mirroring instance NAME input maximum-packet-length N
 ///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME[.UNIT]
+///     forwarding-options port-mirroring instance NAME input filter "TCPDUMP EXPRESSION"
 ///     forwarding-options port-mirroring instance NAME output interface IFNAME
 ///     forwarding-options port-mirroring instance NAME output persistent
 ///     forwarding-options port-mirroring instance NAME output queues N|auto
@@ -16,6 +17,7 @@
 ///     dataplane cpus LIST
 ///     dataplane cross-connect NAME interface IFNAME
 ///     sink ...  (ConfigInterpreter+Sink.swift)
+///     firewall ..., interfaces ...  (ConfigInterpreter+Firewall.swift)
 struct ConfigInterpreter {
     private(set) var config = SpanTapConfig()
     /// Where each instance / cross-connect / ingress was first named, for cross-statement errors.
@@ -28,10 +30,14 @@ struct ConfigInterpreter {
     private(set) var vxlanLocations: [String: SourceLocation] = [:]
     /// Where an instance set its output's queues, to name both when two instances disagree.
     private(set) var queuesLocations: [String: SourceLocation] = [:]
+    /// Each instance's `input filter` as written; compiled by the validator, which knows the snap length.
+    private(set) var filterExpressions: [String: LocatedWord] = [:]
+    var firewallFilters: [FirewallFilter] = []
+    var firewallBindings: [FirewallBinding] = []
 
     mutating func apply(_ path: [LocatedWord]) throws(ConfigError) {
         var cursor = PathCursor(path)
-        switch try cursor.keyword(["forwarding-options", "dataplane", "sink"]) {
+        switch try cursor.keyword(["forwarding-options", "dataplane", "sink", "firewall", "interfaces"]) {
         case "forwarding-options":
             if try cursor.keyword(["port-mirroring", "analyzer"]) == "analyzer" {
                 try applyInstance(&cursor, kind: .analyzer)
@@ -42,6 +48,10 @@ struct ConfigInterpreter {
             }
         case "sink":
             try Self.applySink(&cursor, to: &config.sink)
+        case "firewall":
+            try applyFirewall(&cursor)
+        case "interfaces":
+            try applyInterfaces(&cursor)
         default:
             try applyDataplane(&cursor)
         }
@@ -62,7 +72,7 @@ struct ConfigInterpreter {
         switch try cursor.keyword(["input", "output"]) {
         case "input":
             let selectors = kind == .analyzer ? ["ingress", "egress"] : ["ingress"]
-            switch try cursor.keyword(["rate", "run-length", "max-packets-per-second", "maximum-packet-length"] + selectors) {
+            switch try cursor.keyword(["rate", "run-length", "max-packets-per-second", "maximum-packet-length", "filter"] + selectors) {
             case "rate":
                 config.instances[index].rate = try Self.number(cursor.value("rate value"), what: "rate", in: 0...UInt32.max)
             case "run-length":
@@ -73,6 +83,15 @@ struct ConfigInterpreter {
             case "maximum-packet-length":
                 let length = try Self.number(cursor.value("length"), what: "maximum-packet-length", in: 0...65535)
                 config.instances[index].maximumPacketLength = length == 0 ? nil : Int(length)
+            case "filter":
+                let expression = try cursor.value("filter expression (a tcpdump expression in double quotes)")
+                if cursor.position < cursor.words.count {
+                    throw ConfigError(expression.location, "a filter expression of several words must be in double quotes: filter \"\(cursor.words[(cursor.position - 1)...].map(\.text).joined(separator: " "))\"")
+                }
+                guard !expression.text.allSatisfy(\.isWhitespace) else {
+                    throw ConfigError(expression.location, "empty filter expression (remove the statement to mirror every frame)")
+                }
+                filterExpressions[name.text] = expression
             case "ingress":
                 let interface = try Self.selector(&cursor)
                 if !config.instances[index].ingress.contains(interface.text) {
@@ -164,7 +183,7 @@ struct ConfigInterpreter {
         return word
     }
 
-    private static func name(_ word: LocatedWord, kind: String) throws(ConfigError) -> LocatedWord {
+    static func name(_ word: LocatedWord, kind: String) throws(ConfigError) -> LocatedWord {
         if let problem = NameRules.nameProblem(word.text, kind: kind) { throw ConfigError(word.location, problem) }
         return word
     }

@@ -5,14 +5,14 @@ struct ConfigValidator {
     let interpreter: ConfigInterpreter
 
     func validated() throws(ConfigError) -> SpanTapConfig {
-        let config = try resolvingVXLAN(interpreter.config)
+        let config = try compilingFilters(resolvingVXLAN(interpreter.config))
         for instance in config.instances {
             let location = interpreter.instanceLocations[instance.name]!
             guard !instance.output.interface.isEmpty else {
                 throw ConfigError(location, "instance \(instance.name) has no output interface (add 'output { interface NAME; }')")
             }
-            guard !instance.ingress.isEmpty || !instance.egress.isEmpty else {
-                throw ConfigError(location, "instance \(instance.name) has no ingress interface (add 'input { ingress { interface NAME; } }')")
+            guard !instance.ingress.isEmpty || !instance.egress.isEmpty || !instance.firewallSelections.isEmpty else {
+                throw ConfigError(location, "instance \(instance.name) has no ingress interface (add 'input { ingress { interface NAME; } }', or bind a firewall filter that mirrors to it)")
             }
         }
         let ingressOwner = try owners(config, "ingress", \.ingress, interpreter.ingressLocations)

@@ -39,6 +39,10 @@ public struct MirrorInstance: Equatable, Sendable {
     public var ingress: [String] = []
     /// Interfaces (or units) whose transmitted frames are mirrored (analyzers only).
     public var egress: [String] = []
+    /// `input filter "EXPRESSION"`: only frames the tcpdump expression accepts are mirrored.
+    public var filter: MirrorFilter?
+    /// Interfaces that Junos firewall filters mirror to this instance (not in `ingress`/`egress`).
+    public var firewallSelections: [FirewallSelection] = []
     public var output: MirrorOutput
 
     public init(name: String, kind: Kind = .portMirroring, rate: UInt32 = 1, runLength: UInt16 = 0,

@@ -12,17 +12,20 @@ public enum ControlRequest: Equatable, Sendable {
     case detachProducer(name: String)
 }
 
-/// The forwarder's own snapshot shape: `{"mirror_configs":[{"ingress_ifindex":7,"output_ifindex":9,"rate":10}]}`.
+/// The forwarder's own snapshot shape: `{"mirror_configs":[{"ingress_ifindex":7,"output_ifindex":9,"rate":10}]}`,
+/// each entry optionally with `"filter":"tcp port 443"` (a tcpdump expression).
 public struct ForwarderSnapshot: Codable, Equatable, Sendable {
     public struct MirrorConfig: Codable, Equatable, Sendable {
         public var ingressIfindex: Int32
         public var outputIfindex: Int32
         public var rate: UInt32
+        public var filter: String?
 
-        public init(ingressIfindex: Int32, outputIfindex: Int32, rate: UInt32) {
+        public init(ingressIfindex: Int32, outputIfindex: Int32, rate: UInt32, filter: String? = nil) {
             self.ingressIfindex = ingressIfindex
             self.outputIfindex = outputIfindex
             self.rate = rate
+            self.filter = filter
         }
     }
 

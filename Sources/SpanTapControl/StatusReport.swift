@@ -152,6 +152,11 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// Selected interfaces as the config names them (units as `NAME.UNIT`).
         public var ingress: [String]
         public var egress: [String]
+        /// `input filter`: the tcpdump expression and its program's length in instructions.
+        public var filter: String?
+        public var filterInstructions: Int?
+        /// What Junos firewall filters mirror to this instance; absent when none do.
+        public var firewallSelections: [FirewallSelection]?
         public var output: Output
         public var mirroredPackets: UInt64
         public var mirroredBytes: UInt64
@@ -190,6 +195,26 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.deliveredBytes = deliveredBytes
             self.writeErrors = writeErrors
             self.recreated = recreated
+        }
+    }
+
+    /// An interface (or unit) and direction whose frames firewall filters mirror to an instance.
+    public struct FirewallSelection: Codable, Equatable, Sendable {
+        public var interface: String
+        /// "ingress" (`filter input`) or "egress" (`filter output`).
+        public var direction: String
+        /// The bound filters, `inet NAME` / `inet6 NAME`.
+        public var firewallFilters: [String]
+        /// The terms as one tcpdump expression, and its program's length.
+        public var filter: String
+        public var filterInstructions: Int
+
+        public init(interface: String, direction: String, firewallFilters: [String], filter: String, filterInstructions: Int) {
+            self.interface = interface
+            self.direction = direction
+            self.firewallFilters = firewallFilters
+            self.filter = filter
+            self.filterInstructions = filterInstructions
         }
     }
 

@@ -9,8 +9,8 @@ extension Daemon {
     /// ingress ports, and those transmitting on its egress ports (their cross-connect's other side).
     /// A binding's ring is shared by every rule it serves, so instances sharing a port share counts.
     func mirrorCounters(_ instance: MirrorInstance) -> StatusReport.MirrorCounters {
-        let ingress = Set(instance.ingress.compactMap { InterfaceUnit($0)?.port })
-        let egress = Set(instance.egress.compactMap { InterfaceUnit($0)?.port })
+        let ingress = Set(instance.selectors(.ingress).compactMap { InterfaceUnit($0)?.port })
+        let egress = Set(instance.selectors(.egress).compactMap { InterfaceUnit($0)?.port })
         var ring = RingCounters()
         for runner in crossConnects.values {
             for totals in runner.bindingTotals() {

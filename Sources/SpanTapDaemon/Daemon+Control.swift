@@ -1,6 +1,7 @@
 import Glibc
 import SpanTapConfig
 import SpanTapControl
+import SpanTapFilter
 import SpanTapRing
 import SystemPackage
 
@@ -35,17 +36,19 @@ extension Daemon {
     func mirrorRules() -> [ResolvedRule] {
         if let snapshot = forwarderSnapshot { return resolve(snapshot).rules }
         return config.instances.flatMap { instance in
-            instance.ingress.map { rule(instance, $0, .received) } + instance.egress.map { rule(instance, $0, .transmitted) }
+            instance.selectors(.ingress).map { rule(instance, $0, .received) } + instance.selectors(.egress).map { rule(instance, $0, .transmitted) }
         }
     }
 
     private func rule(_ instance: MirrorInstance, _ selector: String, _ direction: MirrorDirection) -> ResolvedRule {
         let (ifindex, vlanID) = resolve(selector)
+        let filter = instance.filter(for: selector, direction == .received ? .ingress : .egress)
         return ResolvedRule(interface: selector, ifindex: ifindex, direction: direction, vlanID: vlanID, rate: instance.rate,
                             runLength: instance.runLength, snapLength: UInt32(instance.maximumPacketLength ?? 0),
                             maxPacketsPerSecond: instance.maxPacketsPerSecond,
                             output: instance.output.interface,
-                            outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name)
+                            outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name,
+                            filter: filter)
     }
 
     /// A link of exactly that name is that link (a kernel VLAN sub-interface `eth0.100` stays
@@ -58,7 +61,22 @@ extension Daemon {
 
     /// `apply`: the forwarder's snapshot replaces the mirror table. Entries naming an ifindex that
     /// is no link, or an output spantapd does not manage, are reported and left out.
+    /// An entry's `filter` that libpcap or the producers' validator refuses refuses the whole
+    /// snapshot, and the running mirror table stays.
     func applySnapshot(_ snapshot: ForwarderSnapshot) -> ControlResponse {
+        var filters: [MirrorFilter?] = []
+        for (index, entry) in snapshot.mirrorConfigs.enumerated() {
+            guard let expression = entry.filter else {
+                filters.append(nil)
+                continue
+            }
+            do {
+                filters.append(MirrorFilter(expression: expression, program: try FilterCompiler.compile(expression)))
+            } catch {
+                return .failure("apply refused, mirror table unchanged: mirror_configs[\(index)] filter \"\(expression)\": \(error.message)")
+            }
+        }
+        forwarderFilters = filters
         let (rules, problems) = resolve(snapshot)
         forwarderSnapshot = snapshot
         mirrorRulesChanged()
@@ -69,7 +87,7 @@ extension Daemon {
 
     private func resolve(_ snapshot: ForwarderSnapshot) -> (rules: [ResolvedRule], problems: [String]) {
         var rules: [ResolvedRule] = [], problems: [String] = []
-        for entry in snapshot.mirrorConfigs {
+        for (index, entry) in snapshot.mirrorConfigs.enumerated() {
             guard let ingress = (try? control.link(index: entry.ingressIfindex)) ?? nil else {
                 problems.append("unknown ingress_ifindex \(entry.ingressIfindex)")
                 continue
@@ -80,7 +98,8 @@ extension Daemon {
             }
             rules.append(ResolvedRule(interface: ingress.name, ifindex: ingress.ifindex, direction: .received, vlanID: 0,
                                       rate: entry.rate, runLength: 0, snapLength: 0, maxPacketsPerSecond: 0,
-                                      output: output.currentName, outputID: output.id, instance: "snapshot"))
+                                      output: output.currentName, outputID: output.id, instance: "snapshot",
+                                      filter: index < forwarderFilters.count ? forwarderFilters[index] : nil))
         }
         return (rules, problems)
     }

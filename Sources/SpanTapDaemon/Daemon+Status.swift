@@ -10,7 +10,7 @@ extension Daemon {
             let output = outputs.outputs[instance.output.interface]
             let handed = output?.counters.deliveredPackets ?? 0
             let failed = output?.transmitErrors ?? TransmitErrors()
-            report.instances.append(StatusReport.Instance(
+            var entry = StatusReport.Instance(
                 name: instance.name, kind: instance.kind.rawValue, rate: instance.rate, runLength: instance.runLength,
                 maxPacketsPerSecond: instance.maxPacketsPerSecond,
                 ingress: instance.ingress, egress: instance.egress,
@@ -21,7 +21,15 @@ extension Daemon {
                 deliveredPackets: handed - min(handed, failed.total),
                 deliveredBytes: output?.counters.deliveredBytes ?? 0,
                 writeErrors: (output?.counters.writeErrors ?? 0) &+ failed.total,
-                recreated: output?.recreated ?? 0))
+                recreated: output?.recreated ?? 0)
+            entry.filter = instance.filter?.expression
+            entry.filterInstructions = instance.filter?.program.instructions.count
+            entry.firewallSelections = instance.firewallSelections.isEmpty ? nil
+                : instance.firewallSelections.map {
+                    StatusReport.FirewallSelection(interface: $0.interface, direction: $0.direction.rawValue, firewallFilters: $0.firewallFilters,
+                                                   filter: $0.filter.expression, filterInstructions: $0.filter.program.instructions.count)
+                }
+            report.instances.append(entry)
         }
         report.producers = producers.values.sorted { $0.name < $1.name }.map {
             StatusReport.Producer(name: $0.name, pid: $0.peer.pid, slotCount: $0.ring.geometry.slotCount,

@@ -28,6 +28,8 @@ public final class Daemon: @unchecked Sendable {
     var detachedProducerCounters = StatusReport.ProducerCounters()
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
+    /// The compiled `filter` of each of its `mirror_configs` entries, in entry order.
+    var forwarderFilters: [MirrorFilter?] = []
     /// The rules every ring's table carries now (bindings' and producers'), and the grant that
     /// confines external producers to them.
     var ringRules: [RingRule] = []
@@ -114,7 +116,7 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         try Self.checkCPUs(newConfig)
-        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.ingress.count + $1.egress.count }
+        let ingressCount = newConfig.instances.reduce(0) { $0 + $1.selectors(.ingress).count + $1.selectors(.egress).count }
         guard ingressCount <= HandoffRing.ruleCapacity else {
             throw DaemonError.tooManyRules(count: ingressCount, capacity: HandoffRing.ruleCapacity)
         }
@@ -122,7 +124,10 @@ public final class Daemon: @unchecked Sendable {
         outputs.commit(plan)
         let summary = ConfigChange(from: config, to: newConfig, plan: plan).description
         config = newConfig
-        if replacingSnapshot { forwarderSnapshot = nil }
+        if replacingSnapshot {
+            forwarderSnapshot = nil
+            forwarderFilters = []
+        }
         applyDataplane(newConfig.dataplane)
         mirrorRulesChanged()
         placeThreads()

@@ -1,3 +1,4 @@
+import SpanTapConfig
 import SpanTapRing
 
 /// One "mirror this interface's frames, in this direction, to that output at 1 in N" decision,
@@ -20,6 +21,8 @@ struct ResolvedRule: Equatable {
     var output: String
     var outputID: UInt32
     var instance: String
+    /// The program producers run on this rule's frames before sampling; nil: every frame.
+    var filter: MirrorFilter?
 
     /// The rule as rings carry it; nil while the interface or the output does not exist.
     var ringRule: RingRule? {

@@ -15,6 +15,13 @@ struct StatusTable {
                              "\(i.mirrorDropsQueueFull)", "\(i.mirrorDropsNoFrame)", "\(i.mirrorDropsNoBinding)",
                              "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)", latency(i.output.latency)]
                         })
+        let filters = status.instances.flatMap { i in
+            (i.filter.map { [[i.name, "all", "\(i.filterInstructions ?? 0)", $0]] } ?? [])
+                + (i.firewallSelections ?? []).map { [i.name, "\($0.interface) \($0.direction)", "\($0.filterInstructions)", $0.filter] }
+        }
+        if !filters.isEmpty {
+            out += "\n" + table(["FILTERED", "SELECTION", "INSNS", "EXPRESSION"], filters)
+        }
         if !status.bindings.isEmpty {
             // The kernel's columns say where a frame offered to the forwarder was lost before RX.
             out += "\n" + table(["BINDING", "QUEUE", "MODE", "RX", "TX", "TX-DROP", "MIRRORED", "DROP-FULL", "DROP-NOFRAME",

@@ -17,7 +17,8 @@ import Testing
         let root = destdir.path
         for file in ["usr/local/bin/spantapd", "usr/local/bin/spantap", "usr/local/share/man/man8/spantapd.8",
                      "usr/local/share/man/man8/spantap.8", "usr/local/include/spantap/spantap_ring.h",
-                     "usr/local/include/spantap/spantap_session.h", "etc/systemd/system/spantapd.service", "etc/spantap/spantap.conf"] {
+                     "usr/local/include/spantap/spantap_session.h", "usr/local/include/spantap/spantap_filter.h",
+                     "etc/systemd/system/spantapd.service", "etc/spantap/spantap.conf"] {
             #expect(FileManager.default.fileExists(atPath: "\(root)/\(file)"), "\(file) not installed")
         }
         #expect(try String(contentsOfFile: "\(root)/usr/local/share/man/man8/spantapd.8", encoding: .utf8).contains("control-socket"))

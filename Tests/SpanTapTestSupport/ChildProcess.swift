@@ -7,9 +7,10 @@ public let packageRoot: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Builds a C test program with the project's strictness: C11, all warnings as errors, pedantic.
-public func compileC(_ source: URL, includeDirectories: [URL], output: URL) throws {
+/// `flags` follow the source (libraries such as `-lpcap`, sanitizers).
+public func compileC(_ source: URL, includeDirectories: [URL], output: URL, flags: [String] = []) throws {
     try run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-pthread"]
-        + includeDirectories.map { "-I\($0.path)" } + ["-o", output.path, source.path])
+        + includeDirectories.map { "-I\($0.path)" } + ["-o", output.path, source.path] + flags)
 }
 
 /// The build directory the tests run from (spantapd and spantap are there too).
@@ -20,15 +21,18 @@ private let compiledFixtures = Mutex<[String: String]>([:])
 
 /// Compiles a C file of the source tree (path relative to the package root) once per test run,
 /// into the build directory, and returns the executable's path. The C ring header's directory is
-/// on the include path.
-public func compiledFixture(_ relativePath: String) throws -> String {
+/// on the include path; `flags` are added to the compiler's command line (one build per set of flags).
+public func compiledFixture(_ relativePath: String, flags: [String] = []) throws -> String {
     try compiledFixtures.withLock { built in
-        if let path = built[relativePath] { return path }
-        let name = "fixture-" + relativePath.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ".c", with: "")
+        let key = ([relativePath] + flags).joined(separator: " ")
+        if let path = built[key] { return path }
+        let variant = flags.isEmpty ? "" : "-" + String(UInt32(truncatingIfNeeded: key.utf8.reduce(5381) { ($0 &* 33) ^ Int($1) }), radix: 16)
+        let name = "fixture-" + relativePath.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ".c", with: "") + variant
         let output = buildDirectory.appendingPathComponent(name)
         try compileC(packageRoot.appendingPathComponent(relativePath),
-                     includeDirectories: [packageRoot.appendingPathComponent("Sources/CSpanTapRing/include")], output: output)
-        built[relativePath] = output.path
+                     includeDirectories: [packageRoot.appendingPathComponent("Sources/CSpanTapRing/include")], output: output,
+                     flags: flags)
+        built[key] = output.path
         return output.path
     }
 }
