@@ -369,3 +369,150 @@ impl<'ring> Producer<'ring> {
         self.producer_index
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    const RULE: Rule = Rule { ifindex: 7, direction: 0, output_id: 3, rate: 1, snap_length: 0, generation: 2, vlan_id: 0, run_length: 0, max_packets_per_second: 0 };
+
+    /// The record and frame bytes in slot `index` of `ring`.
+    fn slot(ring: &Ring, index: u64) -> (Record, Vec<u8>) {
+        let g = ring.geometry();
+        let offset = abi::HEADER_SIZE as usize + (index & (g.slot_count as u64 - 1)) as usize * g.slot_size as usize;
+        // SAFETY: the slot lies inside the mapping; the test is the only thread using the ring.
+        let bytes = unsafe { std::slice::from_raw_parts(ring.mapping.base().as_ptr().add(offset), g.slot_size as usize) };
+        let word = |at: usize| u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
+        let record = Record {
+            captured_length: word(0),
+            original_length: word(4),
+            ifindex: word(8),
+            output_id: word(12),
+            timestamp_ns: u64::from_ne_bytes(bytes[16..24].try_into().unwrap()),
+            direction: word(24),
+            reserved: word(28),
+        };
+        let frame = bytes[32..32 + record.captured_length as usize].to_vec();
+        (record, frame)
+    }
+
+    #[test]
+    fn staged_frames_become_visible_at_publish_with_their_records() {
+        let ring = Ring::create_private(4, 128, 0).unwrap();
+        let mut producer = Producer::new(&ring, -1);
+        let frame: Vec<u8> = (0..90).collect();
+        assert_eq!(producer.stage(&RULE, &frame, 42), Staged::Enqueued);
+        assert_eq!(ring.header().producer_index.load(Ordering::Acquire), 0, "not visible before publish");
+        producer.publish();
+        assert_eq!(ring.header().producer_index.load(Ordering::Acquire), 1);
+        assert_eq!(ring.header().mirrored_bytes.load(Ordering::Relaxed), 90);
+        let (record, bytes) = slot(&ring, 0);
+        assert_eq!(record, Record { captured_length: 90, original_length: 90, ifindex: 7, output_id: 3, timestamp_ns: 42, direction: 0, reserved: 0 });
+        assert_eq!(bytes, frame);
+    }
+
+    #[test]
+    fn long_frames_are_dropped_or_truncated_to_the_rule_or_ring_snap_length() {
+        let ring = Ring::create_private(4, 128, 0).unwrap();
+        let mut producer = Producer::new(&ring, -1);
+        let frame = [0x5a; 200];
+        assert_eq!(producer.stage(&RULE, &frame, 0), Staged::TooLong);
+        assert_eq!(ring.header().drops_no_frame.load(Ordering::Relaxed), 1);
+        assert_eq!(producer.stage(&Rule { snap_length: 60, ..RULE }, &frame, 0), Staged::Enqueued);
+        let truncating = Ring::create_private(4, 128, 64).unwrap();
+        let mut truncated = Producer::new(&truncating, -1);
+        assert_eq!(truncated.stage(&RULE, &frame, 0), Staged::Enqueued);
+        assert_eq!(truncated.stage(&Rule { snap_length: 500, ..RULE }, &frame, 0), Staged::Enqueued);
+        producer.publish();
+        truncated.publish();
+        assert_eq!(slot(&ring, 0).0.captured_length, 60);
+        assert_eq!((slot(&truncating, 0).0.captured_length, slot(&truncating, 0).0.original_length), (64, 200));
+        assert_eq!(slot(&truncating, 1).0.captured_length, 64, "a rule's snap length never exceeds the slot");
+    }
+
+    #[test]
+    fn a_full_ring_drops_until_the_consumer_moves() {
+        let ring = Ring::create_private(4, 128, 0).unwrap();
+        let mut producer = Producer::new(&ring, -1);
+        for _ in 0..4 {
+            assert_eq!(producer.stage(&RULE, &[1; 64], 0), Staged::Enqueued);
+        }
+        assert_eq!(producer.stage(&RULE, &[1; 64], 0), Staged::QueueFull);
+        assert_eq!(ring.header().drops_queue_full.load(Ordering::Relaxed), 1);
+        producer.publish();
+        ring.header().consumer_index.store(2, Ordering::Release);
+        assert_eq!(producer.stage(&RULE, &[1; 64], 0), Staged::Enqueued);
+    }
+
+    /// A consumer_index ahead of producer_index (a broken or hostile writer) must not make the
+    /// producer believe slots are free: it would overwrite records not yet consumed.
+    #[test]
+    fn a_consumer_index_ahead_of_the_producer_counts_as_full() {
+        let ring = Ring::create_private(4, 128, 0).unwrap();
+        let mut producer = Producer::new(&ring, -1);
+        for i in 0..4u8 {
+            assert_eq!(producer.stage(&RULE, &[i; 64], 0), Staged::Enqueued);
+        }
+        producer.publish();
+        for bogus in [5, 100, u64::MAX] {
+            ring.header().consumer_index.store(bogus, Ordering::Release);
+            assert_eq!(producer.stage(&RULE, &[9; 64], 0), Staged::QueueFull, "consumer_index {bogus}");
+        }
+        for i in 0..4u8 {
+            assert_eq!(slot(&ring, i as u64).1, [i; 64], "slot {i} untouched");
+        }
+    }
+
+    #[test]
+    fn publish_wakes_a_sleeping_consumer_once() {
+        let ring = Ring::create_private(4, 128, 0).unwrap();
+        let (wakeup, mut sink) = UnixStream::pair().unwrap();
+        sink.set_nonblocking(true).unwrap();
+        let mut producer = Producer::new(&ring, wakeup.as_raw_fd());
+        ring.header().need_wakeup.store(1, Ordering::Relaxed);
+        producer.stage(&RULE, &[1; 64], 0);
+        producer.publish();
+        producer.publish(); // nothing staged: no second wake-up
+        producer.stage(&RULE, &[1; 64], 0);
+        producer.publish(); // the consumer is awake: no write
+        assert_eq!(ring.header().need_wakeup.load(Ordering::Relaxed), 0);
+        let mut written = [0u8; 16];
+        assert_eq!(sink.read(&mut written).unwrap(), 8, "one eventfd write");
+        assert_eq!(u64::from_ne_bytes(written[..8].try_into().unwrap()), 1);
+    }
+
+    fn remapped(ring: &Ring) -> Mapping {
+        let memfd = sys::memfd(c"copy").unwrap();
+        let size = ring.geometry().mapping_size;
+        File::from(memfd.try_clone().unwrap()).set_len(size).unwrap();
+        let mapping = Mapping::shared(memfd.as_fd(), size as usize).unwrap();
+        // SAFETY: two distinct mappings of `size` bytes each.
+        unsafe { ptr::copy_nonoverlapping(ring.mapping.base().as_ptr(), mapping.base().as_ptr(), size as usize) };
+        mapping
+    }
+
+    #[test]
+    fn a_mapping_whose_geometry_is_not_the_replys_or_is_impossible_is_refused() {
+        let ring = Ring::create_private(8, 256, 0).unwrap();
+        let good = ring.geometry();
+        assert!(Ring::check(remapped(&ring), Some(good)).is_ok());
+        for reply in [Geometry { slot_count: 16, ..good }, Geometry { slot_size: 128, ..good }, Geometry { mapping_size: good.mapping_size + 4096, ..good }] {
+            assert!(Ring::check(remapped(&ring), Some(reply)).is_err(), "{reply:?}");
+        }
+        let corrupt = |edit: &dyn Fn(&RingHeader)| {
+            let mapping = remapped(&ring);
+            // SAFETY: the mapping holds a header; atomics only.
+            edit(unsafe { mapping.base().cast::<RingHeader>().as_ref() });
+            Ring::check(mapping, None)
+        };
+        assert!(corrupt(&|h| h.version.store(2, Ordering::Relaxed)).is_err());
+        assert!(corrupt(&|h| h.magic.store(1, Ordering::Relaxed)).is_err());
+        assert!(corrupt(&|h| h.slot_count.store(6, Ordering::Relaxed)).is_err(), "not a power of two");
+        assert!(corrupt(&|h| h.slot_count.store(1 << 20, Ordering::Relaxed)).is_err(), "larger than the mapping");
+        assert!(corrupt(&|h| h.slot_size.store(100, Ordering::Relaxed)).is_err());
+        assert!(corrupt(&|h| h.snap_length.store(250, Ordering::Relaxed)).is_err(), "snap beyond a slot");
+    }
+}

@@ -257,3 +257,176 @@ impl RuleCache {
         self.flags & abi::TABLE_MIRROR_ONCE != 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::Ring;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    fn rule(ifindex: u32, rate: u32, run_length: u16) -> Rule {
+        Rule { ifindex, direction: abi::RECEIVED, output_id: 1, rate, generation: 2, run_length, ..Rule::default() }
+    }
+
+    /// A cache holding `rules` as spantapd would write them.
+    fn cache_with(ring: &Ring, rules: &[Rule], flags: u32) -> Box<RuleCache> {
+        ring.write_rules(rules, flags);
+        let mut cache = RuleCache::new();
+        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Changed);
+        cache
+    }
+
+    fn ring() -> Ring {
+        Ring::create_private(64, 256, 0).unwrap()
+    }
+
+    /// The frames (of `frames`) rule 0 mirrors.
+    fn mirrored(cache: &mut RuleCache, frames: usize) -> Vec<usize> {
+        (0..frames).filter(|_| cache.sample(0) == Sample::Mirror).collect()
+    }
+
+    #[test]
+    fn one_in_n_mirrors_frames_zero_n_two_n() {
+        let ring = ring();
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 4, 0)], 0), 13), [0, 4, 8, 12]);
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 1, 0)], 0), 5), [0, 1, 2, 3, 4]);
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 0, 0)], 0), 3), [0, 1, 2]);
+    }
+
+    #[test]
+    fn run_length_mirrors_the_frames_after_each_sample_and_overlapping_runs_continue() {
+        let ring = ring();
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 10, 2)], 0), 23), [0, 1, 2, 10, 11, 12, 20, 21, 22]);
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 2, 3)], 0), 8), [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_rewrite_restarts_the_count_of_changed_rules_only() {
+        let ring = ring();
+        let (a, b) = (rule(7, 3, 0), rule(9, 3, 0));
+        let mut cache = cache_with(&ring, &[a, b], 0);
+        for i in 0..2 {
+            assert_eq!(cache.sample(i), Sample::Mirror);
+            assert_eq!(cache.sample(i), Sample::Skip);
+        }
+        ring.write_rules(&[a, Rule { generation: 4, ..b }], 0);
+        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Changed);
+        assert_eq!(cache.sample(0), Sample::Skip, "rule a kept its place in the count");
+        assert_eq!(cache.sample(0), Sample::Mirror);
+        assert_eq!(cache.sample(1), Sample::Mirror, "rule b changed: its count restarted");
+        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Same);
+    }
+
+    #[test]
+    fn the_limiter_allows_a_tenth_of_a_second_of_clones_and_refills_at_its_rate() {
+        let ring = ring();
+        let mut cache = cache_with(&ring, &[Rule { max_packets_per_second: 100, ..rule(7, 1, 0) }], 0);
+        let second = 1_000_000_000;
+        cache.tick(second); // from 0: a full second, capped at the bucket (10 clones)
+        let verdicts: Vec<Sample> = (0..15).map(|_| cache.sample(0)).collect();
+        assert_eq!(verdicts.iter().filter(|v| **v == Sample::Mirror).count(), 10);
+        assert!(verdicts[10..].iter().all(|v| *v == Sample::OverLimit));
+        cache.tick(second + 50_000_000); // 50 ms at 100/s: 5 clones
+        assert_eq!((0..8).filter(|_| cache.sample(0) == Sample::Mirror).count(), 5);
+        cache.tick(second + 50_000_000);
+        assert_eq!(cache.sample(0), Sample::OverLimit, "no time passed: nothing refilled");
+    }
+
+    #[test]
+    fn a_limit_below_ten_per_second_still_holds_one_clone() {
+        let ring = ring();
+        let mut cache = cache_with(&ring, &[Rule { max_packets_per_second: 3, ..rule(7, 1, 0) }], 0);
+        cache.tick(5_000_000_000);
+        assert_eq!((0..4).map(|_| cache.sample(0)).collect::<Vec<_>>(), [Sample::Mirror, Sample::OverLimit, Sample::OverLimit, Sample::OverLimit]);
+    }
+
+    #[test]
+    fn units_select_by_the_outer_vlan_tag_and_whole_ports_ignore_it() {
+        fn frame(tag: Option<(u16, u16)>) -> Vec<u8> {
+            let mut f = vec![0u8; 12];
+            if let Some((kind, vlan)) = tag {
+                f.extend(kind.to_be_bytes());
+                f.extend(vlan.to_be_bytes());
+            }
+            f.extend([0x08, 0x00]);
+            f.resize(64, 0);
+            f
+        }
+        assert_eq!(frame_vlan(&frame(None)), 0);
+        assert_eq!(frame_vlan(&frame(Some((0x8100, 0x2064)))), 100, "priority bits are not the id");
+        assert_eq!(frame_vlan(&frame(Some((0x88a8, 200)))), 200);
+        assert_eq!(frame_vlan(&frame(Some((0x8100, 5)))[..15]), 0, "too short to carry a tag");
+
+        let ring = ring();
+        let unit = |vlan_id, output_id| Rule { vlan_id, output_id, ..rule(7, 1, 0) };
+        let whole = Rule { ifindex: 9, ..rule(9, 1, 0) };
+        let cache = cache_with(&ring, &[unit(100, 1), unit(200, 2), whole], 0);
+        let output = |ifindex, f: &[u8]| cache.select(ifindex, Direction::Received, f).map(|r| cache.rule(r).output_id);
+        assert_eq!(output(7, &frame(Some((0x8100, 100)))), Some(1));
+        assert_eq!(output(7, &frame(Some((0x8100, 200)))), Some(2));
+        assert_eq!(output(7, &frame(Some((0x8100, 300)))), None, "a unit nobody mirrors");
+        assert_eq!(output(7, &frame(None)), None, "untagged frames belong to no unit");
+        assert_eq!(output(9, &frame(Some((0x8100, 300)))), Some(1), "a whole-port rule takes every frame");
+        assert_eq!(cache.select(9, Direction::Transmitted, &frame(None)), None);
+        assert_eq!(cache.select(8, Direction::Received, &frame(None)), None);
+    }
+
+    #[test]
+    fn a_retired_table_says_so_and_an_odd_or_oversized_one_is_busy() {
+        let ring = ring();
+        let mut cache = cache_with(&ring, &[rule(7, 1, 0)], 0);
+        let table = ring.rule_table();
+        table.generation.store(5, Ordering::Release);
+        assert_eq!(cache.refresh(table), Refresh::Busy);
+        assert_eq!(cache.rules().len(), 1, "the old rules stay");
+        table.rule_count.store(abi::RULE_CAPACITY as u32 + 1, Ordering::Relaxed);
+        table.generation.store(6, Ordering::Release);
+        assert_eq!(cache.refresh(table), Refresh::Busy, "more rules than the table holds");
+        ring.retire();
+        assert_eq!(cache.refresh(table), Refresh::Retired);
+    }
+
+    /// A writer thread rewrites the table as fast as it can with rule sets whose every field says
+    /// which set it belongs to; every copy the reader accepts must be one whole set.
+    #[test]
+    fn the_seqlock_never_hands_out_a_torn_copy_under_a_concurrent_writer() {
+        let ring = Arc::new(ring());
+        let done = Arc::new(AtomicBool::new(false));
+        let set = |k: u32| -> Vec<Rule> {
+            (0..(k % 200 + 1))
+                .map(|i| Rule { ifindex: i + 1, output_id: k, rate: k, snap_length: k, generation: k, run_length: k as u16, vlan_id: 0, direction: 0, max_packets_per_second: k })
+                .collect()
+        };
+        let writer = {
+            let (ring, done) = (Arc::clone(&ring), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut k = 1;
+                while !done.load(Ordering::Relaxed) {
+                    ring.write_rules(&set(k), 0);
+                    k += 1;
+                }
+                k - 1
+            })
+        };
+        let mut cache = RuleCache::new();
+        let (mut changed, mut busy) = (0, 0);
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(500) || changed < 100 {
+            match cache.refresh(ring.rule_table()) {
+                Refresh::Changed => {
+                    changed += 1;
+                    let k = cache.rules()[0].output_id;
+                    assert_eq!(cache.rules(), &set(k)[..], "a copy mixing sets");
+                }
+                Refresh::Busy => busy += 1,
+                _ => {}
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        let last = writer.join().unwrap();
+        while cache.refresh(ring.rule_table()) == Refresh::Busy {}
+        assert_eq!(cache.rules(), &set(last)[..], "the last set is the one kept");
+        eprintln!("seqlock: {changed} copies taken, {busy} refused as mid-update or torn");
+    }
+}
