@@ -34,6 +34,7 @@
 compile_error!("spantap-producer supports 64-bit little-endian Linux (the ring's byte order is the host's)");
 
 pub mod abi;
+pub use abi::Rule;
 mod attach;
 mod ring;
 mod rules;
