@@ -30,6 +30,8 @@ gcc -O2 -Wall -o "$work/tap_write_loop" Benchmarks/tap_write_loop.c
 gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/spantap_producer" Examples/c-producer/spantap_producer.c
 gcc -std=c11 -O2 -I Sources/CSpanTapRing/include -o "$work/c_producer_bench" Benchmarks/c_producer_bench.c
 gcc -O2 -Wall -o "$work/paced_sender" Benchmarks/paced_sender.c
+cargo build --offline --release --manifest-path rust/spantap-producer/Cargo.toml --bin spantap-rust-producer-bench >&2
+rust_producer_bench=rust/spantap-producer/target/release/spantap-rust-producer-bench
 # valgrind 3.19 cannot read the DWARF 5 that swiftc emits: measure a copy without debug info.
 strip --strip-debug -o "$work/spantap-bench-nodebug" "$bin/spantap-bench"
 bench="$bin/spantap-bench"
@@ -452,17 +454,22 @@ ring_kib=$(( 4 * (8704 + 4096 * 2048) / 1024 ))
 row "| 6 | spantapd RSS, 4 producers x 4096 slots (each wrote 4096 frames of 1500 B) | RSS $busy_rss KiB (anon $busy_anon, shmem $busy_shmem; idle $idle_rss) vs rings $ring_kib KiB | RSS/rings **$(ratio "$busy_rss" "$ring_kib")x**, above idle + rings: **$(( busy_rss - idle_rss - ring_kib )) KiB** | |"
 fi
 
-# ---- row 7: the C producer API --------------------------------------------------------------
+# ---- row 7: the C producer API, and the Rust crate beside it ---------------------------------
 if want 7; then
-echo "bench: row 7: C producer (spantap_ring.h), ns per mirrored frame" >&2
-cprod() {   # cprod MODE -> median ns_per_frame of $reps runs, 64 B frames, batches of 32
+echo "bench: row 7: C producer (spantap_ring.h) and Rust producer (rust/spantap-producer), ns per mirrored frame" >&2
+prod() {   # prod BENCH MODE SIZE -> median ns_per_frame of $reps runs, batches of 32
     local runs=() r
-    for ((r = 0; r < reps; r++)); do runs+=("$("$work/c_producer_bench" "$1" 64 32 20000000 | field ns_per_frame)"); done
+    for ((r = 0; r < reps; r++)); do runs+=("$("$1" "$2" "$3" 32 20000000 | field ns_per_frame)"); done
     echo "${runs[*]}" | median
 }
-c_enqueue=$(cprod enqueue) c_batched=$(cprod batched) c_forwarder=$(cprod forwarder)
+cprod() { prod "$work/c_producer_bench" "$1" "${2:-64}"; }
+rprod() { prod "$rust_producer_bench" "$1" "${2:-64}"; }
+c_enqueue=$(cprod enqueue) c_batched=$(cprod batched) c_forwarder=$(cprod forwarder) c_batched_1500=$(cprod batched 1500)
+r_batched=$(rprod batched) r_forwarder=$(rprod forwarder) r_batched_1500=$(rprod batched 1500)
 row "| 7 | C producer, 64 B, every frame mirrored: enqueue per frame vs stage per frame + publish per 32 | $c_enqueue / $c_batched ns/frame | batched **$(ratio "$c_enqueue" "$c_batched")x** faster | |"
 row "| 7 | C producer as a forwarder uses it: rules refresh per batch, find + sample + stage per frame, publish per 32 | $c_forwarder ns/frame | **+$(awk -v a="$c_forwarder" -v b="$c_batched" 'BEGIN{printf "%.2f", a-b}') ns** over stage alone | |"
+row "| 7 | Rust producer vs C, stage + publish per 32, 64 B / 1500 B | Rust $r_batched / $r_batched_1500, C $c_batched / $c_batched_1500 ns/frame | Rust/C **$(ratio "$r_batched" "$c_batched")x** / **$(ratio "$r_batched_1500" "$c_batched_1500")x** | <= 1.1x |"
+row "| 7 | Rust producer vs C as a forwarder uses it (refresh + find + sample + stage), 64 B | Rust $r_forwarder, C $c_forwarder ns/frame | Rust/C **$(ratio "$r_forwarder" "$c_forwarder")x** | <= 1.1x |"
 fi
 
 # ---- the table ------------------------------------------------------------------------------

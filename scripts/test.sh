@@ -15,3 +15,6 @@ SPANTAP_BIN_DIR=$(swift build -c release --show-bin-path)
 export SPANTAP_BIN_DIR
 swift build --build-tests
 swift test --skip-build --disable-xctest
+# The Rust producer crate: unit, layout and allocation tests, and its scenarios against the
+# release spantapd (SPANTAP_BIN_DIR above). Offline: the crate has no dependencies.
+cargo test --offline --manifest-path rust/spantap-producer/Cargo.toml
