@@ -45,8 +45,6 @@ pub struct Attachment {
     /// Kept open for as long as the ring is fed (closing it detaches the producer); only the
     /// helper thread watches it.
     pub(crate) connection: UnixStream,
-    /// Kept open with the mapping, as spantap_session.h does.
-    _memfd: OwnedFd,
 }
 
 /// The JSON reply is spantapd's: a real JSON parser is not needed for the few numbers read.
@@ -117,9 +115,9 @@ pub(crate) fn attach(path: &Path, name: &str, reattaches: u32, timeout: Duration
         snap_length: 0,
         mapping_size: number("mapping_size")?,
     };
-    let ring = Ring::map(&memfd, Some(expected)).map_err(|error| AttachError::Invalid(error.to_string()))?;
+    let ring = Ring::map(memfd, Some(expected)).map_err(|error| AttachError::Invalid(error.to_string()))?;
     debug_assert!(eventfd.as_raw_fd() >= 0);
-    Ok(Attachment { ring, eventfd, connection, _memfd: memfd })
+    Ok(Attachment { ring, eventfd, connection })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{Ordering, fence};
 
@@ -39,12 +39,14 @@ impl std::error::Error for GeometryError {}
 pub struct Ring {
     mapping: Mapping,
     geometry: Geometry,
+    /// The memfd the mapping is of, kept open with it.
+    memfd: OwnedFd,
 }
 
 impl Ring {
     /// Checks `mapping` as spantap_producer_init does, and, if `expected` is given (the attach
     /// reply's slot_count, slot_size and mapping_size), that the header says exactly that.
-    pub(crate) fn check(mapping: Mapping, expected: Option<Geometry>) -> Result<Ring, GeometryError> {
+    pub(crate) fn check(mapping: Mapping, memfd: OwnedFd, expected: Option<Geometry>) -> Result<Ring, GeometryError> {
         let length = mapping.len() as u64;
         if length < abi::HEADER_SIZE as u64 {
             return Err(GeometryError(format!("a {length}-byte mapping is smaller than a ring header")));
@@ -85,11 +87,11 @@ impl Ring {
                 ));
             }
         }
-        Ok(Ring { mapping, geometry })
+        Ok(Ring { mapping, geometry, memfd })
     }
 
     /// Maps a ring's memfd whole (its size from fstat) and checks it.
-    pub(crate) fn map(memfd: &OwnedFd, expected: Option<Geometry>) -> io::Result<Ring> {
+    pub(crate) fn map(memfd: OwnedFd, expected: Option<Geometry>) -> io::Result<Ring> {
         let size = File::from(memfd.try_clone()?).metadata()?.len();
         if let Some(reply) = expected {
             if reply.mapping_size != size {
@@ -101,7 +103,7 @@ impl Ring {
         }
         let length = usize::try_from(size).map_err(|_| io::Error::other("the memfd is too large to map"))?;
         let mapping = Mapping::shared(memfd.as_fd(), length)?;
-        Ring::check(mapping, expected).map_err(io::Error::other)
+        Ring::check(mapping, memfd, expected).map_err(io::Error::other)
     }
 
     /// A ring in a private memfd laid out as spantapd lays one out (geometry line, empty rule
@@ -120,7 +122,12 @@ impl Ring {
         h.slot_size.store(slot_size, Ordering::Relaxed);
         h.snap_length.store(snap_length, Ordering::Relaxed);
         h.rule_capacity.store(abi::RULE_CAPACITY as u32, Ordering::Relaxed);
-        Ring::check(mapping, None).map_err(io::Error::other)
+        Ring::check(mapping, memfd, None).map_err(io::Error::other)
+    }
+
+    /// The ring's memfd (e.g. to hand a private ring to another process, as spantapd does).
+    pub fn memfd(&self) -> BorrowedFd<'_> {
+        self.memfd.as_fd()
     }
 
     pub fn geometry(&self) -> Geometry {
@@ -484,29 +491,30 @@ mod tests {
         assert_eq!(u64::from_ne_bytes(written[..8].try_into().unwrap()), 1);
     }
 
-    fn remapped(ring: &Ring) -> Mapping {
+    fn remapped(ring: &Ring) -> (Mapping, OwnedFd) {
         let memfd = sys::memfd(c"copy").unwrap();
         let size = ring.geometry().mapping_size;
         File::from(memfd.try_clone().unwrap()).set_len(size).unwrap();
         let mapping = Mapping::shared(memfd.as_fd(), size as usize).unwrap();
         // SAFETY: two distinct mappings of `size` bytes each.
         unsafe { ptr::copy_nonoverlapping(ring.mapping.base().as_ptr(), mapping.base().as_ptr(), size as usize) };
-        mapping
+        (mapping, memfd)
     }
 
     #[test]
     fn a_mapping_whose_geometry_is_not_the_replys_or_is_impossible_is_refused() {
         let ring = Ring::create_private(8, 256, 0).unwrap();
         let good = ring.geometry();
-        assert!(Ring::check(remapped(&ring), Some(good)).is_ok());
+        let check = |(mapping, memfd): (Mapping, OwnedFd), reply| Ring::check(mapping, memfd, reply);
+        assert!(check(remapped(&ring), Some(good)).is_ok());
         for reply in [Geometry { slot_count: 16, ..good }, Geometry { slot_size: 128, ..good }, Geometry { mapping_size: good.mapping_size + 4096, ..good }] {
-            assert!(Ring::check(remapped(&ring), Some(reply)).is_err(), "{reply:?}");
+            assert!(check(remapped(&ring), Some(reply)).is_err(), "{reply:?}");
         }
         let corrupt = |edit: &dyn Fn(&RingHeader)| {
-            let mapping = remapped(&ring);
+            let (mapping, memfd) = remapped(&ring);
             // SAFETY: the mapping holds a header; atomics only.
             edit(unsafe { mapping.base().cast::<RingHeader>().as_ref() });
-            Ring::check(mapping, None)
+            Ring::check(mapping, memfd, None)
         };
         assert!(corrupt(&|h| h.version.store(2, Ordering::Relaxed)).is_err());
         assert!(corrupt(&|h| h.magic.store(1, Ordering::Relaxed)).is_err());

@@ -1,11 +1,14 @@
 //! Nothing on the per-frame path allocates: a counting global allocator (per thread, so other
 //! test threads do not disturb the count) sees 0 allocations across thousands of batches of
-//! refresh + tick + find (by unit) + sample + limit + stage + publish, after warm-up.
+//! refresh + tick + find (by unit) + sample + limit + stage + publish, after warm-up, both on a
+//! bare producer and through a `Session` attached to a stand-in spantapd (tests/common).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use spantap_producer::{Direction, Producer, Ring, Rule, RuleCache, Sample, Staged};
+mod common;
+
+use spantap_producer::{Direction, Offer, Producer, Ring, Rule, RuleCache, Sample, Session, Staged, monotonic_ns};
 
 struct Counting;
 
@@ -75,4 +78,40 @@ fn the_forwarding_path_allocates_nothing_per_frame() {
     let (mirrored, limited) = run(10_000, &mut now);
     assert_eq!(allocations() - before, 0, "allocations in 640 000 offered frames");
     assert!(mirrored > 100_000 && limited > 0, "the loop did mirror and limit: {mirrored} mirrored, {limited} over limit");
+}
+
+#[test]
+fn a_sessions_batches_and_offers_allocate_nothing() {
+    let rules = vec![Rule { ifindex: 7, rate: 2, run_length: 1, generation: 2, max_packets_per_second: 1_000_000, ..Rule::default() }];
+    let daemon = common::FakeDaemon::start(common::Answer::Ring { slot_count: 1024 }, rules);
+    let mut session = Session::start(&daemon.path, "rs-alloc").unwrap();
+    assert!(common::wait_until(5.0, || session.begin_batch(monotonic_ns())));
+    let ring = daemon.attach(0, 1.0).unwrap();
+    let frame = [0x5au8; 200];
+    let mut run = |batches: usize| -> u64 {
+        let mut mirrored = 0;
+        for _ in 0..batches {
+            session.begin_batch(monotonic_ns());
+            for _ in 0..64 {
+                mirrored += (session.offer(7, Direction::Received, &frame) == Offer::Mirrored) as u64;
+                session.offer(8, Direction::Received, &frame);
+            }
+            session.publish();
+            let published = ring.ring.header().producer_index.load(std::sync::atomic::Ordering::Acquire);
+            ring.ring.header().consumer_index.store(published, std::sync::atomic::Ordering::Release);
+        }
+        mirrored
+    };
+    run(100);
+    let before = allocations();
+    let mirrored = run(5_000);
+    assert_eq!(allocations() - before, 0, "allocations on the forwarding thread in 640 000 offers");
+    assert!(mirrored > 100_000, "{mirrored} mirrored");
+}
+
+#[test]
+fn the_counter_sees_an_allocation_on_this_thread() {
+    let before = allocations();
+    drop(std::hint::black_box(vec![1u8; 16]));
+    assert_eq!(allocations() - before, 1);
 }

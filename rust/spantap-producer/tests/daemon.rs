@@ -333,7 +333,7 @@ fn a_reload_changing_rate_and_output_is_seen_within_one_batch() {
     assert!(attached(&mut session));
     let (capture_a, capture_b) = (Capture::start(&lab, &tap_a), Capture::start(&lab, &tap_b));
     let mut seq = 0;
-    let mut batch = |session: &mut Session, seq: &mut i64| {
+    let batch = |session: &mut Session, seq: &mut i64| {
         session.begin_batch(monotonic_ns());
         for _ in 0..32 {
             session.offer(ifindex(&x), Direction::Received, &frame(*seq, 100));
@@ -394,8 +394,9 @@ fn the_session_reattaches_after_spantapd_is_killed_and_restarted() {
     let Some(_serial) = privileged() else { return };
     let (mut lab, ingress, tap) = started_with_tap(1);
     let stop = Arc::new(AtomicBool::new(false));
+    let mirrored = Arc::new(AtomicU64::new(0));
     let forwarding = {
-        let (stop, socket, ingress) = (Arc::clone(&stop), lab.socket.clone(), ifindex(&ingress));
+        let (stop, mirrored, socket, ingress) = (Arc::clone(&stop), Arc::clone(&mirrored), lab.socket.clone(), ifindex(&ingress));
         let mut session = Session::start(&socket, "rs-survivor").unwrap();
         // The session moves into its forwarding thread (it is Send), as a worker's would.
         std::thread::spawn(move || {
@@ -404,7 +405,9 @@ fn the_session_reattaches_after_spantapd_is_killed_and_restarted() {
                 let start = monotonic_ns();
                 session.begin_batch(start);
                 for _ in 0..10 {
-                    session.offer(ingress, Direction::Received, &frame(seq, 100));
+                    if session.offer(ingress, Direction::Received, &frame(seq, 100)) == Offer::Mirrored {
+                        mirrored.fetch_add(1, Ordering::Relaxed);
+                    }
                     seq += 1;
                 }
                 session.publish();
@@ -415,6 +418,9 @@ fn the_session_reattaches_after_spantapd_is_killed_and_restarted() {
         })
     };
     assert!(wait_until(5.0, || lab.status().contains("\"reattaches\":0")), "first attach: {}", lab.status());
+    // The forwarding thread has taken the ring and seen the rules (else it has nothing to count
+    // as detached: a ring handed over and lost before it was taken leaves no rules behind).
+    assert!(wait_until(5.0, || mirrored.load(Ordering::Relaxed) > 0), "frames mirrored before the kill");
     lab.kill();
     sleep(Duration::from_millis(500)); // the producer runs on, detached
     lab.start();
@@ -423,7 +429,7 @@ fn the_session_reattaches_after_spantapd_is_killed_and_restarted() {
     let capture = Capture::start(&lab, &tap);
     let mut first: Option<f64> = None;
     wait_until(3.0, || {
-        first = capture.frames_so_far().iter().find(|(_, f)| !producer_frames(&[f.clone()]).is_empty()).map(|(t, _)| *t);
+        first = capture.frames_so_far().iter().find(|(_, f)| !producer_frames(std::slice::from_ref(f)).is_empty()).map(|(t, _)| *t);
         first.is_some()
     });
     let back = first.map(|t| t - ready_wall);
