@@ -300,7 +300,9 @@ impl Session {
 
 impl Drop for Session {
     /// Stops the helper, detaches and frees everything. Frames published and not yet drained stay
-    /// with spantapd, which drains them when it sees the connection close.
+    /// with spantapd, which drains them when it sees the connection close. Waits for the helper:
+    /// up to the attach timeout (2 s) if it is in the middle of an attach to a hung spantapd, so
+    /// drop a session after the worker's last batch, not inside it.
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::Release);
         if let Some(helper) = self.helper.take() {

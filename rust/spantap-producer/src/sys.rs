@@ -118,19 +118,28 @@ pub fn receive_with_fds(fd: BorrowedFd<'_>, buffer: &mut [u8], fds: &mut Vec<Own
     if received < 0 {
         return Err(io::Error::last_os_error());
     }
-    if message.control_len >= size_of::<CmsgHdr>() {
-        // SAFETY: the kernel wrote at least one cmsghdr at the start of `control` (8-aligned).
-        let header = unsafe { &*control.as_ptr().cast::<CmsgHdr>() };
+    // Every control message the kernel wrote (CMSG_FIRSTHDR / CMSG_NXTHDR: 8-byte aligned).
+    let base = control.as_ptr().cast::<u8>();
+    let mut offset = 0;
+    while offset + size_of::<CmsgHdr>() <= message.control_len {
+        // SAFETY: `offset` is 8-aligned and a whole cmsghdr lies within what the kernel wrote.
+        let header = unsafe { base.add(offset).cast::<CmsgHdr>().read() };
+        let end = offset + header.len;
+        if header.len < size_of::<CmsgHdr>() || end > message.control_len {
+            break;
+        }
         if header.level == SOL_SOCKET && header.kind == SCM_RIGHTS {
-            let length = header.len.min(message.control_len).saturating_sub(size_of::<CmsgHdr>());
-            let data = control.as_ptr().cast::<u8>().wrapping_add(size_of::<CmsgHdr>());
-            for i in 0..length / size_of::<c_int>() {
-                // SAFETY: within the `length` bytes of descriptors the kernel wrote into `control`.
-                let raw: RawFd = unsafe { data.add(i * size_of::<c_int>()).cast::<c_int>().read_unaligned() };
+            for at in (offset + size_of::<CmsgHdr>()..end).step_by(size_of::<c_int>()) {
+                if at + size_of::<c_int>() > end {
+                    break;
+                }
+                // SAFETY: within this message's descriptors, inside `control`.
+                let raw: RawFd = unsafe { base.add(at).cast::<c_int>().read_unaligned() };
                 // SAFETY: SCM_RIGHTS just installed `raw` in this process; nothing else owns it.
                 fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
             }
         }
+        offset = (end + 7) & !7;
     }
     Ok(received as usize)
 }
