@@ -19,3 +19,6 @@ swift build --build-tests
 swift test --skip-build --disable-xctest
 # The benchmark harness's own parsing and checking (no lab).
 python3 -B -m unittest discover -s Benchmarks/harness
+# The Rust producer crate: unit, layout and allocation tests, and its scenarios against the
+# release spantapd (SPANTAP_BIN_DIR above). Offline: the crate has no dependencies.
+cargo test --offline --manifest-path rust/spantap-producer/Cargo.toml

@@ -51,6 +51,12 @@ class Tools:
             "c_producer_bench": ["-std=c11", "-O2", "-pthread", *ring, "Benchmarks/c_producer_bench.c"],
         }
         for name in c_programs:
+            if name == "rust_producer_bench":  # the Rust crate's twin of c_producer_bench, built by cargo
+                crate = ROOT / "rust/spantap-producer"
+                self._quiet(["cargo", "build", "--offline", "--release", "--manifest-path", str(crate / "Cargo.toml"),
+                             "--bin", "spantap-rust-producer-bench"], cwd=ROOT)
+                setattr(self, name, crate / "target/release/spantap-rust-producer-bench")
+                continue
             self._quiet(["gcc", *recipes[name], "-o", str(self.work / name)], cwd=ROOT)
             setattr(self, name, self.work / name)
 

@@ -11,15 +11,22 @@ MODES = ("enqueue", "batched", "forwarder", "session")
 COUNTED = 64_000
 
 
-@row("7-ns", table_row="7", root=False, products=(), c_programs=("c_producer_bench",))
+def nanoseconds(run, program, mode, size=64):
+    """Median (and spread) ns per frame of one producer bench run `run.reps` times."""
+    return stat(run.repeat(lambda: key_values(run.lab.run(program, mode, size, 32, 20_000_000), ["ns_per_frame"],
+                                              program.name)["ns_per_frame"]))
+
+
+@row("7-ns", table_row="7", root=False, products=(), c_programs=("c_producer_bench", "rust_producer_bench"))
 def producer_nanoseconds(run):
-    """ns per frame of the C producer: enqueue per frame, batched, as a forwarder uses it, through the session."""
-    run.say(f"row 7: C producer, ns per mirrored frame ({run.reps}x)")
-    ns = {}
-    for mode in MODES:
-        ns[mode] = stat(run.repeat(lambda mode=mode: key_values(
-            run.lab.run(run.tools.c_producer_bench, mode, 64, 32, 20_000_000), ["ns_per_frame"],
-            "c_producer_bench")["ns_per_frame"]))
+    """ns per frame of the C producer (enqueue per frame, batched, as a forwarder uses it, through the
+    session) and of the Rust crate beside it on the same frames."""
+    run.say(f"row 7: C and Rust producers, ns per mirrored frame ({run.reps}x)")
+    c, rust = run.tools.c_producer_bench, run.tools.rust_producer_bench
+    ns = {mode: nanoseconds(run, c, mode) for mode in MODES}
+    c_1500 = nanoseconds(run, c, "batched", 1500)
+    rust_ns = {"batched": nanoseconds(run, rust, "batched"), "forwarder": nanoseconds(run, rust, "forwarder"),
+               "batched_1500": nanoseconds(run, rust, "batched", 1500)}
     speedup = ns["enqueue"]["median"] / ns["batched"]["median"]
     extra = ns["forwarder"]["median"] - ns["batched"]["median"]
     session = ns["session"]["median"] - ns["forwarder"]["median"]
@@ -40,6 +47,15 @@ def producer_nanoseconds(run):
                measured=f"{ns['session']['median']:.2f} ns/frame", value=session, unit="ns",
                headline=f"**{session:+.2f} ns** over the forwarder loop",
                parts={"session_ns": ns["session"], "forwarder_ns": ns["forwarder"]}),
+        ratio_figure("7.rust.batched.64", "7", "Rust producer vs C, stage + publish per 32, 64 B",
+                     f"Rust {rust_ns['batched']['median']:.2f}, C {ns['batched']['median']:.2f} ns/frame",
+                     ("rust_ns", rust_ns["batched"]), ("c_ns", ns["batched"])),
+        ratio_figure("7.rust.batched.1500", "7", "Rust producer vs C, stage + publish per 32, 1500 B",
+                     f"Rust {rust_ns['batched_1500']['median']:.2f}, C {c_1500['median']:.2f} ns/frame",
+                     ("rust_ns", rust_ns["batched_1500"]), ("c_ns", c_1500)),
+        ratio_figure("7.rust.forwarder", "7", "Rust producer vs C as a forwarder uses it (refresh + find + sample + stage), 64 B",
+                     f"Rust {rust_ns['forwarder']['median']:.2f}, C {ns['forwarder']['median']:.2f} ns/frame",
+                     ("rust_ns", rust_ns["forwarder"]), ("c_ns", ns["forwarder"])),
     ]
 
 

@@ -1,0 +1,81 @@
+//! spantap-rust-producer-bench: Benchmarks/c_producer_bench.c with this crate, so the two run
+//! side by side on the same frames. A ring in a private memfd (4096 slots of 2048 bytes, one
+//! rule: ifindex 7, received, rate 1) is fed FRAMES frames of SIZE bytes in batches of BATCH:
+//!   enqueue   Producer::enqueue per frame (stage + publish per frame)
+//!   batched   Producer::stage per frame, Producer::publish once per batch
+//!   forwarder batched, plus RuleCache::refresh and tick per batch, find and sample per frame
+//! A consumer is emulated by moving consumer_index up to producer_index after every batch.
+//!
+//! Run: spantap-rust-producer-bench MODE SIZE BATCH FRAMES -> mode=.. size=.. batch=.. ns_per_frame=..
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use spantap_producer::{Direction, Producer, Refresh, Ring, Rule, RuleCache, Sample, monotonic_ns};
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().collect();
+    if arguments.len() != 5 {
+        eprintln!("usage: spantap-rust-producer-bench enqueue|batched|forwarder SIZE BATCH FRAMES");
+        return ExitCode::from(1);
+    }
+    let mode = arguments[1].as_str();
+    let (size, batch, frames): (u32, u32, i64) =
+        match (arguments[2].parse(), arguments[3].parse(), arguments[4].parse()) {
+            (Ok(size), Ok(batch), Ok(frames)) if size <= 2048 && batch > 0 => (size, batch, frames),
+            _ => {
+                eprintln!("SIZE (<= 2048), BATCH (> 0) and FRAMES are numbers");
+                return ExitCode::from(1);
+            }
+        };
+    let ring = match Ring::create_private(4096, 2048, 0) {
+        Ok(ring) => ring,
+        Err(error) => {
+            eprintln!("memfd: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    ring.write_rules(&[Rule { ifindex: 7, direction: Direction::Received as u32, output_id: 0, rate: 1, ..Rule::default() }], 0);
+    let mut producer = Producer::new(&ring, -1);
+    let mut cache = RuleCache::new();
+    if cache.refresh(ring.rule_table()) != Refresh::Changed {
+        eprintln!("ring setup failed");
+        return ExitCode::from(2);
+    }
+    let frame = [0xa5u8; 2048];
+    let frame = &frame[..size as usize];
+    let (forwarder, enqueue) = (mode == "forwarder", mode == "enqueue");
+    let start = monotonic_ns();
+    let mut done = 0;
+    while done < frames {
+        if forwarder {
+            black_box(cache.refresh(ring.rule_table()));
+            cache.tick(0);
+        }
+        for _ in 0..batch {
+            if enqueue {
+                producer.enqueue(cache.rule(0), black_box(frame), 0);
+            } else if forwarder {
+                if let Some(r) = cache.find(7, Direction::Received) {
+                    if cache.sample(r) == Sample::Mirror {
+                        producer.stage(cache.rule(r), black_box(frame), 0);
+                    }
+                }
+            } else {
+                producer.stage(cache.rule(0), black_box(frame), 0);
+            }
+        }
+        producer.publish();
+        ring.header().consumer_index.store(producer.producer_index(), Ordering::Release);
+        done += batch as i64;
+    }
+    let elapsed = (monotonic_ns() - start) as f64;
+    let mirrored = producer.counters().mirrored_packets;
+    if mirrored != frames as u64 {
+        eprintln!("mirrored {mirrored} of {frames}");
+        return ExitCode::from(3);
+    }
+    println!("mode={mode} size={size} batch={batch} frames={frames} ns_per_frame={:.2}", elapsed / frames as f64);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,432 @@
+//! The producer's private copy of its mirror rules (struct spantap_rule_cache): refreshed once
+//! per batch from the ring's table under the seqlock (D), with retirement (E); rule lookup by
+//! interface, direction and VLAN unit; the 1-in-N down-counter with run-length; the
+//! max-packets-per-second token buckets. Nothing here allocates, divides or enters the kernel.
+
+use std::sync::atomic::{Ordering, fence};
+
+use crate::abi::{self, Rule, RuleTable};
+
+/// Which way a frame crossed the interface a rule names.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Received on the interface (ingress mirroring).
+    Received = abi::RECEIVED,
+    /// Transmitted by the interface (egress mirroring).
+    Transmitted = abi::TRANSMITTED,
+}
+
+/// What `RuleCache::refresh` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refresh {
+    /// The rules did not change (the common case: one load-acquire).
+    Same,
+    /// The cache holds the new rules; counts restarted for rules that changed only.
+    Changed,
+    /// spantapd was mid-update (or the copy was torn): the old rules stay; look again next batch.
+    Busy,
+    /// spantapd retired the ring: stop staging into it and attach again.
+    Retired,
+}
+
+/// What `RuleCache::sample` says of one frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sample {
+    Skip,
+    Mirror,
+    /// Selected, but over the rule's max_packets_per_second.
+    OverLimit,
+}
+
+/// The rules this producer follows, and its sampling and rate state per rule.
+pub struct RuleCache {
+    /// Table generation this copy was taken at; 0: none yet.
+    generation: u64,
+    count: usize,
+    flags: u32,
+    /// Rules with a max_packets_per_second.
+    limited: u32,
+    /// When `tick` last refilled the buckets.
+    ticked_ns: u64,
+    rules: [Rule; abi::RULE_CAPACITY],
+    /// Per rule: frames of the current run still to mirror after a sampled one (high 32 bits),
+    /// frames still to skip before the next sampled one (low 32 bits, a down-counter).
+    state: [u64; abi::RULE_CAPACITY],
+    /// Per rule: the max_packets_per_second bucket, abi::TOKEN per clone.
+    tokens: [u64; abi::RULE_CAPACITY],
+}
+
+/// The table's order: (ifindex, direction, vlan_id).
+fn before(a: &Rule, b: &Rule) -> bool {
+    (a.ifindex, a.direction, a.vlan_id) < (b.ifindex, b.direction, b.vlan_id)
+}
+
+/// The outer VLAN id of an Ethernet frame (802.1Q or 802.1ad tag), or 0 if it is untagged.
+#[inline]
+pub fn frame_vlan(frame: &[u8]) -> u16 {
+    if frame.len() < 16 {
+        return 0;
+    }
+    let kind = u16::from_be_bytes([frame[12], frame[13]]);
+    if kind == 0x8100 || kind == 0x88a8 { u16::from_be_bytes([frame[14], frame[15]]) & 0x0fff } else { 0 }
+}
+
+impl Default for RuleCache {
+    fn default() -> Self {
+        RuleCache {
+            generation: 0,
+            count: 0,
+            flags: 0,
+            limited: 0,
+            ticked_ns: 0,
+            rules: [Rule::default(); abi::RULE_CAPACITY],
+            state: [0; abi::RULE_CAPACITY],
+            tokens: [0; abi::RULE_CAPACITY],
+        }
+    }
+}
+
+impl RuleCache {
+    /// An empty cache on the heap (it is about 12 KiB).
+    pub fn new() -> Box<RuleCache> {
+        Box::default()
+    }
+
+    /// Once per batch: the reader's side of the seqlock (D), and retirement (E).
+    pub fn refresh(&mut self, table: &RuleTable) -> Refresh {
+        let generation = table.generation.load(Ordering::Acquire); // (D) (E)
+        if generation == self.generation {
+            return Refresh::Same;
+        }
+        self.refresh_changed(table, generation)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refresh_changed(&mut self, table: &RuleTable, generation: u64) -> Refresh {
+        if generation == abi::RULES_RETIRED {
+            return Refresh::Retired;
+        }
+        if generation & 1 != 0 {
+            return Refresh::Busy;
+        }
+        let count = table.rule_count.load(Ordering::Relaxed) as usize;
+        let flags = table.flags.load(Ordering::Relaxed);
+        if count > abi::RULE_CAPACITY {
+            return Refresh::Busy;
+        }
+        let mut fresh = [Rule::default(); abi::RULE_CAPACITY];
+        for (to, from) in fresh[..count].iter_mut().zip(&table.rules) {
+            *to = Rule::from_words(from.words.each_ref().map(|word| word.load(Ordering::Relaxed)));
+        }
+        fence(Ordering::Acquire); // (D)
+        if table.generation.load(Ordering::Relaxed) != generation {
+            return Refresh::Busy;
+        }
+        // Both lists are sorted: walk them together to carry the counts of unchanged rules over.
+        let mut state = [0u64; abi::RULE_CAPACITY];
+        let mut tokens = [0u64; abi::RULE_CAPACITY];
+        let mut limited = 0;
+        let mut j = 0;
+        for (i, rule) in fresh[..count].iter().enumerate() {
+            while j < self.count && before(&self.rules[j], rule) {
+                j += 1;
+            }
+            let same = j < self.count && !before(rule, &self.rules[j]) && self.rules[j].generation == rule.generation;
+            state[i] = if same { self.state[j] } else { 0 };
+            // A new limit starts empty and fills at its rate.
+            tokens[i] = if same { self.tokens[j] } else { 0 };
+            limited += (rule.max_packets_per_second != 0) as u32;
+        }
+        self.rules[..count].copy_from_slice(&fresh[..count]);
+        self.state[..count].copy_from_slice(&state[..count]);
+        self.tokens[..count].copy_from_slice(&tokens[..count]);
+        self.limited = limited;
+        self.count = count;
+        self.flags = flags;
+        self.generation = generation;
+        Refresh::Changed
+    }
+
+    /// Forgets every rule, so the next refresh copies the table whole and every count restarts
+    /// (a new ring's generations mean nothing to the old copy).
+    pub fn forget(&mut self) {
+        self.generation = 0;
+        self.count = 0;
+        self.limited = 0;
+    }
+
+    /// The rule for a frame crossing `ifindex` in `direction`: the port's rule, or, for a port
+    /// mirrored by VLAN unit, the rule of the frame's outer VLAN id. None: not mirrored.
+    #[inline]
+    pub fn select(&self, ifindex: u32, direction: Direction, frame: &[u8]) -> Option<usize> {
+        let first = self.find(ifindex, direction)?;
+        if self.rules[first].vlan_id == 0 { Some(first) } else { self.find_unit(first, frame_vlan(frame)) }
+    }
+
+    /// The first rule for `ifindex` and `direction` (a binary search: rules are sorted).
+    #[inline]
+    pub fn find(&self, ifindex: u32, direction: Direction) -> Option<usize> {
+        let key = (ifindex, direction as u32);
+        let rules = &self.rules[..self.count];
+        let low = rules.partition_point(|r| (r.ifindex, r.direction) < key);
+        (low < rules.len() && (rules[low].ifindex, rules[low].direction) == key).then_some(low)
+    }
+
+    /// Starting at `first` (from `find`), the unit rule for `vlan_id`, if that unit is mirrored.
+    #[inline]
+    pub fn find_unit(&self, first: usize, vlan_id: u16) -> Option<usize> {
+        let port = &self.rules[first];
+        self.rules[first..self.count]
+            .iter()
+            .take_while(|r| r.ifindex == port.ifindex && r.direction == port.direction)
+            .position(|r| r.vlan_id == vlan_id)
+            .map(|offset| first + offset)
+    }
+
+    /// Once per batch, with the batch's CLOCK_MONOTONIC time: refills every limited rule's
+    /// bucket by the time since the last tick (at most one second's worth; a bucket holds a
+    /// tenth of a second's clones, at least one). One compare when no rule has a limit.
+    #[inline]
+    pub fn tick(&mut self, now_ns: u64) {
+        let elapsed = now_ns.wrapping_sub(self.ticked_ns).min(1_000_000_000);
+        self.ticked_ns = now_ns;
+        if self.limited == 0 {
+            return;
+        }
+        for (rule, tokens) in self.rules[..self.count].iter().zip(&mut self.tokens) {
+            let limit = rule.max_packets_per_second as u64;
+            if limit == 0 {
+                continue;
+            }
+            // No overflow: elapsed <= 10^9 and limit < 2^32, so elapsed * limit < 2^62.
+            let capacity = (limit / 10).max(1) * abi::TOKEN;
+            *tokens = (*tokens + elapsed * limit).min(capacity);
+        }
+    }
+
+    /// Counts one frame under rule `i`: Mirror for rate 0 or 1 every frame, for rate N frames
+    /// 0, N, 2N, ... since the rule last changed, plus the run_length frames after each (a run
+    /// overlapping the next sample just continues); OverLimit instead when the rule's bucket is
+    /// empty; Skip for the others. A skipped frame costs a load, a compare and a store.
+    #[inline]
+    pub fn sample(&mut self, i: usize) -> Sample {
+        let state = self.state[i];
+        if state.wrapping_sub(1) < 0xffff_ffff {
+            self.state[i] = state - 1;
+            return Sample::Skip;
+        }
+        let (countdown, run) = (state as u32, (state >> 32) as u32);
+        let rule = &self.rules[i];
+        self.state[i] = if run != 0 {
+            // A frame of the run after a sampled one; the countdown counts it too.
+            ((run - 1) as u64) << 32 | countdown.saturating_sub(1) as u64
+        } else {
+            // The countdown ran out: this frame is sampled; a new run and countdown start.
+            (rule.run_length as u64) << 32 | rule.rate.saturating_sub(1) as u64
+        };
+        if rule.max_packets_per_second == 0 {
+            return Sample::Mirror;
+        }
+        if self.tokens[i] < abi::TOKEN {
+            return Sample::OverLimit;
+        }
+        self.tokens[i] -= abi::TOKEN;
+        Sample::Mirror
+    }
+
+    /// Rule `i` of the current copy.
+    #[inline]
+    pub fn rule(&self, i: usize) -> &Rule {
+        &self.rules[i]
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules[..self.count]
+    }
+
+    /// The table generation this copy was taken at (0: none yet).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether the table asks for mirror-once (abi::TABLE_MIRROR_ONCE).
+    #[inline]
+    pub fn mirror_once(&self) -> bool {
+        self.flags & abi::TABLE_MIRROR_ONCE != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::Ring;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    fn rule(ifindex: u32, rate: u32, run_length: u16) -> Rule {
+        Rule { ifindex, direction: abi::RECEIVED, output_id: 1, rate, generation: 2, run_length, ..Rule::default() }
+    }
+
+    /// A cache holding `rules` as spantapd would write them.
+    fn cache_with(ring: &Ring, rules: &[Rule], flags: u32) -> Box<RuleCache> {
+        ring.write_rules(rules, flags);
+        let mut cache = RuleCache::new();
+        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Changed);
+        cache
+    }
+
+    fn ring() -> Ring {
+        Ring::create_private(64, 256, 0).unwrap()
+    }
+
+    /// The frames (of `frames`) rule 0 mirrors.
+    fn mirrored(cache: &mut RuleCache, frames: usize) -> Vec<usize> {
+        (0..frames).filter(|_| cache.sample(0) == Sample::Mirror).collect()
+    }
+
+    #[test]
+    fn one_in_n_mirrors_frames_zero_n_two_n() {
+        let ring = ring();
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 4, 0)], 0), 13), [0, 4, 8, 12]);
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 1, 0)], 0), 5), [0, 1, 2, 3, 4]);
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 0, 0)], 0), 3), [0, 1, 2]);
+    }
+
+    #[test]
+    fn run_length_mirrors_the_frames_after_each_sample_and_overlapping_runs_continue() {
+        let ring = ring();
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 10, 2)], 0), 23), [0, 1, 2, 10, 11, 12, 20, 21, 22]);
+        assert_eq!(mirrored(&mut cache_with(&ring, &[rule(7, 2, 3)], 0), 8), [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_rewrite_restarts_the_count_of_changed_rules_only() {
+        let ring = ring();
+        let (a, b) = (rule(7, 3, 0), rule(9, 3, 0));
+        let mut cache = cache_with(&ring, &[a, b], 0);
+        for i in 0..2 {
+            assert_eq!(cache.sample(i), Sample::Mirror);
+            assert_eq!(cache.sample(i), Sample::Skip);
+        }
+        ring.write_rules(&[a, Rule { generation: 4, ..b }], 0);
+        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Changed);
+        assert_eq!(cache.sample(0), Sample::Skip, "rule a kept its place in the count");
+        assert_eq!(cache.sample(0), Sample::Mirror);
+        assert_eq!(cache.sample(1), Sample::Mirror, "rule b changed: its count restarted");
+        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Same);
+    }
+
+    #[test]
+    fn the_limiter_allows_a_tenth_of_a_second_of_clones_and_refills_at_its_rate() {
+        let ring = ring();
+        let mut cache = cache_with(&ring, &[Rule { max_packets_per_second: 100, ..rule(7, 1, 0) }], 0);
+        let second = 1_000_000_000;
+        cache.tick(second); // from 0: a full second, capped at the bucket (10 clones)
+        let verdicts: Vec<Sample> = (0..15).map(|_| cache.sample(0)).collect();
+        assert_eq!(verdicts.iter().filter(|v| **v == Sample::Mirror).count(), 10);
+        assert!(verdicts[10..].iter().all(|v| *v == Sample::OverLimit));
+        cache.tick(second + 50_000_000); // 50 ms at 100/s: 5 clones
+        assert_eq!((0..8).filter(|_| cache.sample(0) == Sample::Mirror).count(), 5);
+        cache.tick(second + 50_000_000);
+        assert_eq!(cache.sample(0), Sample::OverLimit, "no time passed: nothing refilled");
+    }
+
+    #[test]
+    fn a_limit_below_ten_per_second_still_holds_one_clone() {
+        let ring = ring();
+        let mut cache = cache_with(&ring, &[Rule { max_packets_per_second: 3, ..rule(7, 1, 0) }], 0);
+        cache.tick(5_000_000_000);
+        assert_eq!((0..4).map(|_| cache.sample(0)).collect::<Vec<_>>(), [Sample::Mirror, Sample::OverLimit, Sample::OverLimit, Sample::OverLimit]);
+    }
+
+    #[test]
+    fn units_select_by_the_outer_vlan_tag_and_whole_ports_ignore_it() {
+        fn frame(tag: Option<(u16, u16)>) -> Vec<u8> {
+            let mut f = vec![0u8; 12];
+            if let Some((kind, vlan)) = tag {
+                f.extend(kind.to_be_bytes());
+                f.extend(vlan.to_be_bytes());
+            }
+            f.extend([0x08, 0x00]);
+            f.resize(64, 0);
+            f
+        }
+        assert_eq!(frame_vlan(&frame(None)), 0);
+        assert_eq!(frame_vlan(&frame(Some((0x8100, 0x2064)))), 100, "priority bits are not the id");
+        assert_eq!(frame_vlan(&frame(Some((0x88a8, 200)))), 200);
+        assert_eq!(frame_vlan(&frame(Some((0x8100, 5)))[..15]), 0, "too short to carry a tag");
+
+        let ring = ring();
+        let unit = |vlan_id, output_id| Rule { vlan_id, output_id, ..rule(7, 1, 0) };
+        let whole = Rule { ifindex: 9, ..rule(9, 1, 0) };
+        let cache = cache_with(&ring, &[unit(100, 1), unit(200, 2), whole], 0);
+        let output = |ifindex, f: &[u8]| cache.select(ifindex, Direction::Received, f).map(|r| cache.rule(r).output_id);
+        assert_eq!(output(7, &frame(Some((0x8100, 100)))), Some(1));
+        assert_eq!(output(7, &frame(Some((0x8100, 200)))), Some(2));
+        assert_eq!(output(7, &frame(Some((0x8100, 300)))), None, "a unit nobody mirrors");
+        assert_eq!(output(7, &frame(None)), None, "untagged frames belong to no unit");
+        assert_eq!(output(9, &frame(Some((0x8100, 300)))), Some(1), "a whole-port rule takes every frame");
+        assert_eq!(cache.select(9, Direction::Transmitted, &frame(None)), None);
+        assert_eq!(cache.select(8, Direction::Received, &frame(None)), None);
+    }
+
+    #[test]
+    fn a_retired_table_says_so_and_an_odd_or_oversized_one_is_busy() {
+        let ring = ring();
+        let mut cache = cache_with(&ring, &[rule(7, 1, 0)], 0);
+        let table = ring.rule_table();
+        table.generation.store(5, Ordering::Release);
+        assert_eq!(cache.refresh(table), Refresh::Busy);
+        assert_eq!(cache.rules().len(), 1, "the old rules stay");
+        table.rule_count.store(abi::RULE_CAPACITY as u32 + 1, Ordering::Relaxed);
+        table.generation.store(6, Ordering::Release);
+        assert_eq!(cache.refresh(table), Refresh::Busy, "more rules than the table holds");
+        ring.retire();
+        assert_eq!(cache.refresh(table), Refresh::Retired);
+    }
+
+    /// A writer thread rewrites the table as fast as it can with rule sets whose every field says
+    /// which set it belongs to; every copy the reader accepts must be one whole set.
+    #[test]
+    fn the_seqlock_never_hands_out_a_torn_copy_under_a_concurrent_writer() {
+        let ring = Arc::new(ring());
+        let done = Arc::new(AtomicBool::new(false));
+        let set = |k: u32| -> Vec<Rule> {
+            (0..(k % 200 + 1))
+                .map(|i| Rule { ifindex: i + 1, output_id: k, rate: k, snap_length: k, generation: k, run_length: k as u16, vlan_id: 0, direction: 0, max_packets_per_second: k })
+                .collect()
+        };
+        let writer = {
+            let (ring, done) = (Arc::clone(&ring), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut k = 1;
+                while !done.load(Ordering::Relaxed) {
+                    ring.write_rules(&set(k), 0);
+                    k += 1;
+                }
+                k - 1
+            })
+        };
+        let mut cache = RuleCache::new();
+        let (mut changed, mut busy) = (0, 0);
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(500) || changed < 100 {
+            match cache.refresh(ring.rule_table()) {
+                Refresh::Changed => {
+                    changed += 1;
+                    let k = cache.rules()[0].output_id;
+                    assert_eq!(cache.rules(), &set(k)[..], "a copy mixing sets");
+                }
+                Refresh::Busy => busy += 1,
+                _ => {}
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        let last = writer.join().unwrap();
+        while cache.refresh(ring.rule_table()) == Refresh::Busy {}
+        assert_eq!(cache.rules(), &set(last)[..], "the last set is the one kept");
+        eprintln!("seqlock: {changed} copies taken, {busy} refused as mid-update or torn");
+    }
+}
