@@ -54,8 +54,13 @@ struct CapabilityTests {
         #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
         let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
 
-        try hosts.inA("ping", "-c", "3", "-i", "0.2", "-W", "2", hosts.addressB)
-        #expect(capture.drain().filter { $0.count > 34 && $0[23] == 1 && $0[34] == 8 }.count == 3, "echo requests mirrored")
+        // Each reply ping received answers a request the forwarder took and so mirrored; the lab's
+        // veths may lose a request under a loaded CI machine, and that one is neither forwarded nor
+        // mirrored, so the check is against the replies, not against the 3 sent.
+        let ping = try hosts.inA("ping", "-c", "3", "-i", "0.2", "-W", "2", hosts.addressB)
+        let replies = try #require(ping.firstMatch(of: /(\d+) received/).flatMap { Int($0.1) }, "\(ping)")
+        let mirrored = capture.drain().filter { $0.count > 34 && $0[23] == 1 && $0[34] == 8 }.count
+        #expect(replies >= 1 && mirrored >= replies && mirrored <= 3, "echo requests mirrored: \(mirrored), replies: \(replies)")
         #expect(try lab.send(.reload).ok)
         try hosts.inA("ping", "-c", "1", "-W", "2", hosts.addressB)
         #expect(lab.stop() == 0, "\(lab.log())")
