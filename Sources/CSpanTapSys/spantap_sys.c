@@ -34,6 +34,11 @@ int spantap_eventfd(void)
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
+int spantap_pipe_cloexec(int ends[2])
+{
+    return pipe2(ends, O_CLOEXEC);
+}
+
 int spantap_tun_set_tap(int fd, char *name, int multi_queue)
 {
     struct ifreq ifr;

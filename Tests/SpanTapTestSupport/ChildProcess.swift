@@ -40,19 +40,5 @@ public func compiledFixture(_ relativePath: String, flags: [String] = []) throws
 /// Runs `path` with `descriptors[i]` as its fd 3 + i (how a ring's memfd and eventfd reach another
 /// process in tests) and returns its exit status once it has finished.
 public func runWithDescriptors(_ path: String, _ arguments: [String], descriptors: [Int32]) throws -> Int32 {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    for (slot, fd) in descriptors.enumerated() {
-        // dup2 clears close-on-exec on the target, so the child inherits exactly these.
-        posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + slot))
-    }
-    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid = pid_t()
-    let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
-    guard spawned == 0 else { throw CommandFailure(command: [path] + arguments, status: spawned, output: "posix_spawn failed") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    exitStatus(of: try spawn([path] + arguments, redirecting: descriptors.enumerated().map { ($1, Int32(3 + $0)) }))
 }

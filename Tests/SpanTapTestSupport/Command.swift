@@ -1,4 +1,6 @@
+import CSpanTapSys
 import Foundation
+import Glibc
 
 public struct CommandFailure: Error, CustomStringConvertible {
     public let command: [String]
@@ -22,20 +24,54 @@ public func run(_ arguments: String...) throws -> String {
     try run(arguments)
 }
 
+/// Spawned with posix_spawn and read through a plain pipe, not Foundation's `Process` and `Pipe`:
+/// under many concurrent tests, corelibs Foundation's `Process.run()` has crashed the whole test
+/// process with EBADF in `FileHandle.synchronizeFile()` (swiftlang/swift#57827).
 @discardableResult
 public func run(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let output = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        throw CommandFailure(command: arguments, status: process.terminationStatus, output: output)
+    var ends: [Int32] = [-1, -1]
+    guard spantap_pipe_cloexec(&ends) == 0 else { throw CommandFailure(command: arguments, status: -1, output: "pipe2: errno \(errno)") }
+    defer { close(ends[0]) }
+    let pid: pid_t
+    do {
+        defer { close(ends[1]) }
+        pid = try spawn(arguments, redirecting: [(ends[1], 1), (ends[1], 2)])
     }
+    var data: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(ends[0], &chunk, chunk.count)
+        if n > 0 { data += chunk[0..<n]; continue }
+        if n < 0 && errno == EINTR { continue }
+        break
+    }
+    let status = exitStatus(of: pid)
+    let output = String(decoding: data, as: UTF8.self)
+    guard status == 0 else { throw CommandFailure(command: arguments, status: status, output: output) }
     return output
+}
+
+/// Starts `arguments[0]` (looked up in PATH unless it has a slash) with each `(fd, target)` pair
+/// dup2-ed onto target in the child; dup2 clears close-on-exec on the copy, so the child inherits
+/// exactly those.
+func spawn(_ arguments: [String], redirecting: [(fd: Int32, target: Int32)]) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for (fd, target) in redirecting { posix_spawn_file_actions_adddup2(&actions, fd, target) }
+    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid = pid_t()
+    let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+    guard spawned == 0 else {
+        throw CommandFailure(command: arguments, status: spawned, output: "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
+    }
+    return pid
+}
+
+/// Waits for `pid` and returns its exit status, or 128 + the signal that killed it (as a shell says).
+func exitStatus(of pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }

@@ -16,6 +16,10 @@ int spantap_memfd_seal_size(int fd);
 /* eventfd(2), non-blocking and close-on-exec. */
 int spantap_eventfd(void);
 
+/* pipe2(2) with O_CLOEXEC (glibc declares pipe2 only under _GNU_SOURCE): no child spawned by
+ * another thread inherits either end. */
+int spantap_pipe_cloexec(int ends[2]);
+
 /* TUNSETIFF with IFF_TAP | IFF_NO_PI (| IFF_MULTI_QUEUE if multi_queue) on an open /dev/net/tun
  * fd. name is in/out (IFNAMSIZ bytes): empty asks the kernel to pick one. With multi_queue, each
  * further fd set to the same name becomes one more queue of that TAP. */
