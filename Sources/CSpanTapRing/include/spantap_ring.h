@@ -1,12 +1,13 @@
 /*
- * spantap_ring.h - the SpanTap handoff ring, version 3: shared-memory ABI and a header-only producer.
+ * spantap_ring.h - the SpanTap handoff ring, version 4: shared-memory ABI and a header-only producer.
  *
  * A handoff ring carries sampled Ethernet frames from one producer (an AF_XDP binding, or an
  * external forwarder in any language) to spantapd's sink. It is single-producer single-consumer,
  * lives in a memfd that spantapd creates and hands out over its control socket, and never makes
  * the producer block, allocate, lock, or enter the kernel unless the consumer is asleep. It also
- * carries the producer's mirror rules, which spantapd rewrites in place on every reload, apply or
- * interface change, so a producer follows them without re-attaching.
+ * carries the producer's mirror rules and the filter programs they reference, which spantapd
+ * rewrites in place on every reload, apply or interface change, so a producer follows them
+ * without re-attaching.
  *
  * Memory layout (all integers little-endian host order, offsets from the start of the mapping):
  *
@@ -15,6 +16,8 @@
  *   [128, 256)     producer line: written only by the producer.
  *   [256, 384)     consumer line: written by the consumer (need_wakeup also cleared by the producer).
  *   [384, 8704)    struct spantap_rule_table: the mirror rules, written only by spantapd.
+ *   [8704, 140160) struct spantap_program_table: the rules' filter programs (classic BPF,
+ *                  spantap_filter.h), written only by spantapd, under the rule table's seqlock.
  *   [header_size, header_size + slot_count * slot_size)   the slots.
  *
  * The parts sit 128 bytes apart, not 64: x86's adjacent-line prefetcher pulls cache lines in
@@ -59,7 +62,18 @@
  *              so discard it and look again next batch; else the copy is the new rule set.
  * Rules are sorted by (ifindex, direction, vlan_id), at most one per triple. Each rule carries the
  * generation at which it last changed, so a producer restarts its 1-in-N count for that rule only.
- * spantap_rules_refresh() below does the reader's side.
+ * The program table is part of the same seqlock: spantapd writes a rule's program in the same odd
+ * window as the rule, and the reader copies the programs its rules reference before it loads the
+ * generation again. spantap_rules_refresh() below does the reader's side.
+ *
+ * Filters (new in version 4): a rule with filter N != 0 selects only the frames that program N - 1
+ * of the program table accepts (a tcpdump expression spantapd compiled with libpcap). Per frame the
+ * order is: find the rule, run its filter, then the 1-in-N / run-length count, then the rule's
+ * max-packets-per-second budget, then stage. A frame the filter rejects is counted in
+ * filter_rejected, takes no slot and does not advance the 1-in-N count. The producer validates each
+ * program once, when refresh copies it (spantap_filter_validate): a rule whose program is missing
+ * or invalid is left out of the producer's copy (the rule mirrors nothing; counted in
+ * rules_disabled), so a bad program can never be run.
  *
  * Retirement (new in version 3): when spantapd lets go of a ring (it detaches or quarantines the
  * producer, or stops cleanly) it first store-releases SPANTAP_RULES_RETIRED (all ones, odd) into
@@ -93,21 +107,28 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spantap_filter.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define SPANTAP_RING_MAGIC 0x474E495250544E53ull /* "SNTPRING" read as little-endian bytes */
-#define SPANTAP_RING_VERSION 3u
+#define SPANTAP_RING_VERSION 4u
 #define SPANTAP_RING_LINE 128u
 /* Rules one ring's table holds: one per mirrored (interface, direction) pair. */
 #define SPANTAP_RULE_CAPACITY 256u
 #define SPANTAP_RULE_SIZE 32u
-/* The rule table starts after the three header lines (3 x 128); the slots start after the table
- * (its own 128-byte line plus the rules: 384 + 128 + 256 x 32). Plain numbers, so every language
- * can import them; spantap_ring.c checks the arithmetic. */
+/* Filter programs one ring's program table holds, each of at most SPANTAP_FILTER_MAX_INSNS (256). */
+#define SPANTAP_PROGRAM_CAPACITY 64u
+/* The rule table starts after the three header lines (3 x 128); the program table after the rule
+ * table (its own 128-byte line plus the rules: 384 + 128 + 256 x 32); the slots after the program
+ * table (a 128-byte line, 64 lengths of 4 bytes, 64 x 256 instructions of 8 bytes: 8704 + 128 +
+ * 256 + 131072). Plain numbers, so every language can import them; spantap_ring.c checks the
+ * arithmetic. */
 #define SPANTAP_RING_RULES_OFFSET 384u
-#define SPANTAP_RING_HEADER_SIZE 8704u
+#define SPANTAP_RING_PROGRAMS_OFFSET 8704u
+#define SPANTAP_RING_HEADER_SIZE 140160u
 /* Slots are a multiple of this so every record header starts 8-byte aligned on its own line. */
 #define SPANTAP_RING_SLOT_ALIGN 64u
 
@@ -115,7 +136,7 @@ struct spantap_ring_header {
     /* ---- line 0: geometry. Creator writes before sharing; everyone else only reads. ---- */
     uint64_t magic;          /* SPANTAP_RING_MAGIC */
     uint32_t version;        /* SPANTAP_RING_VERSION; a reader refuses any other */
-    uint32_t header_size;    /* offset of slot 0; SPANTAP_RING_HEADER_SIZE (8704) since version 2 */
+    uint32_t header_size;    /* offset of slot 0; SPANTAP_RING_HEADER_SIZE (140160) since version 4 */
     uint32_t slot_count;     /* power of two, >= 2 */
     uint32_t slot_size;      /* bytes per slot including the record header; multiple of 64 */
     uint32_t snap_length;    /* 0: frames that do not fit a slot are dropped (drops_no_frame);
@@ -133,7 +154,12 @@ struct spantap_ring_header {
     uint64_t mirror_once_suppressed; /* egress copies not made because the ingress copy of the
                                         same frame went to the same output (mirror-once). same */
     uint64_t drops_rate_limited; /* clones over a rule's max_packets_per_second. same */
-    uint8_t pad1[SPANTAP_RING_LINE - 56];
+    uint64_t filter_rejected;  /* frames of a filtered rule its program rejected (not clones: they
+                                  never took a slot or a sample). same */
+    uint64_t rules_disabled;   /* rules left out of the producer's copy at its last refresh: their
+                                  program is missing or failed validation. producer: relaxed store
+                                  per refresh that changed the rules; anyone: relaxed load */
+    uint8_t pad1[SPANTAP_RING_LINE - 72];
 
     /* ---- consumer line: the consumer writes here ---- */
     uint64_t consumer_index;   /* consumer: store-release after it is done with the slots.
@@ -155,7 +181,9 @@ enum spantap_direction {
 /* One mirror rule. Written only by spantapd, inside the table's odd-generation window. */
 struct spantap_rule {
     uint32_t ifindex;     /* the interface whose frames this rule selects */
-    uint32_t direction;   /* enum spantap_direction */
+    uint16_t direction;   /* enum spantap_direction */
+    uint16_t filter;      /* 0: every frame. N (1..SPANTAP_PROGRAM_CAPACITY): only frames program
+                             N - 1 of the program table accepts (spantap_rules_filter) */
     uint32_t output_id;   /* what records under this rule carry in output_id */
     uint32_t rate;        /* 0 or 1: every frame; N: frames 0, N, 2N, ... of the producer's own
                              count for this rule (spantap_rules_sample) */
@@ -187,6 +215,17 @@ struct spantap_rule_table {
     uint32_t flags;       /* SPANTAP_TABLE_*. spantapd: relaxed store, with the rules */
     uint8_t pad[SPANTAP_RING_LINE - 16];
     struct spantap_rule rules[SPANTAP_RULE_CAPACITY]; /* sorted by (ifindex, direction, vlan_id) */
+};
+
+/* The rules' filter programs, at SPANTAP_RING_PROGRAMS_OFFSET. Written only by spantapd, inside
+ * the rule table's odd-generation window (D); read-only for the producer, which copies a program
+ * (relaxed loads) and validates the copy before it ever runs it. */
+struct spantap_program_table {
+    uint32_t program_count; /* programs in use (0..count-1), <= SPANTAP_PROGRAM_CAPACITY. relaxed */
+    uint32_t reserved;      /* 0 */
+    uint8_t pad[SPANTAP_RING_LINE - 8];
+    uint32_t lengths[SPANTAP_PROGRAM_CAPACITY]; /* instructions of each program. relaxed */
+    struct spantap_filter_insn programs[SPANTAP_PROGRAM_CAPACITY][SPANTAP_FILTER_MAX_INSNS]; /* relaxed */
 };
 
 /* Precedes the frame bytes in every slot. Written by the producer before producer_index is
@@ -221,6 +260,11 @@ static inline const struct spantap_rule_table *spantap_ring_rules(const struct s
     return (const struct spantap_rule_table *)((const uint8_t *)h + SPANTAP_RING_RULES_OFFSET);
 }
 
+static inline const struct spantap_program_table *spantap_ring_programs(const struct spantap_ring_header *h)
+{
+    return (const struct spantap_program_table *)((const uint8_t *)h + SPANTAP_RING_PROGRAMS_OFFSET);
+}
+
 /* ------------------------------------------------------------------------------------------- *
  * Rules, producer side. A producer keeps a private copy (struct spantap_rule_cache), refreshes it
  * once per batch, finds the rule for each frame's interface and direction, and samples with the
@@ -236,7 +280,7 @@ struct spantap_rule_cache {
     uint32_t count;
     uint32_t flags;      /* the table's SPANTAP_TABLE_* flags */
     uint32_t limited;    /* rules with a max_packets_per_second */
-    uint32_t reserved;
+    uint32_t disabled;   /* rules of the table left out of this copy: program missing or invalid */
     uint64_t ticked_ns;  /* when spantap_rules_tick last refilled the buckets */
     struct spantap_rule rules[SPANTAP_RULE_CAPACITY];
     /* Per rule, one word: frames of the current run still to mirror after a sampled one (high
@@ -245,6 +289,12 @@ struct spantap_rule_cache {
      * max_packets_per_second bucket (SPANTAP_TOKEN each). */
     uint64_t state[SPANTAP_RULE_CAPACITY];
     uint64_t tokens[SPANTAP_RULE_CAPACITY];
+    /* The validated programs the rules reference, by the rules' filter - 1 (a rule in this copy
+     * only ever references a program that passed spantap_filter_validate). */
+    uint32_t program_lengths[SPANTAP_PROGRAM_CAPACITY];
+    struct spantap_filter_insn programs[SPANTAP_PROGRAM_CAPACITY][SPANTAP_FILTER_MAX_INSNS];
+    /* Where refresh copies programs before it knows the copy is not torn. */
+    struct spantap_filter_insn staging[SPANTAP_PROGRAM_CAPACITY][SPANTAP_FILTER_MAX_INSNS];
 };
 
 /* What spantap_rules_sample says of one frame. */
@@ -275,8 +325,28 @@ enum spantap_refresh {
     SPANTAP_REFRESH_RETIRED = -2, /* spantapd retired the ring: stop staging into it, attach again */
 };
 
-/* Once per batch. The common case (nothing changed) is one load-acquire of the generation. */
-static inline enum spantap_refresh spantap_rules_refresh(struct spantap_rule_cache *c, const struct spantap_ring_header *h)
+/* Copies the program a rule references into c->staging (relaxed loads: spantapd may be writing
+ * it; the caller finds out by loading the generation again). Returns its length, or 0 if the
+ * reference is out of range or the length cannot be a program. */
+static inline uint32_t spantap_rules_stage_program(struct spantap_rule_cache *c, const struct spantap_program_table *t,
+                                                   uint32_t program_count, uint32_t program)
+{
+    if (program >= program_count)
+        return 0;
+    uint32_t length = __atomic_load_n(&t->lengths[program], __ATOMIC_RELAXED);
+    if (length == 0 || length > SPANTAP_FILTER_MAX_INSNS)
+        return 0;
+    const uint32_t *from = (const uint32_t *)t->programs[program];
+    uint32_t *to = (uint32_t *)c->staging[program];
+    for (uint32_t w = 0; w < length * 2; w++)
+        to[w] = __atomic_load_n(&from[w], __ATOMIC_RELAXED);
+    return length;
+}
+
+/* Once per batch. The common case (nothing changed) is one load-acquire of the generation. When it
+ * changed, copies the rules and the programs they reference, validates each program, and leaves
+ * out (and counts in rules_disabled) any rule whose program is missing or invalid. */
+static inline enum spantap_refresh spantap_rules_refresh(struct spantap_rule_cache *c, struct spantap_ring_header *h)
 {
     const struct spantap_rule_table *t = spantap_ring_rules(h);
     uint64_t generation = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE); /* (D) (E) */
@@ -297,13 +367,35 @@ static inline enum spantap_refresh spantap_rules_refresh(struct spantap_rule_cac
         for (uint32_t w = 0; w < SPANTAP_RULE_SIZE / sizeof(uint32_t); w++)
             to[w] = __atomic_load_n(&from[w], __ATOMIC_RELAXED);
     }
+    /* Each referenced program once: staged[p] is its length + 1 once copied (1: unusable). */
+    const struct spantap_program_table *programs = spantap_ring_programs(h);
+    uint32_t program_count = __atomic_load_n(&programs->program_count, __ATOMIC_RELAXED);
+    uint32_t staged[SPANTAP_PROGRAM_CAPACITY] = {0};
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t program = (uint32_t)fresh[i].filter - 1;
+        if (fresh[i].filter != 0 && program < SPANTAP_PROGRAM_CAPACITY && staged[program] == 0)
+            staged[program] = spantap_rules_stage_program(c, programs, program_count, program) + 1;
+    }
     __atomic_thread_fence(__ATOMIC_ACQUIRE); /* (D) */
     if (__atomic_load_n(&t->generation, __ATOMIC_RELAXED) != generation)
         return SPANTAP_REFRESH_BUSY;
+    /* The copy is whole. Validate what it holds; leave out rules that cannot run their filter. */
+    for (uint32_t p = 0; p < SPANTAP_PROGRAM_CAPACITY; p++) {
+        uint32_t offending;
+        if (staged[p] > 1 &&
+            spantap_filter_validate(c->staging[p], staged[p] - 1, &offending) != SPANTAP_FILTER_VALID)
+            staged[p] = 1;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t program = (uint32_t)fresh[i].filter - 1;
+        if (fresh[i].filter == 0 || (program < SPANTAP_PROGRAM_CAPACITY && staged[program] > 1))
+            fresh[kept++] = fresh[i];
+    }
     /* Both lists are sorted: walk them together to carry the counts of unchanged rules over. */
     uint32_t limited = 0;
     uint64_t state[SPANTAP_RULE_CAPACITY], tokens[SPANTAP_RULE_CAPACITY];
-    for (uint32_t i = 0, j = 0; i < count; i++) {
+    for (uint32_t i = 0, j = 0; i < kept; i++) {
         while (j < c->count && spantap_rule_before(&c->rules[j], &fresh[i]))
             j++;
         int same = j < c->count && !spantap_rule_before(&fresh[i], &c->rules[j]) &&
@@ -312,13 +404,20 @@ static inline enum spantap_refresh spantap_rules_refresh(struct spantap_rule_cac
         tokens[i] = same ? c->tokens[j] : 0; /* a new limit starts empty and fills at its rate */
         limited += fresh[i].max_packets_per_second != 0;
     }
-    memcpy(c->rules, fresh, count * sizeof fresh[0]);
-    memcpy(c->state, state, count * sizeof state[0]);
-    memcpy(c->tokens, tokens, count * sizeof tokens[0]);
+    for (uint32_t p = 0; p < SPANTAP_PROGRAM_CAPACITY; p++) {
+        c->program_lengths[p] = staged[p] > 1 ? staged[p] - 1 : 0;
+        if (staged[p] > 1)
+            memcpy(c->programs[p], c->staging[p], (staged[p] - 1) * sizeof c->programs[p][0]);
+    }
+    memcpy(c->rules, fresh, kept * sizeof fresh[0]);
+    memcpy(c->state, state, kept * sizeof state[0]);
+    memcpy(c->tokens, tokens, kept * sizeof tokens[0]);
     c->limited = limited;
-    c->count = count;
+    c->disabled = count - kept;
+    c->count = kept;
     c->flags = flags;
     c->generation = generation;
+    __atomic_store_n(&h->rules_disabled, (uint64_t)c->disabled, __ATOMIC_RELAXED);
     return SPANTAP_REFRESH_CHANGED;
 }
 
@@ -330,6 +429,7 @@ static inline void spantap_rules_forget(struct spantap_rule_cache *c)
     c->generation = 0;
     c->count = 0;
     c->limited = 0;
+    c->disabled = 0;
 }
 
 /* The index of the first rule for frames crossing ifindex in direction, or -1 if they are not
@@ -370,6 +470,18 @@ static inline int spantap_rules_find_unit(const struct spantap_rule_cache *c, in
             return (int)i;
     }
     return -1;
+}
+
+/* Rule i's filter on one frame (the whole frame, as it crossed the interface): 1 if the rule has
+ * no filter or its program accepts the frame, 0 if it rejects it (count it with
+ * spantap_producer_count_filtered; do not sample it). An unfiltered rule costs a load and a test. */
+static inline int spantap_rules_filter(const struct spantap_rule_cache *c, int i, const void *frame, uint32_t length)
+{
+    uint32_t filter = c->rules[i].filter;
+    if (filter == 0)
+        return 1;
+    return spantap_filter_run(c->programs[filter - 1], c->program_lengths[filter - 1], (const uint8_t *)frame,
+                              length) != 0;
 }
 
 /* Once per batch, with the batch's CLOCK_MONOTONIC time: refills every limited rule's bucket by
@@ -439,6 +551,10 @@ static inline enum spantap_sample spantap_rules_sample(struct spantap_rule_cache
  *         int r = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
  *         if (r >= 0 && cache.rules[r].vlan_id != 0)      (the port is mirrored by unit)
  *             r = spantap_rules_find_unit(&cache, r, spantap_frame_vlan(frame, length));
+ *         if (r >= 0 && !spantap_rules_filter(&cache, r, frame, length)) {
+ *             spantap_producer_count_filtered(&producer);
+ *             continue;
+ *         }
  *         switch (r < 0 ? SPANTAP_SKIP : spantap_rules_sample(&cache, r)) {
  *         case SPANTAP_MIRROR: spantap_producer_stage(&producer, &cache.rules[r], frame, length, now_ns); break;
  *         case SPANTAP_OVER_LIMIT: spantap_producer_count_rate_limited(&producer); break;
@@ -471,7 +587,7 @@ struct spantap_producer {
     uint64_t published_index; /* private copy of header->producer_index */
     uint64_t cached_consumer; /* last consumer_index seen; refreshed only when the ring looks full */
     uint64_t mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame; /* private copies */
-    uint64_t mirror_once_suppressed, drops_rate_limited;                          /* private copies */
+    uint64_t mirror_once_suppressed, drops_rate_limited, filter_rejected;         /* private copies */
     uint32_t slot_mask;
     uint32_t slot_size;       /* private copy of the geometry, taken once: nothing written into the */
     uint32_t ring_snap_length; /* mapping later can move where a slot is written */
@@ -503,6 +619,7 @@ static inline int spantap_producer_init(struct spantap_producer *p, void *mappin
     p->drops_no_frame = __atomic_load_n(&h->drops_no_frame, __ATOMIC_RELAXED);
     p->mirror_once_suppressed = __atomic_load_n(&h->mirror_once_suppressed, __ATOMIC_RELAXED);
     p->drops_rate_limited = __atomic_load_n(&h->drops_rate_limited, __ATOMIC_RELAXED);
+    p->filter_rejected = __atomic_load_n(&h->filter_rejected, __ATOMIC_RELAXED);
     p->slot_mask = h->slot_count - 1;
     p->slot_size = h->slot_size;
     p->ring_snap_length = h->snap_length;
@@ -588,6 +705,12 @@ static inline void spantap_producer_count_suppressed(struct spantap_producer *p)
 static inline void spantap_producer_count_rate_limited(struct spantap_producer *p)
 {
     __atomic_store_n(&p->header->drops_rate_limited, ++p->drops_rate_limited, __ATOMIC_RELAXED);
+}
+
+/* A frame its rule's filter rejected (spantap_rules_filter returned 0). */
+static inline void spantap_producer_count_filtered(struct spantap_producer *p)
+{
+    __atomic_store_n(&p->header->filter_rejected, ++p->filter_rejected, __ATOMIC_RELAXED);
 }
 
 /* One frame, visible at once: stage + publish. */

@@ -206,6 +206,8 @@ enum spantap_offer {
     SPANTAP_OFFER_TOO_LONG = 4,   /* selected, longer than a slot and no truncation (drops_no_frame) */
     SPANTAP_OFFER_DETACHED = 5,   /* selected by the last rules seen, but no spantapd is attached
                                      now (the session counts drops_detached) */
+    SPANTAP_OFFER_FILTERED = 6,   /* its rule's filter rejected it (the ring counts filter_rejected;
+                                     not counted while detached: it was never a clone) */
 };
 
 struct spantap_session {
@@ -474,7 +476,7 @@ static inline int spantap_session_begin_batch(struct spantap_session *s, uint64_
 
 /* Forwarding thread, per frame crossing ifindex in direction (SPANTAP_RECEIVED after the forward
  * decision, SPANTAP_TRANSMITTED for frames actually sent): find its rule (by VLAN unit when the
- * port is mirrored by unit), sample, stage. Never blocks. */
+ * port is mirrored by unit), filter, sample, stage. Never blocks. */
 static inline enum spantap_offer spantap_session_offer(struct spantap_session *s, uint32_t ifindex, uint32_t direction,
                                                        const void *frame, uint32_t length)
 {
@@ -483,6 +485,11 @@ static inline enum spantap_offer spantap_session_offer(struct spantap_session *s
         r = spantap_rules_find_unit(&s->cache, r, spantap_frame_vlan(frame, length));
     if (r < 0)
         return SPANTAP_OFFER_SKIPPED;
+    if (!spantap_rules_filter(&s->cache, r, frame, length)) {
+        if (s->current)
+            spantap_producer_count_filtered(&s->current->producer);
+        return SPANTAP_OFFER_FILTERED;
+    }
     enum spantap_sample sample = spantap_rules_sample(&s->cache, r);
     if (sample == SPANTAP_SKIP)
         return SPANTAP_OFFER_SKIPPED;
