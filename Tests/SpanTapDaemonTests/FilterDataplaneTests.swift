@@ -42,7 +42,7 @@ struct FilterDataplaneTests {
         let sent = 200
 
         // rate 1: every 5001 frame, nothing else (no ARP, no ICMP, no 5002).
-        var capture = try PcapCapture(namespace: nil, interface: tap, direction: "out")
+        var capture = try PcapCapture(namespace: nil, interface: tap, direction: "in")
         try hosts.sendFromA(Self.mixedTraffic(hosts, count: sent))
         #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == UInt64(sent) })
         var frames = try capture.stop()
@@ -57,7 +57,7 @@ struct FilterDataplaneTests {
         // rate 10 as well: 1 in 10 of the matching frames (the count restarts with the changed rule).
         try lab.writeConfig(Self.config(hosts, tap: tap, rate: 10, filter: "udp dst port 5001"))
         #expect(try lab.send(.reload).ok)
-        capture = try PcapCapture(namespace: nil, interface: tap, direction: "out")
+        capture = try PcapCapture(namespace: nil, interface: tap, direction: "in")
         try hosts.sendFromA(Self.mixedTraffic(hosts, count: sent))
         #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == UInt64(sent + sent / 10) })
         frames = try capture.stop()
@@ -68,7 +68,7 @@ struct FilterDataplaneTests {
         let receivedBefore = try hosts.packetsReceivedByB()
         try lab.writeConfig(Self.config(hosts, tap: tap, rate: 1, filter: "udp dst port 5002"))
         let traffic = Self.mixedTraffic(hosts, count: sent)
-        capture = try PcapCapture(namespace: nil, interface: tap, direction: "out")
+        capture = try PcapCapture(namespace: nil, interface: tap, direction: "in")
         #expect(try lab.send(.reload).message == "instances changed: span1")
         try hosts.sendFromA(traffic)
         #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == UInt64(2 * sent + sent / 10) })
