@@ -3,6 +3,8 @@
 //! must equal the crate's `offset_of!` / `size_of`. Also checks every constant build.rs took from
 //! the headers (macros and enumerators) against the same compiler's view of them.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
@@ -31,11 +33,7 @@ fn c_layout() -> &'static BTreeMap<String, u64> {
 /// Compiles and runs the probe: "struct.field offset", "struct.field.size size", "struct size"
 /// and "MACRO value" lines.
 fn probe() -> BTreeMap<String, u64> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let include = manifest.join("../../Sources/CSpanTapRing/include");
-    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let source = directory.join("layout_probe.c");
-    let binary = directory.join("layout_probe");
+    let source = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("layout_probe.c");
     let mut c = String::from("#include <stddef.h>\n#include <stdio.h>\n#include \"spantap_session.h\"\nint main(void) {\n");
     for (name, fields) in STRUCTS {
         for field in fields {
@@ -51,9 +49,7 @@ fn probe() -> BTreeMap<String, u64> {
     }
     c += "    return 0;\n}\n";
     std::fs::write(&source, c).unwrap();
-    let compiled = Command::new("cc").args(["-std=gnu11", "-Wall", "-Werror", "-I"]).arg(&include).arg("-o").arg(&binary).arg(&source).output()
-        .expect("cc (the layout test compiles spantap_ring.h)");
-    assert!(compiled.status.success(), "cc failed: {}", String::from_utf8_lossy(&compiled.stderr));
+    let binary = common::cc::compile(&source, "layout_probe");
     let output = Command::new(&binary).output().unwrap();
     String::from_utf8(output.stdout).unwrap().lines().map(|line| {
         let (key, value) = line.rsplit_once(' ').unwrap();
