@@ -16,16 +16,16 @@
 //                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
 //   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
 //                     ──► SpanTapRing, CSpanTapUring
-//   SpanTapRing       shared-memory SPSC handoff ring and its rule table
+//   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs
 //                     ──► SpanTapSystem, CSpanTapRing
 //   SpanTapLink       TAP devices, VXLAN, rtnetlink control and link events
 //                     ──► SpanTapSystem, CLibNLRoute, CLibMnl, CSpanTapSys
 //   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing
 //                     ──► SpanTapSystem, CSpanTapSys
 //   SpanTapConfig     Junos-style config: parse and validate, touches nothing
-//                     ──► SpanTapFilter
+//                     ──► SpanTapFilter, SpanTapRing
 //   SpanTapFilter     tcpdump expressions -> classic BPF (libpcap), checked by spantap_filter.h
-//                     ──► CLibPcap, CSpanTapRing
+//                     ──► SpanTapRing, CLibPcap, CSpanTapRing
 //   SpanTapSystem     typed system calls in swift-system's style: eventfd, memfd, mappings, clock,
 //                     socket options; every call throws Errno
 //                     ──► CSpanTapSys
@@ -94,8 +94,8 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "SpanTapFilter", dependencies: ["CLibPcap", "CSpanTapRing"]),
-        .target(name: "SpanTapConfig", dependencies: ["SpanTapFilter"]),
+        .target(name: "SpanTapFilter", dependencies: ["CLibPcap", "CSpanTapRing", "SpanTapRing"]),
+        .target(name: "SpanTapConfig", dependencies: ["SpanTapFilter", "SpanTapRing"]),
         .target(name: "SpanTapControl", dependencies: [
             "CSpanTapSys", "SpanTapSystem",
             .product(name: "SystemPackage", package: "swift-system"),
@@ -145,9 +145,9 @@ let package = Package(
             "SpanTapLink", "CLibNLRoute", "SpanTapTestSupport",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapFilter", "CLibPcap", "SpanTapTestSupport"],
+        .testTarget(name: "SpanTapConfigTests", dependencies: ["SpanTapConfig", "SpanTapFilter", "SpanTapRing", "CLibPcap", "SpanTapTestSupport"],
                     exclude: ["Corpus"]),
-        .testTarget(name: "SpanTapFilterTests", dependencies: ["SpanTapFilter", "CSpanTapRing", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapFilterTests", dependencies: ["SpanTapFilter", "SpanTapRing", "CSpanTapRing", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapControlTests", dependencies: [
             "SpanTapControl", "SpanTapTestSupport",
             .product(name: "Logging", package: "swift-log"),

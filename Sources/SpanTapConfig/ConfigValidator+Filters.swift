@@ -1,4 +1,5 @@
 import SpanTapFilter
+import SpanTapRing
 
 extension ConfigValidator {
     /// Compiles every instance's `input filter` (with its snap length, as tcpdump would) and turns

@@ -1,4 +1,5 @@
 import SpanTapFilter
+import SpanTapRing
 
 /// A selection's filter: the tcpdump expression (as written, or translated from a Junos firewall
 /// filter) and the program libpcap compiled from it, which every producer of the selection runs

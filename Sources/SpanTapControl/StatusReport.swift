@@ -39,6 +39,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsBadRecord: UInt64 = 0
         /// Clones the producer did not make: over a rule's max-packets-per-second.
         public var mirrorDropsRateLimited: UInt64 = 0
+        /// Frames a rule's filter rejected in the producer (never clones, so not drops).
+        public var filterRejected: UInt64 = 0
+        /// Rules the producer says it left out: their filter program was missing or invalid.
+        public var rulesDisabled: UInt64 = 0
         /// Wake-ups (eventfd writes) that found the ring empty.
         public var spuriousWakeups: UInt64 = 0
 
@@ -52,6 +56,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
             total.mirrorDropsNotGranted &+= more.mirrorDropsNotGranted
             total.mirrorDropsBadRecord &+= more.mirrorDropsBadRecord
             total.mirrorDropsRateLimited &+= more.mirrorDropsRateLimited
+            total.filterRejected &+= more.filterRejected
+            total.rulesDisabled &+= more.rulesDisabled
             total.spuriousWakeups &+= more.spuriousWakeups
         }
     }
@@ -65,6 +71,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNoBinding: UInt64 = 0
         public var mirrorOnceSuppressed: UInt64 = 0
         public var mirrorDropsRateLimited: UInt64 = 0
+        public var filterRejected: UInt64 = 0
 
         public init() {}
     }
@@ -167,6 +174,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorOnceSuppressed: UInt64
         /// Clones over max-packets-per-second, not made.
         public var mirrorDropsRateLimited: UInt64
+        /// Frames of the instance's selections its filter rejected, before sampling.
+        public var filterRejected: UInt64
         public var deliveredPackets: UInt64
         public var deliveredBytes: UInt64
         public var writeErrors: UInt64
@@ -191,6 +200,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             mirrorDropsNoBinding = mirror.mirrorDropsNoBinding
             mirrorOnceSuppressed = mirror.mirrorOnceSuppressed
             mirrorDropsRateLimited = mirror.mirrorDropsRateLimited
+            filterRejected = mirror.filterRejected
             self.deliveredPackets = deliveredPackets
             self.deliveredBytes = deliveredBytes
             self.writeErrors = writeErrors
@@ -231,6 +241,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirrorDropsNoFrame: UInt64
         public var mirrorOnceSuppressed: UInt64
         public var mirrorDropsRateLimited: UInt64
+        public var filterRejected: UInt64
         /// The kernel's XDP_STATISTICS for the socket: frames dropped before the forwarder's RX
         /// ring (`rx_ring_full`, `rx_dropped`), fill ring found empty, invalid descriptors.
         public var kernel = KernelDrops()
@@ -249,7 +260,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
 
         public init(interface: String, queue: UInt32, mode: String, rxPackets: UInt64, txPackets: UInt64, txDrops: UInt64,
                     mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64, mirrorDropsNoFrame: UInt64,
-                    mirrorOnceSuppressed: UInt64 = 0, mirrorDropsRateLimited: UInt64 = 0) {
+                    mirrorOnceSuppressed: UInt64 = 0, mirrorDropsRateLimited: UInt64 = 0, filterRejected: UInt64 = 0) {
             self.interface = interface
             self.queue = queue
             self.mode = mode
@@ -261,6 +272,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.mirrorDropsNoFrame = mirrorDropsNoFrame
             self.mirrorOnceSuppressed = mirrorOnceSuppressed
             self.mirrorDropsRateLimited = mirrorDropsRateLimited
+            self.filterRejected = filterRejected
         }
     }
 

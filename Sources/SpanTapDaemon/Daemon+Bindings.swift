@@ -26,6 +26,7 @@ extension Daemon {
         sum.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
         sum.mirrorOnceSuppressed = ring.mirrorOnceSuppressed
         sum.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
+        sum.filterRejected = ring.filterRejected
         return sum
     }
 
@@ -37,7 +38,8 @@ extension Daemon {
                                                mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
                                                mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame,
                                                mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed,
-                                               mirrorDropsRateLimited: $0.mirror.mirrorDropsRateLimited)
+                                               mirrorDropsRateLimited: $0.mirror.mirrorDropsRateLimited,
+                                               filterRejected: $0.mirror.filterRejected)
             binding.kernel.rxDropped = $0.kernel.rxDropped
             binding.kernel.rxInvalidDescs = $0.kernel.rxInvalidDescriptors
             binding.kernel.txInvalidDescs = $0.kernel.txInvalidDescriptors

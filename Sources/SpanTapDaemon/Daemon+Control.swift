@@ -76,6 +76,11 @@ extension Daemon {
                 return .failure("apply refused, mirror table unchanged: mirror_configs[\(index)] filter \"\(expression)\": \(error.message)")
             }
         }
+        do {
+            try ResolvedRule.checkFilterCount(filters)
+        } catch {
+            return .failure("apply refused, mirror table unchanged: \(error)")
+        }
         forwarderFilters = filters
         let (rules, problems) = resolve(snapshot)
         forwarderSnapshot = snapshot

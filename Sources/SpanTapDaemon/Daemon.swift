@@ -120,6 +120,9 @@ public final class Daemon: @unchecked Sendable {
         guard ingressCount <= HandoffRing.ruleCapacity else {
             throw DaemonError.tooManyRules(count: ingressCount, capacity: HandoffRing.ruleCapacity)
         }
+        try ResolvedRule.checkFilterCount(newConfig.instances.flatMap { instance in
+            instance.selectors(.ingress).map { instance.filter(for: $0, .ingress) } + instance.selectors(.egress).map { instance.filter(for: $0, .egress) }
+        })
         let plan = try outputs.prepare(for: newConfig)
         outputs.commit(plan)
         let summary = ConfigChange(from: config, to: newConfig, plan: plan).description

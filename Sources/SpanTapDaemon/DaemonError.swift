@@ -2,6 +2,7 @@
 enum DaemonError: Error, CustomStringConvertible {
     case snapLengthTooLarge(instance: String, length: Int, capacity: Int)
     case tooManyRules(count: Int, capacity: Int)
+    case tooManyFilters(count: Int, capacity: Int)
     case cpuNotPresent(statement: String, cpu: Int, present: Int)
 
     var description: String {
@@ -11,6 +12,8 @@ enum DaemonError: Error, CustomStringConvertible {
                 + "lower it or start spantapd with a larger --ring-slot-size"
         case .tooManyRules(let count, let capacity):
             "\(count) mirrored interfaces; a ring's rule table holds \(capacity)"
+        case .tooManyFilters(let count, let capacity):
+            "\(count) different filters; a ring's program table holds \(capacity) (selections with the same expression share one)"
         case .cpuNotPresent(let statement, let cpu, let present):
             "\(statement) names CPU \(cpu), but this machine has CPUs 0 to \(present - 1)"
         }

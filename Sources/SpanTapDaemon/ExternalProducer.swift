@@ -32,6 +32,8 @@ final class ExternalProducer {
         counters.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
         counters.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
         counters.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
+        counters.filterRejected = ring.filterRejected
+        counters.rulesDisabled = ring.rulesDisabled
         counters.mirrorDropsNotGranted = sink.notGranted
         counters.mirrorDropsBadRecord = sink.badRecord
         counters.spuriousWakeups = sink.spuriousWakeups

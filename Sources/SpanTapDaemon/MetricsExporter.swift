@@ -43,6 +43,7 @@ public final class MetricsExporter {
             record("spantap_mirror_drops_no_binding_total", "Records dropped by the sink: output missing or down.", labels, instance.mirrorDropsNoBinding)
             record("spantap_mirror_once_suppressed_total", "Egress copies not made: the ingress copy went to the same output (mirror-once).", labels, instance.mirrorOnceSuppressed)
             record("spantap_mirror_drops_rate_limited_total", "Clones not made: over the instance's max-packets-per-second.", labels, instance.mirrorDropsRateLimited)
+            record("spantap_filter_rejected_total", "Frames of the instance's selections its filter rejected before sampling (no ring slot used).", labels, instance.filterRejected)
             record("spantap_delivered_packets_total", "Frames written to the output.", labels, instance.deliveredPackets)
             record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, instance.deliveredBytes)
             record("spantap_write_errors_total", "Writes to the output that failed.", labels, instance.writeErrors)
@@ -58,6 +59,7 @@ public final class MetricsExporter {
             record("spantap_binding_mirror_drops_no_frame_total", "Clones the binding dropped: frame longer than a slot.", labels, binding.mirrorDropsNoFrame)
             record("spantap_binding_mirror_once_suppressed_total", "Egress copies the binding did not make (mirror-once).", labels, binding.mirrorOnceSuppressed)
             record("spantap_binding_mirror_drops_rate_limited_total", "Clones the binding did not make: over max-packets-per-second.", labels, binding.mirrorDropsRateLimited)
+            record("spantap_binding_filter_rejected_total", "Frames the binding's rule filters rejected before sampling.", labels, binding.filterRejected)
             let kernel = binding.kernel
             record("spantap_binding_rx_dropped_total", "Kernel XDP_STATISTICS rx_dropped: frames the kernel dropped for the socket.", labels, kernel.rxDropped)
             record("spantap_binding_rx_invalid_descs_total", "Kernel XDP_STATISTICS rx_invalid_descs.", labels, kernel.rxInvalidDescs)
@@ -68,6 +70,8 @@ public final class MetricsExporter {
         }
         for producer in report.producers {
             record(producer: producer.counters, prefix: "spantap_producer", of: "the external producer", [("producer", producer.name)])
+            gauge("spantap_producer_rules_disabled", "Rules the producer left out at its last refresh: filter program missing or invalid.",
+                  Int(clamping: producer.rulesDisabled), [("producer", producer.name)])
             gauge("spantap_producer_reattaches", "Times the producer attached before this attach, as it said (across spantapd restarts).",
                   producer.reattaches, [("producer", producer.name)])
         }
@@ -87,6 +91,7 @@ public final class MetricsExporter {
         record("\(prefix)_mirror_drops_not_granted_total", "Records of \(whose) outside its rules, not delivered.", labels, counters.mirrorDropsNotGranted)
         record("\(prefix)_mirror_drops_bad_record_total", "Records of \(whose) whose lengths or direction were invalid, not delivered.", labels, counters.mirrorDropsBadRecord)
         record("\(prefix)_mirror_drops_rate_limited_total", "Clones \(whose) did not make: over max-packets-per-second.", labels, counters.mirrorDropsRateLimited)
+        record("\(prefix)_filter_rejected_total", "Frames \(whose) did not mirror: a rule's filter rejected them.", labels, counters.filterRejected)
         record("\(prefix)_spurious_wakeups_total", "Wake-ups from \(whose) that found its ring empty.", labels, counters.spuriousWakeups)
     }
 

@@ -24,10 +24,21 @@ struct ResolvedRule: Equatable {
     /// The program producers run on this rule's frames before sampling; nil: every frame.
     var filter: MirrorFilter?
 
+    /// Refuses more distinct filter programs than a ring's program table holds (every ring
+    /// carries every rule, so the limit is the whole table's).
+    static func checkFilterCount(_ filters: [MirrorFilter?]) throws(DaemonError) {
+        var programs: [FilterProgram] = []
+        for program in filters.compactMap({ $0?.program }) where !programs.contains(program) { programs.append(program) }
+        guard programs.count <= HandoffRing.programCapacity else {
+            throw .tooManyFilters(count: programs.count, capacity: HandoffRing.programCapacity)
+        }
+    }
+
     /// The rule as rings carry it; nil while the interface or the output does not exist.
     var ringRule: RingRule? {
         guard ifindex > 0, outputID != UInt32.max else { return nil }
         return RingRule(ifindex: UInt32(ifindex), direction: direction, vlanID: vlanID, outputID: outputID, rate: rate,
-                        runLength: runLength, snapLength: snapLength, maxPacketsPerSecond: maxPacketsPerSecond)
+                        runLength: runLength, snapLength: snapLength, maxPacketsPerSecond: maxPacketsPerSecond,
+                        filter: filter?.program)
     }
 }

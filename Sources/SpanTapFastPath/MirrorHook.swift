@@ -6,7 +6,8 @@ import SpanTapRing
 /// are still in the UMEM and before the frame can be reused.
 ///
 /// Per frame: if this binding's interface is mirrored on ingress (received), or its peer on
-/// egress (transmitted, for frames actually forwarded), and that rule's own 1-in-N count (with
+/// egress (transmitted, for frames actually forwarded), that rule's filter (if it has one)
+/// accepts the frame, and the rule's own 1-in-N count (with
 /// run-length) picks the frame within its max-packets-per-second budget (refilled once per batch
 /// from the batch's timestamp, no division), copy it into the binding's ring (`stage`). A port mirrored by VLAN
 /// unit has its frame's outer tag read to find the unit's rule; other ports never look at the
@@ -39,8 +40,8 @@ public struct MirrorHook {
     @usableFromInline var ingressByUnit = false
     @usableFromInline var egressByUnit = false
     @usableFromInline var mirrorOnce = false
-    /// The common case, decided once per table change: one whole-port ingress rule and nothing
-    /// on egress, so a frame costs that rule's sample and nothing else.
+    /// The common case, decided once per table change: one whole-port ingress rule without a
+    /// filter and nothing on egress, so a frame costs that rule's sample and nothing else.
     @usableFromInline var ingressPortOnly = false
     /// That rule's sampling state, so a skipped frame is one load, compare and store.
     @usableFromInline var ingressState: UnsafeMutablePointer<UInt64>?
@@ -83,7 +84,8 @@ public struct MirrorHook {
         mirrorSelected(frame, forwarded: forwarded)
     }
 
-    /// Every other case: units, egress, mirror-once.
+    /// Every other case: units, filters, egress, mirror-once. A filter runs before the sample, so
+    /// a frame it rejects does not advance the rule's 1-in-N count.
     @inlinable @inline(__always)
     mutating func mirrorSelected(_ frame: UnsafeRawBufferPointer, forwarded: Bool) {
         var ingressOutput = UInt32.max
@@ -92,7 +94,7 @@ public struct MirrorHook {
             let rule = ingressByUnit ? producer.pointee.findUnitRule(from: ingressRule, frame: frame) : ingressRule
             // Mirror-once suppresses the egress copy only if the ingress copy really went to the
             // output (staged), as spantap_ring.h says: a dropped ingress clone suppresses nothing.
-            if rule >= 0 && producer.pointee.sample(rule),
+            if rule >= 0 && producer.pointee.passesFilter(rule, frame: frame) && producer.pointee.sample(rule),
                producer.pointee.stage(frame, ruleAt: rule, timestampNanoseconds: timestamp) == .enqueued {
                 ingressOutput = producer.pointee.outputID(ofRule: rule)
             }
@@ -100,7 +102,7 @@ public struct MirrorHook {
         if egressRule >= 0 && forwarded {
             let producer = producer.unsafelyUnwrapped
             let rule = egressByUnit ? producer.pointee.findUnitRule(from: egressRule, frame: frame) : egressRule
-            if rule >= 0 && producer.pointee.sample(rule) {
+            if rule >= 0 && producer.pointee.passesFilter(rule, frame: frame) && producer.pointee.sample(rule) {
                 if mirrorOnce && producer.pointee.outputID(ofRule: rule) == ingressOutput {
                     producer.pointee.countSuppressed()
                 } else {
@@ -126,7 +128,7 @@ public struct MirrorHook {
         egressRule = context.peerIfindex == 0 ? -1 : producer.pointee.findRule(ifindex: context.peerIfindex, direction: .transmitted)
         egressByUnit = egressRule >= 0 && producer.pointee.isUnitRule(egressRule)
         mirrorOnce = producer.pointee.mirrorOnce
-        ingressPortOnly = ingressRule >= 0 && !ingressByUnit && egressRule < 0
+        ingressPortOnly = ingressRule >= 0 && !ingressByUnit && !producer.pointee.isFiltered(ingressRule) && egressRule < 0
         ingressState = ingressPortOnly ? producer.pointee.samplingState(ofRule: ingressRule) : nil
     }
 }

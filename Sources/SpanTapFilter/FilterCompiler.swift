@@ -1,5 +1,6 @@
 import CLibPcap
 import CSpanTapRing
+import SpanTapRing
 import Synchronization
 
 /// Compiles tcpdump expressions to producer programs with libpcap, exactly as `tcpdump -i PORT`

@@ -98,6 +98,8 @@ public final class HandoffRing: Sendable {
 
     /// Most rules one ring's table holds.
     public static let ruleCapacity = Int(SPANTAP_RULE_CAPACITY)
+    /// Most distinct filter programs one ring's program table holds.
+    public static let programCapacity = Int(SPANTAP_PROGRAM_CAPACITY)
 
     /// Replaces the rules the producer follows (the seqlock writer of `spantap_ring.h`); the
     /// producer sees them at its next batch. At most one rule per (ifindex, direction, vlanID),
@@ -125,6 +127,8 @@ public final class HandoffRing: Sendable {
         counters.mirrorDropsNoBinding = layout.dropsNoBinding.load(ordering: .relaxed)
         counters.mirrorOnceSuppressed = layout.mirrorOnceSuppressed.load(ordering: .relaxed)
         counters.mirrorDropsRateLimited = layout.dropsRateLimited.load(ordering: .relaxed)
+        counters.filterRejected = layout.filterRejected.load(ordering: .relaxed)
+        counters.rulesDisabled = layout.rulesDisabled.load(ordering: .relaxed)
         let consumed = layout.consumerIndex.load(ordering: .relaxed)
         counters.queued = layout.producerIndex.load(ordering: .relaxed) &- consumed
         return counters

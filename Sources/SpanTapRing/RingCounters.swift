@@ -10,6 +10,11 @@ public struct RingCounters: Sendable, Equatable {
     public var mirrorOnceSuppressed: UInt64 = 0
     /// Clones over a rule's max-packets-per-second (`mirror_drops_rate_limited`).
     public var mirrorDropsRateLimited: UInt64 = 0
+    /// Frames of a filtered rule its program rejected: never a clone, so not a drop.
+    public var filterRejected: UInt64 = 0
+    /// Rules the producer left out at its last refresh: their program was missing or invalid. A
+    /// gauge (summed over rings it is the rules disabled anywhere).
+    public var rulesDisabled: UInt64 = 0
     /// Records enqueued but not yet taken by the consumer.
     public var queued: UInt64 = 0
 
@@ -24,6 +29,8 @@ public struct RingCounters: Sendable, Equatable {
         total.mirrorDropsNoBinding &+= more.mirrorDropsNoBinding
         total.mirrorOnceSuppressed &+= more.mirrorOnceSuppressed
         total.mirrorDropsRateLimited &+= more.mirrorDropsRateLimited
+        total.filterRejected &+= more.filterRejected
+        total.rulesDisabled &+= more.rulesDisabled
         total.queued &+= more.queued
     }
 }

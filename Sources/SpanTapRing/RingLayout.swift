@@ -15,6 +15,8 @@ struct RingLayout: @unchecked Sendable {
     let dropsNoFrame: UnsafeAtomic<UInt64>
     let mirrorOnceSuppressed: UnsafeAtomic<UInt64>
     let dropsRateLimited: UnsafeAtomic<UInt64>
+    let filterRejected: UnsafeAtomic<UInt64>
+    let rulesDisabled: UnsafeAtomic<UInt64>
     let consumerIndex: UnsafeAtomic<UInt64>
     let needWakeup: UnsafeAtomic<UInt32>
     let dropsNoBinding: UnsafeAtomic<UInt64>
@@ -35,6 +37,8 @@ struct RingLayout: @unchecked Sendable {
         dropsNoFrame = field(\.drops_no_frame)
         mirrorOnceSuppressed = field(\.mirror_once_suppressed)
         dropsRateLimited = field(\.drops_rate_limited)
+        filterRejected = field(\.filter_rejected)
+        rulesDisabled = field(\.rules_disabled)
         consumerIndex = field(\.consumer_index)
         needWakeup = field(\.need_wakeup)
         dropsNoBinding = field(\.drops_no_binding)

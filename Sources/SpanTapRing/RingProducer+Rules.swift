@@ -30,6 +30,29 @@ extension RingProducer {
         spantap_rules_find_unit(rules, first, spantap_frame_vlan(frame.baseAddress, UInt32(truncatingIfNeeded: frame.count)))
     }
 
+    /// Whether rule `index`'s filter accepts `frame` (true for a rule without one: a load and a
+    /// test). Runs before `sample`, so a rejected frame does not advance the rule's 1-in-N count;
+    /// a rejected frame is counted as `filter_rejected` here.
+    @inlinable @inline(__always)
+    public mutating func passesFilter(_ index: Int32, frame: UnsafeRawBufferPointer) -> Bool {
+        if firstRule[Int(index)].filter == 0 { return true }
+        return runFilter(index, frame: frame)
+    }
+
+    @usableFromInline @inline(never)
+    mutating func runFilter(_ index: Int32, frame: UnsafeRawBufferPointer) -> Bool {
+        guard spantap_rules_filter(rules, index, frame.baseAddress ?? UnsafeRawPointer(rules),
+                                   UInt32(truncatingIfNeeded: frame.count)) == 0 else { return true }
+        spantap_producer_count_filtered(producer)
+        return false
+    }
+
+    /// Whether rule `index` has a filter (then `passesFilter` must run before `sample`).
+    @inlinable @inline(__always)
+    public func isFiltered(_ index: Int32) -> Bool {
+        firstRule[Int(index)].filter != 0
+    }
+
     /// Once per batch, with the batch's CLOCK_MONOTONIC time: refills max-packets-per-second
     /// budgets (one compare when no rule has a limit).
     @inlinable @inline(__always)
@@ -98,9 +121,23 @@ extension RingProducer {
     /// Rule `index` as a value (tests, logs; not for the per-frame path).
     public func rule(at index: Int32) -> RingRule? {
         let entry = firstRule[Int(index)]
-        guard let direction = MirrorDirection(rawValue: entry.direction) else { return nil }
+        guard let direction = MirrorDirection(rawValue: UInt32(entry.direction)) else { return nil }
         return RingRule(ifindex: entry.ifindex, direction: direction, vlanID: entry.vlan_id, outputID: entry.output_id,
                         rate: entry.rate, runLength: entry.run_length, snapLength: entry.snap_length,
-                        maxPacketsPerSecond: entry.max_packets_per_second)
+                        maxPacketsPerSecond: entry.max_packets_per_second, filter: program(Int(entry.filter)))
     }
+
+    /// Program `reference` - 1 of the copy, as the producer validated it (nil for 0).
+    func program(_ reference: Int) -> FilterProgram? {
+        guard reference > 0 else { return nil }
+        let cache = UnsafeRawPointer(rules)
+        let length = (cache + MemoryLayout<spantap_rule_cache>.offset(of: \.program_lengths)!)
+            .assumingMemoryBound(to: UInt32.self)[reference - 1]
+        let first = (cache + MemoryLayout<spantap_rule_cache>.offset(of: \.programs)!)
+            .assumingMemoryBound(to: spantap_filter_insn.self) + (reference - 1) * Int(SPANTAP_FILTER_MAX_INSNS)
+        return try? FilterProgram.validated(Array(UnsafeBufferPointer(start: first, count: Int(length)))).get()
+    }
+
+    /// Rules of the table the producer left out at its last refresh (program missing or invalid).
+    public var disabledRules: Int { Int(rules.pointee.disabled) }
 }

@@ -34,8 +34,8 @@ public struct RingProducer: ~Copyable {
     @usableFromInline let producer: UnsafeMutablePointer<spantap_producer>
     /// The mapping's header, kept here so the per-batch rule check is one load away.
     @usableFromInline let header: UnsafeMutablePointer<spantap_ring_header>
-    /// Private copy of the ring's rule table (`struct spantap_rule_cache`), about 14 KiB, and its
-    /// first rule.
+    /// Private copy of the ring's rule table and the programs its rules reference (`struct
+    /// spantap_rule_cache`), about 270 KiB, and its first rule.
     @usableFromInline let rules: UnsafeMutablePointer<spantap_rule_cache>
     @usableFromInline let firstRule: UnsafePointer<spantap_rule>
 
@@ -74,7 +74,7 @@ public struct RingProducer: ~Copyable {
     /// it. Drops are counted at once. `timestampNanoseconds` is CLOCK_MONOTONIC.
     @inlinable @inline(__always)
     public mutating func stage(_ frame: UnsafeRawBufferPointer, rule: RingRule, timestampNanoseconds: UInt64 = 0) -> EnqueueResult {
-        var entry = spantap_rule(ifindex: rule.ifindex, direction: rule.direction.rawValue, output_id: rule.outputID,
+        var entry = spantap_rule(ifindex: rule.ifindex, direction: UInt16(rule.direction.rawValue), filter: 0, output_id: rule.outputID,
                                  rate: rule.rate, snap_length: rule.snapLength, generation: 0, vlan_id: rule.vlanID,
                                  run_length: rule.runLength, max_packets_per_second: rule.maxPacketsPerSecond)
         return stage(frame, entry: &entry, timestampNanoseconds: timestampNanoseconds)

@@ -11,9 +11,9 @@ public enum MirrorDirection: UInt32, Sendable, Comparable, CustomStringConvertib
 }
 
 /// One mirror rule as a ring's rule table carries it (`struct spantap_rule`): frames crossing
-/// `ifindex` in `direction` (and, for a unit, tagged `vlanID`) are sampled 1 in `rate`, each sample
-/// followed by `runLength` more, and staged with `outputID`, captured to `snapLength` bytes
-/// (0: whole frames).
+/// `ifindex` in `direction` (and, for a unit, tagged `vlanID`) that `filter` accepts are sampled
+/// 1 in `rate`, each sample followed by `runLength` more, and staged with `outputID`, captured to
+/// `snapLength` bytes (0: whole frames).
 public struct RingRule: Equatable, Sendable {
     public var ifindex: UInt32
     public var direction: MirrorDirection
@@ -27,9 +27,13 @@ public struct RingRule: Equatable, Sendable {
     public var snapLength: UInt32
     /// 0: no limit; N: at most N clones per second under this rule from one producer.
     public var maxPacketsPerSecond: UInt32
+    /// The program producers run on each frame before sampling it; nil: every frame. In the ring
+    /// it is an entry of the program table, shared by every rule with an equal program.
+    public var filter: FilterProgram?
 
     public init(ifindex: UInt32, direction: MirrorDirection = .received, vlanID: UInt16 = 0, outputID: UInt32,
-                rate: UInt32 = 1, runLength: UInt16 = 0, snapLength: UInt32 = 0, maxPacketsPerSecond: UInt32 = 0) {
+                rate: UInt32 = 1, runLength: UInt16 = 0, snapLength: UInt32 = 0, maxPacketsPerSecond: UInt32 = 0,
+                filter: FilterProgram? = nil) {
         self.ifindex = ifindex
         self.direction = direction
         self.vlanID = vlanID
@@ -38,6 +42,7 @@ public struct RingRule: Equatable, Sendable {
         self.runLength = runLength
         self.snapLength = snapLength
         self.maxPacketsPerSecond = maxPacketsPerSecond
+        self.filter = filter
     }
 
     /// What a rule is found by; the table is sorted by it and holds one rule per key.

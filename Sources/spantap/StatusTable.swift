@@ -8,12 +8,12 @@ struct StatusTable {
 
     func render() -> String {
         var out = table(["INSTANCE", "RATE", "INGRESS", "OUTPUT", "KIND", "MIRRORED", "BYTES", "DROP-FULL", "DROP-NOFRAME",
-                         "DROP-NOBIND", "DELIVERED", "WRITE-ERR", "RECREATED", "LATENCY-P50/P99"],
+                         "DROP-NOBIND", "FILTER-REJECTED", "DELIVERED", "WRITE-ERR", "RECREATED", "LATENCY-P50/P99"],
                         status.instances.map { i in
                             [i.name, i.rate <= 1 ? "all" : "1/\(i.rate)", i.ingress.joined(separator: ","),
                              "\(i.output.interface)#\(i.output.ifindex)", i.output.kind, "\(i.mirroredPackets)", "\(i.mirroredBytes)",
                              "\(i.mirrorDropsQueueFull)", "\(i.mirrorDropsNoFrame)", "\(i.mirrorDropsNoBinding)",
-                             "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)", latency(i.output.latency)]
+                             "\(i.filterRejected)", "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)", latency(i.output.latency)]
                         })
         let filters = status.instances.flatMap { i in
             (i.filter.map { [[i.name, "all", "\(i.filterInstructions ?? 0)", $0]] } ?? [])
@@ -34,11 +34,12 @@ struct StatusTable {
         }
         if !status.producers.isEmpty {
             out += "\n" + table(["PRODUCER", "PID", "SLOTS", "ATTACHED", "REATTACHES", "MIRRORED", "DROP-FULL", "DROP-NOFRAME",
-                                 "DROP-NOBIND", "DROP-NOTGRANTED", "DROP-BADREC", "SPURIOUS-WAKE"],
+                                 "DROP-NOBIND", "DROP-NOTGRANTED", "DROP-BADREC", "FILTER-REJECTED", "RULES-DISABLED", "SPURIOUS-WAKE"],
                                 status.producers.map { p in
                                     [p.name, "\(p.pid)", "\(p.slotCount)", p.attachedAt, "\(p.reattaches)", "\(p.mirroredPackets)",
                                      "\(p.mirrorDropsQueueFull)", "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)",
-                                     "\(p.mirrorDropsNotGranted)", "\(p.mirrorDropsBadRecord)", "\(p.spuriousWakeups)"]
+                                     "\(p.mirrorDropsNotGranted)", "\(p.mirrorDropsBadRecord)", "\(p.filterRejected)",
+                                     "\(p.rulesDisabled)", "\(p.spuriousWakeups)"]
                                 })
         }
         let d = status.daemon

@@ -28,13 +28,14 @@ struct StatusWatch {
             String(format: "%.0f", Double(new &- min(new, old ?? new)) / max(seconds, 0.001))
         }
         var out = "spantap status --watch: per second over the last \(String(format: "%.1f", seconds)) s (Ctrl-C ends)\n\n"
-        out += TextTable(["INSTANCE", "MIRRORED/s", "DELIVERED/s", "FULL/s", "NOFRAME/s", "NOBIND/s", "RATELIMIT/s", "WRITE-ERR/s"],
+        out += TextTable(["INSTANCE", "MIRRORED/s", "DELIVERED/s", "FULL/s", "NOFRAME/s", "NOBIND/s", "RATELIMIT/s", "FILTERED/s", "WRITE-ERR/s"],
                          now.instances.map { i in
                              let o = before.instances.first { $0.name == i.name }
                              return [i.name, rate(i.mirroredPackets, o?.mirroredPackets), rate(i.deliveredPackets, o?.deliveredPackets),
                                      rate(i.mirrorDropsQueueFull, o?.mirrorDropsQueueFull), rate(i.mirrorDropsNoFrame, o?.mirrorDropsNoFrame),
                                      rate(i.mirrorDropsNoBinding, o?.mirrorDropsNoBinding),
-                                     rate(i.mirrorDropsRateLimited, o?.mirrorDropsRateLimited), rate(i.writeErrors, o?.writeErrors)]
+                                     rate(i.mirrorDropsRateLimited, o?.mirrorDropsRateLimited), rate(i.filterRejected, o?.filterRejected),
+                                     rate(i.writeErrors, o?.writeErrors)]
                          }).render()
         if !now.bindings.isEmpty {
             out += "\n" + TextTable(["BINDING", "QUEUE", "RX/s", "FORWARDED/s", "TX-DROP/s", "KERNEL-DROP/s", "MIRRORED/s"],
@@ -47,10 +48,10 @@ struct StatusWatch {
                                     }).render()
         }
         if !now.producers.isEmpty {
-            out += "\n" + TextTable(["PRODUCER", "MIRRORED/s", "FULL/s", "NOTGRANTED/s"], now.producers.map { p in
+            out += "\n" + TextTable(["PRODUCER", "MIRRORED/s", "FULL/s", "NOTGRANTED/s", "FILTERED/s"], now.producers.map { p in
                 let o = before.producers.first { $0.name == p.name }
                 return [p.name, rate(p.mirroredPackets, o?.mirroredPackets), rate(p.mirrorDropsQueueFull, o?.mirrorDropsQueueFull),
-                        rate(p.mirrorDropsNotGranted, o?.mirrorDropsNotGranted)]
+                        rate(p.mirrorDropsNotGranted, o?.mirrorDropsNotGranted), rate(p.filterRejected, o?.filterRejected)]
             }).render()
         }
         return out

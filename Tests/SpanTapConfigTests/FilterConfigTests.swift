@@ -1,6 +1,7 @@
 import CLibPcap
 import SpanTapConfig
 import SpanTapFilter
+import SpanTapRing
 import SpanTapTestSupport
 import Testing
 

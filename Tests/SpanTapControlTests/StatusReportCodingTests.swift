@@ -23,7 +23,7 @@ import Testing
         let producer = try #require((object["producers"] as? [[String: Any]])?.first)
         #expect(Set(producer.keys) == ["name", "pid", "slot_count", "attached_at", "reattaches", "mirrored_packets",
                                        "mirror_drops_queue_full", "mirror_drops_no_frame", "mirror_drops_no_binding",
-                                       "mirror_drops_not_granted", "mirror_drops_bad_record", "mirror_drops_rate_limited",
+                                       "mirror_drops_not_granted", "mirror_drops_bad_record", "mirror_drops_rate_limited", "filter_rejected", "rules_disabled",
                                        "spurious_wakeups"])
         #expect(producer["reattaches"] as? Int == 2 && producer["attached_at"] as? String == "2026-12-07T03:00:00Z")
         #expect(producer["mirror_drops_not_granted"] as? Int == 5)

@@ -28,7 +28,7 @@ struct ClientLimitTests {
     }
 
     @Test func producersAndTheirRingMemoryAreBounded() throws {
-        // Rings of 256 x 2048 B map 512 KiB + 8704 B: two fit in 1.5 MiB, a third does not.
+        // Rings of 256 x 2048 B map 512 KiB + 140160 B: two fit in 1.5 MiB, a third does not.
         let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--max-producers", "3", "--max-ring-memory", "1536KiB"])
         defer { lab.cleanUp() }
         var held: [ControlClient] = []
@@ -43,7 +43,7 @@ struct ClientLimitTests {
         #expect(fourth.error?.contains("3 producers are attached, the limit (spantapd --max-producers) is 3") == true, "\(fourth)")
         let daemon = try lab.status().daemon
         #expect(daemon.producersAttached == 3)
-        #expect(daemon.ringMemoryBytes == 2 * (8704 + 256 * 2048) + (8704 + 2 * 64), "each ring maps its 8704-byte header and its slots")
+        #expect(daemon.ringMemoryBytes == 2 * (140_160 + 256 * 2048) + (140_160 + 2 * 64), "each ring maps its 140160-byte header and its slots")
         #expect(daemon.controlConnections == 4, "three producers and the asking connection")
         held.removeAll()
         #expect(waitUntil { (try? lab.status().daemon.ringMemoryBytes) == 0 })

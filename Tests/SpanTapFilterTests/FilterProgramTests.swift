@@ -1,6 +1,7 @@
 import CSpanTapRing
 import Foundation
 import SpanTapFilter
+import SpanTapRing
 import SpanTapTestSupport
 import Testing
 

@@ -85,7 +85,7 @@ import Testing
 
     @Test func headerCompilesStandaloneAsC11() throws {
         let probe = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spantap-header-\(getpid()).c")
-        try "#include \"spantap_ring.h\"\nint main(void) { return SPANTAP_RING_RULES_OFFSET + sizeof(struct spantap_rule_table) != SPANTAP_RING_HEADER_SIZE; }\n"
+        try "#include \"spantap_ring.h\"\nint main(void) { return SPANTAP_RING_PROGRAMS_OFFSET + sizeof(struct spantap_program_table) != SPANTAP_RING_HEADER_SIZE; }\n"
             .write(to: probe, atomically: true, encoding: .utf8)
         defer { unlink(probe.path) }
         let binary = probe.deletingPathExtension().path

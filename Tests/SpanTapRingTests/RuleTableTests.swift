@@ -34,7 +34,7 @@ import Testing
                            RingRule(ifindex: 3, outputID: 0, snapLength: 128)])
         #expect(cache.refresh(ring) == 1)
         #expect(cache.refresh(ring) == 0, "unchanged: one load, no copy")
-        #expect(cache.rules.map { [$0.ifindex, $0.direction, $0.output_id] } == [[3, 0, 0], [3, 1, 2], [9, 0, 1]])
+        #expect(cache.rules.map { [$0.ifindex, UInt32($0.direction), $0.output_id] } == [[3, 0, 0], [3, 1, 2], [9, 0, 1]])
         #expect(cache.find(3, .transmitted) == 1 && cache.find(9, .received) == 2 && cache.find(9, .transmitted) == -1)
         #expect(cache.find(4, .received) == -1 && cache.find(1, .received) == -1)
         #expect(cache.rules[0].snap_length == 128 && cache.rules[2].rate == 10)
