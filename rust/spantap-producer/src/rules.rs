@@ -17,12 +17,16 @@ use crate::ring::Ring;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
     /// Received on the interface (ingress mirroring).
-    Received = abi::RECEIVED as u16,
+    Received = direction(abi::RECEIVED),
     /// Transmitted by the interface (egress mirroring).
-    Transmitted = abi::TRANSMITTED as u16,
+    Transmitted = direction(abi::TRANSMITTED),
 }
 
-const _: () = assert!(abi::RECEIVED <= u16::MAX as u32 && abi::TRANSMITTED <= u16::MAX as u32, "a rule's direction is 16 bits");
+/// A direction as a rule holds it (16 bits since ABI 4), failing the build if it does not fit.
+const fn direction(value: u32) -> u16 {
+    assert!(value <= u16::MAX as u32, "a rule's direction is 16 bits");
+    value as u16
+}
 
 /// What `RuleCache::refresh` found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -392,7 +396,7 @@ mod tests {
     fn cache_with(ring: &Ring, rules: &[Rule], flags: u32) -> Box<RuleCache> {
         ring.write_rules(rules, flags);
         let mut cache = RuleCache::new();
-        assert_eq!(cache.refresh(&ring), Refresh::Changed);
+        assert_eq!(cache.refresh(ring), Refresh::Changed);
         cache
     }
 

@@ -9,12 +9,14 @@
 //!   the C validator's verdict and offending instruction for each, and a program both accept
 //!   must return the same value on every frame. The test builds with overflow checks, so a
 //!   wrap the interpreter did not mean would panic here.
+//!
 //! The C side is tests/c/filter_oracle.c, compiled with `cc` against the header.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use spantap_producer::filter::{self, Insn, Program, Reason, code};
 
@@ -52,8 +54,15 @@ impl Rng {
     }
 }
 
-/// The fixture's frames: filter_frames.c writes them as a pcap file, read back here.
+/// The fixture's frames, made once per test process (the tests run in parallel and would
+/// otherwise write the same files at once).
 fn fixture_frames() -> Vec<Frame> {
+    static FRAMES: OnceLock<Vec<Frame>> = OnceLock::new();
+    FRAMES.get_or_init(generate_fixture_frames).clone()
+}
+
+/// filter_frames.c writes the fixture's frames as a pcap file, read back here.
+fn generate_fixture_frames() -> Vec<Frame> {
     let generator = common::cc::compile(&repository().join("Tests/Fixtures/filter/filter_frames.c"), "filter_frames");
     let pcap = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("filter_frames.pcap");
     let status = Command::new(&generator).arg(&pcap).arg("2400").status().unwrap();
@@ -96,8 +105,8 @@ fn frames() -> Vec<Frame> {
 /// Runs the C oracle over `frames` for each of `programs` (raw instruction counts included:
 /// empty and too long ones too).
 fn ask_c(frames: &[Frame], programs: &[Vec<Insn>]) -> Vec<Answer> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/filter_oracle.c");
-    let oracle = common::cc::compile(&source, "filter_oracle");
+    static ORACLE: OnceLock<PathBuf> = OnceLock::new();
+    let oracle = ORACLE.get_or_init(|| common::cc::compile(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/filter_oracle.c"), "filter_oracle"));
     let mut input = Vec::new();
     input.extend((frames.len() as u32).to_ne_bytes());
     for frame in frames {
@@ -116,7 +125,7 @@ fn ask_c(frames: &[Frame], programs: &[Vec<Insn>]) -> Vec<Answer> {
     // Through a file, so neither side of a pipe waits on the other.
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("filter_oracle_input_{}", programs.len()));
     std::fs::write(&path, input).unwrap();
-    let output = Command::new(&oracle).stdin(std::fs::File::open(&path).unwrap()).stderr(Stdio::inherit()).output().unwrap();
+    let output = Command::new(oracle).stdin(std::fs::File::open(&path).unwrap()).stderr(Stdio::inherit()).output().unwrap();
     assert!(output.status.success(), "filter_oracle: {:?}", output.status);
     let words: Vec<u32> = output.stdout.chunks_exact(4).map(|w| u32::from_ne_bytes(w.try_into().unwrap())).collect();
     let (mut answers, mut at) = (Vec::new(), 0);
