@@ -1,46 +1,93 @@
 //! Reads the ABI's numbers from the C headers, so they are written down once: the ring version,
-//! the layout constants and the session's timings become `OUT_DIR/abi_constants.rs`, included by
-//! `src/abi.rs`. The crate only builds inside this repository (as a path or git dependency),
-//! next to the headers it mirrors.
+//! the layout constants, the filter machine's instruction codes and verdicts, and the session's
+//! timings become `OUT_DIR/abi_constants.rs`, included by `src/abi.rs`. The crate only builds
+//! inside this repository (as a path or git dependency), next to the headers it mirrors.
 
 use std::env;
 use std::fs;
 use std::path::PathBuf;
 
-const HEADERS: [&str; 2] = ["spantap_ring.h", "spantap_session.h"];
+const HEADERS: [&str; 3] = ["spantap_ring.h", "spantap_filter.h", "spantap_session.h"];
 
-/// `#define NAME VALUE` with a plain integer (decimal or hex, C suffixes u/l), and enumerators
-/// `NAME = VALUE,`: every number a producer needs. Anything else (macros with arguments,
-/// expressions) is not an ABI constant and is left out.
+/// The text without its C comments (block and line), so a comment never reads as a constant and
+/// an enumerator's comment spanning lines never reads as an enumerator.
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let block = rest.find("/*");
+        let line = rest.find("//");
+        match (block, line) {
+            (Some(b), l) if l.is_none_or(|l| b < l) => {
+                out += &rest[..b];
+                // Keep the line structure: a block comment becomes its newlines.
+                let end = rest[b + 2..].find("*/").map_or(rest.len(), |e| b + 2 + e + 2);
+                out.extend(rest[b..end].chars().filter(|c| *c == '\n'));
+                rest = &rest[end..];
+            }
+            (_, Some(l)) => {
+                out += &rest[..l];
+                rest = &rest[rest[l..].find('\n').map_or(rest.len(), |e| l + e)..];
+            }
+            _ => {
+                out += rest;
+                rest = "";
+            }
+        }
+    }
+    out
+}
+
+/// A C integer literal (decimal or hex, suffixes u/l), if `value` is one.
+fn number(value: &str) -> Option<u64> {
+    let value = value.trim().trim_end_matches(['u', 'U', 'l', 'L']);
+    match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => value.parse::<u64>().ok(),
+    }
+}
+
+fn abi_name(name: &str) -> bool {
+    name.starts_with("SPANTAP_") && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `#define NAME VALUE` with a plain integer, and every enumerator of every `enum { ... }` (with
+/// its explicit value, or the previous one plus one): every number a producer needs. Anything
+/// else (macros with arguments, expressions, negative enumerators and the implicit ones after
+/// them) is not an ABI constant here and is left out.
 fn constants(text: &str) -> Vec<(String, u64)> {
+    let text = without_comments(text);
     let mut found = Vec::new();
     for line in text.lines() {
-        let line = line.trim();
-        let (name, value) = if let Some(rest) = line.strip_prefix("#define ") {
-            let mut parts = rest.split_whitespace();
-            match (parts.next(), parts.next()) {
-                (Some(name), Some(value)) => (name, value),
-                _ => continue,
+        let Some(rest) = line.trim().strip_prefix("#define ") else { continue };
+        let mut parts = rest.split_whitespace();
+        if let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next()) {
+            if let (true, Some(value)) = (abi_name(name), number(value)) {
+                found.push((name.to_string(), value));
             }
-        } else if let Some((name, value)) = line.split_once(" = ") {
-            match value.split_whitespace().next() {
-                Some(value) => (name.trim(), value),
-                None => continue,
+        }
+    }
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("enum ") {
+        let after = &rest[start..];
+        let (Some(open), Some(close)) = (after.find('{'), after.find('}')) else { break };
+        if open < close && !after[..open].contains(';') && !after[..open].contains('(') {
+            let mut next = Some(0u64);
+            for item in after[open + 1..close].split(',') {
+                let (name, value) = match item.split_once('=') {
+                    Some((name, value)) => (name.trim(), number(value)),
+                    None => (item.trim(), next),
+                };
+                if name.is_empty() {
+                    continue;
+                }
+                next = value.and_then(|v| v.checked_add(1));
+                if let (true, Some(value)) = (abi_name(name), value) {
+                    found.push((name.to_string(), value));
+                }
             }
-        } else {
-            continue;
-        };
-        if !name.starts_with("SPANTAP_") || !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
-            continue;
         }
-        let value = value.trim_end_matches(',').trim_end_matches(['u', 'U', 'l', 'L']);
-        let parsed = match value.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16),
-            None => value.parse::<u64>(),
-        };
-        if let Ok(number) = parsed {
-            found.push((name.to_string(), number));
-        }
+        rest = &after[close.max(5)..];
     }
     found
 }
@@ -48,6 +95,7 @@ fn constants(text: &str) -> Vec<(String, u64)> {
 fn main() {
     let include = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../Sources/CSpanTapRing/include");
     let mut generated = String::from("// Generated by build.rs from Sources/CSpanTapRing/include: do not edit.\n");
+    let mut all = String::from("/// Every constant above, by name (tests/layout.rs asks a C compiler about each).\npub const ALL: &[(&str, u64)] = &[\n");
     for header in HEADERS {
         let path = include.join(header);
         println!("cargo:rerun-if-changed={}", path.display());
@@ -55,8 +103,10 @@ fn main() {
             .unwrap_or_else(|error| panic!("{}: {error} (spantap-producer builds inside the SpanTap repository)", path.display()));
         for (name, value) in constants(&text) {
             generated += &format!("pub const {name}: u64 = {value:#x};\n");
+            all += &format!("    (\"{name}\", {name}),\n");
         }
     }
+    generated += &(all + "];\n");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("abi_constants.rs");
     fs::write(&out, generated).unwrap_or_else(|error| panic!("{}: {error}", out.display()));
 }

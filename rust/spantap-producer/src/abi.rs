@@ -1,4 +1,4 @@
-//! The handoff ring's shared-memory layout (spantap_ring.h, version 3) as `#[repr(C)]` mirrors.
+//! The handoff ring's shared-memory layout (spantap_ring.h, version 4) as `#[repr(C)]` mirrors.
 //!
 //! Every number comes from the C header through build.rs (`generated` below), never typed here;
 //! the offsets are asserted at compile time against those numbers, and `tests/layout.rs`
@@ -30,6 +30,11 @@ pub const RING_LINE: usize = generated::SPANTAP_RING_LINE as usize;
 pub const RULE_CAPACITY: usize = generated::SPANTAP_RULE_CAPACITY as usize;
 pub const RULE_SIZE: usize = generated::SPANTAP_RULE_SIZE as usize;
 pub const RULES_OFFSET: usize = generated::SPANTAP_RING_RULES_OFFSET as usize;
+pub const PROGRAMS_OFFSET: usize = generated::SPANTAP_RING_PROGRAMS_OFFSET as usize;
+/// Filter programs one ring's program table holds.
+pub const PROGRAM_CAPACITY: usize = generated::SPANTAP_PROGRAM_CAPACITY as usize;
+/// The longest filter program (spantap_filter.h's SPANTAP_FILTER_MAX_INSNS).
+pub const FILTER_MAX_INSNS: usize = generated::SPANTAP_FILTER_MAX_INSNS as usize;
 pub const HEADER_SIZE: u32 = u32_of(generated::SPANTAP_RING_HEADER_SIZE);
 pub const SLOT_ALIGN: u32 = u32_of(generated::SPANTAP_RING_SLOT_ALIGN);
 pub const RECORD_SIZE: u32 = u32_of(generated::SPANTAP_RECORD_SIZE);
@@ -65,7 +70,12 @@ pub struct RingHeader {
     pub drops_no_frame: AtomicU64,
     pub mirror_once_suppressed: AtomicU64,
     pub drops_rate_limited: AtomicU64,
-    pub pad1: [AtomicU8; RING_LINE - 56],
+    /// Frames of a filtered rule its program rejected (they took no slot and no sample).
+    pub filter_rejected: AtomicU64,
+    /// Rules left out of the producer's copy at its last refresh (program missing or invalid):
+    /// producer: relaxed store per refresh that changed the rules.
+    pub rules_disabled: AtomicU64,
+    pub pad1: [AtomicU8; RING_LINE - 72],
     // ---- consumer line: spantapd writes. ----
     /// consumer: store-release when done with slots; producer: load-acquire only when its cached
     /// copy says full. (B) Untrusted: see `Producer::stage`.
@@ -82,7 +92,11 @@ pub struct RingHeader {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rule {
     pub ifindex: u32,
-    pub direction: u32,
+    /// abi::RECEIVED or abi::TRANSMITTED.
+    pub direction: u16,
+    /// 0: every frame. N (1..=PROGRAM_CAPACITY): only the frames program N - 1 of the program
+    /// table accepts.
+    pub filter: u16,
     pub output_id: u32,
     pub rate: u32,
     pub snap_length: u32,
@@ -111,6 +125,26 @@ pub struct RuleTable {
     pub rules: [SharedRule; RULE_CAPACITY],
 }
 
+/// One instruction inside the shared program table (struct spantap_filter_insn): the two words
+/// the seqlock reader loads one by one (relaxed), as spantap_rules_stage_program does.
+#[repr(C)]
+pub struct SharedInsn {
+    pub words: [AtomicU32; 2],
+}
+
+/// struct spantap_program_table, at PROGRAMS_OFFSET: the rules' filter programs. Written only by
+/// spantapd, inside the rule table's odd-generation window (D).
+#[repr(C)]
+pub struct ProgramTable {
+    /// Programs in use (0..program_count), <= PROGRAM_CAPACITY.
+    pub program_count: AtomicU32,
+    pub reserved: AtomicU32,
+    pub pad: [AtomicU8; RING_LINE - 8],
+    /// Instructions of each program.
+    pub lengths: [AtomicU32; PROGRAM_CAPACITY],
+    pub programs: [[SharedInsn; FILTER_MAX_INSNS]; PROGRAM_CAPACITY],
+}
+
 /// struct spantap_record: precedes the frame bytes in every slot.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,10 +161,12 @@ pub struct Record {
 impl Rule {
     /// The rule from the eight words the table holds it in (host byte order, like the mapping).
     pub(crate) fn from_words(w: [u32; RULE_SIZE / 4]) -> Rule {
+        let [direction_lo, direction_hi, filter_lo, filter_hi] = w[1].to_ne_bytes();
         let [vlan_lo, vlan_hi, run_lo, run_hi] = w[6].to_ne_bytes();
         Rule {
             ifindex: w[0],
-            direction: w[1],
+            direction: u16::from_ne_bytes([direction_lo, direction_hi]),
+            filter: u16::from_ne_bytes([filter_lo, filter_hi]),
             output_id: w[2],
             rate: w[3],
             snap_length: w[4],
@@ -143,11 +179,13 @@ impl Rule {
 
     /// The inverse of `from_words`, for whoever writes a table (tests, benchmarks).
     pub fn to_words(&self) -> [u32; RULE_SIZE / 4] {
+        let [direction_lo, direction_hi] = self.direction.to_ne_bytes();
+        let [filter_lo, filter_hi] = self.filter.to_ne_bytes();
         let [vlan_lo, vlan_hi] = self.vlan_id.to_ne_bytes();
         let [run_lo, run_hi] = self.run_length.to_ne_bytes();
         [
             self.ifindex,
-            self.direction,
+            u32::from_ne_bytes([direction_lo, direction_hi, filter_lo, filter_hi]),
             self.output_id,
             self.rate,
             self.snap_length,
@@ -179,10 +217,15 @@ const _: () = {
     assert!(offset_of!(RingHeader, consumer_index) == 2 * RING_LINE);
     assert!(offset_of!(RingHeader, need_wakeup) == 2 * RING_LINE + 8);
     assert!(size_of::<Rule>() == RULE_SIZE && size_of::<SharedRule>() == RULE_SIZE);
+    assert!(offset_of!(RingHeader, filter_rejected) == RING_LINE + 56 && offset_of!(RingHeader, rules_disabled) == RING_LINE + 64);
+    assert!(offset_of!(Rule, filter) == 6 && offset_of!(Rule, output_id) == 8);
     assert!(offset_of!(Rule, vlan_id) == 24 && offset_of!(Rule, run_length) == 26);
     assert!(offset_of!(RuleTable, rules) == RING_LINE);
     assert!(RULES_OFFSET == size_of::<RingHeader>());
-    assert!(HEADER_SIZE as usize == RULES_OFFSET + size_of::<RuleTable>());
+    assert!(PROGRAMS_OFFSET == RULES_OFFSET + size_of::<RuleTable>());
+    assert!(size_of::<SharedInsn>() == 8 && offset_of!(ProgramTable, lengths) == RING_LINE);
+    assert!(PROGRAM_CAPACITY <= u16::MAX as usize, "a rule's filter (u16) can name every program");
+    assert!(HEADER_SIZE as usize == PROGRAMS_OFFSET + size_of::<ProgramTable>());
     assert!(size_of::<Record>() == RECORD_SIZE as usize);
     assert!(offset_of!(Record, timestamp_ns) == 16 && offset_of!(Record, direction) == 24);
     assert!(HEADER_SIZE % SLOT_ALIGN == 0);

@@ -1,5 +1,5 @@
 //! One attach request over spantapd's control socket (helper thread only: it blocks):
-//!     {"command":"attach-producer","name":"xpf-0","abi":3,"reattaches":0}
+//!     {"command":"attach-producer","name":"xpf-0","abi":4,"reattaches":0}
 //! A successful reply is one JSON line carrying two descriptors (SCM_RIGHTS): the ring's memfd,
 //! then its eventfd. The ring is mapped and used only if the memfd's size, the header's geometry
 //! and the reply's slot_count, slot_size and mapping_size all agree.

@@ -1,6 +1,7 @@
-//! The producer side of SpanTap's handoff ring, ABI version 3 (Sources/CSpanTapRing/include/
-//! spantap_ring.h and spantap_session.h), for a Rust dataplane: attach to spantapd, follow the
-//! mirror rules it writes into the ring, sample, rate-limit, stage and publish clones once per
+//! The producer side of SpanTap's handoff ring, ABI version 4 (Sources/CSpanTapRing/include/
+//! spantap_ring.h, spantap_filter.h and spantap_session.h), for a Rust dataplane: attach to
+//! spantapd, follow the mirror rules and filter programs it writes into the ring (classic BPF,
+//! validated once per copy, run per frame: `filter`), sample, rate-limit, stage and publish clones once per
 //! batch, and survive spantapd restarts, without the forwarding thread ever blocking, locking,
 //! allocating or entering the kernel (except the ring's eventfd wake-up when the sink sleeps).
 //!
@@ -15,7 +16,7 @@
 //!     for (ifindex, frame) in &batch {
 //!         // ... forward the frame, then offer the clone:
 //!         match session.offer(*ifindex, Direction::Received, frame) {
-//!             Offer::Mirrored | Offer::Skipped => {}
+//!             Offer::Mirrored | Offer::Skipped | Offer::Filtered => {}
 //!             _other => { /* count it in the forwarder's own metrics */ }
 //!         }
 //!     }
@@ -36,6 +37,7 @@ compile_error!("spantap-producer supports 64-bit little-endian Linux (the ring's
 pub mod abi;
 pub use abi::Rule;
 mod attach;
+pub mod filter;
 mod ring;
 mod rules;
 mod session;

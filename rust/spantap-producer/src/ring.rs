@@ -9,7 +9,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{Ordering, fence};
 
-use crate::abi::{self, Record, RingHeader, Rule, RuleTable};
+use crate::abi::{self, ProgramTable, Record, RingHeader, Rule, RuleTable};
+use crate::filter::Insn;
 use crate::sys::{self, Mapping};
 
 /// The geometry a ring was checked to have. Kept privately: after the check, the producer never
@@ -145,9 +146,23 @@ impl Ring {
         unsafe { self.mapping.base().add(abi::RULES_OFFSET).cast::<RuleTable>().as_ref() }
     }
 
-    /// Plays spantapd's part: writes `rules` into the table under the seqlock (D), as spantapd
-    /// does on every reload. For benchmarks and tests.
+    pub fn program_table(&self) -> &ProgramTable {
+        // SAFETY: PROGRAMS_OFFSET + size_of::<ProgramTable>() == HEADER_SIZE <= the mapping's
+        // length (abi.rs asserts it); the offset keeps 8-byte alignment; atomics only.
+        unsafe { self.mapping.base().add(abi::PROGRAMS_OFFSET).cast::<ProgramTable>().as_ref() }
+    }
+
+    /// Plays spantapd's part: writes `rules` into the table under the seqlock (D), with no
+    /// programs (program_count 0), as spantapd does on every reload. For benchmarks and tests.
     pub fn write_rules(&self, rules: &[Rule], flags: u32) {
+        self.write_table(rules, flags, &[]);
+    }
+
+    /// `write_rules` with filter programs: program p of `programs` is what a rule with filter
+    /// p + 1 references. Writes what it is given, as a broken or hostile spantapd could: the
+    /// lengths and program_count are the slices' (also beyond the table's limits), the
+    /// instructions as many as fit (PROGRAM_CAPACITY programs of FILTER_MAX_INSNS).
+    pub fn write_table(&self, rules: &[Rule], flags: u32, programs: &[&[Insn]]) {
         let table = self.rule_table();
         let generation = table.generation.load(Ordering::Relaxed);
         table.generation.store(generation + 1, Ordering::Relaxed);
@@ -157,6 +172,16 @@ impl Ring {
         for (shared, rule) in table.rules.iter().zip(rules) {
             for (word, value) in shared.words.iter().zip(rule.to_words()) {
                 word.store(value, Ordering::Relaxed);
+            }
+        }
+        let shared = self.program_table();
+        shared.program_count.store(u32::try_from(programs.len()).unwrap_or(u32::MAX), Ordering::Relaxed);
+        for ((length, slot), program) in shared.lengths.iter().zip(&shared.programs).zip(programs) {
+            length.store(u32::try_from(program.len()).unwrap_or(u32::MAX), Ordering::Relaxed);
+            for (insn, value) in slot.iter().zip(program.iter()) {
+                for (word, value) in insn.words.iter().zip(value.to_words()) {
+                    word.store(value, Ordering::Relaxed);
+                }
             }
         }
         table.generation.store(generation + 2, Ordering::Release); // (D)
@@ -186,6 +211,7 @@ pub struct RingCounters {
     pub drops_no_frame: u64,
     pub mirror_once_suppressed: u64,
     pub drops_rate_limited: u64,
+    pub filter_rejected: u64,
 }
 
 /// The feeding side of one ring, for one thread (struct spantap_producer). Stage frames, then
@@ -223,6 +249,7 @@ impl<'ring> Producer<'ring> {
             drops_no_frame: h.drops_no_frame.load(Ordering::Relaxed),
             mirror_once_suppressed: h.mirror_once_suppressed.load(Ordering::Relaxed),
             drops_rate_limited: h.drops_rate_limited.load(Ordering::Relaxed),
+            filter_rejected: h.filter_rejected.load(Ordering::Relaxed),
         };
         let index = h.producer_index.load(Ordering::Relaxed);
         Producer {
@@ -309,7 +336,7 @@ impl<'ring> Producer<'ring> {
             ifindex: rule.ifindex,
             output_id: rule.output_id,
             timestamp_ns,
-            direction: rule.direction,
+            direction: rule.direction.into(),
             reserved: 0,
         };
         let offset = (self.producer_index & self.slot_mask) * self.slot_size;
@@ -367,6 +394,12 @@ impl<'ring> Producer<'ring> {
         self.header().drops_rate_limited.store(self.counters.drops_rate_limited, Ordering::Relaxed);
     }
 
+    /// A frame its rule's filter rejected (`RuleCache::filter` said false).
+    pub fn count_filtered(&mut self) {
+        self.counters.filter_rejected += 1;
+        self.header().filter_rejected.store(self.counters.filter_rejected, Ordering::Relaxed);
+    }
+
     pub fn counters(&self) -> RingCounters {
         self.counters
     }
@@ -384,7 +417,7 @@ mod tests {
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;
 
-    const RULE: Rule = Rule { ifindex: 7, direction: 0, output_id: 3, rate: 1, snap_length: 0, generation: 2, vlan_id: 0, run_length: 0, max_packets_per_second: 0 };
+    const RULE: Rule = Rule { ifindex: 7, direction: 0, filter: 0, output_id: 3, rate: 1, snap_length: 0, generation: 2, vlan_id: 0, run_length: 0, max_packets_per_second: 0 };
 
     /// The record and frame bytes in slot `index` of `ring`.
     fn slot(ring: &Ring, index: u64) -> (Record, Vec<u8>) {

@@ -1,20 +1,31 @@
 //! The producer's private copy of its mirror rules (struct spantap_rule_cache): refreshed once
-//! per batch from the ring's table under the seqlock (D), with retirement (E); rule lookup by
-//! interface, direction and VLAN unit; the 1-in-N down-counter with run-length; the
-//! max-packets-per-second token buckets. Nothing here allocates, divides or enters the kernel.
+//! per batch from the ring's table under the seqlock (D), with retirement (E), together with the
+//! filter programs the rules reference (copied, then validated: a rule whose program is missing
+//! or invalid is left out and counted in rules_disabled); rule lookup by interface, direction
+//! and VLAN unit; the per-rule filter; the 1-in-N down-counter with run-length; the
+//! max-packets-per-second token buckets. The per-frame calls allocate nothing, never divide by a
+//! value that can be zero and never enter the kernel.
 
 use std::sync::atomic::{Ordering, fence};
 
-use crate::abi::{self, Rule, RuleTable};
+use crate::abi::{self, ProgramTable, Rule};
+use crate::filter::{self, Insn, Program};
+use crate::ring::Ring;
 
 /// Which way a frame crossed the interface a rule names.
-#[repr(u32)]
+#[repr(u16)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
     /// Received on the interface (ingress mirroring).
-    Received = abi::RECEIVED,
+    Received = direction(abi::RECEIVED),
     /// Transmitted by the interface (egress mirroring).
-    Transmitted = abi::TRANSMITTED,
+    Transmitted = direction(abi::TRANSMITTED),
+}
+
+/// A direction as a rule holds it (16 bits since ABI 4), failing the build if it does not fit.
+const fn direction(value: u32) -> u16 {
+    assert!(value <= u16::MAX as u32, "a rule's direction is 16 bits");
+    value as u16
 }
 
 /// What `RuleCache::refresh` found.
@@ -39,6 +50,17 @@ pub enum Sample {
     OverLimit,
 }
 
+/// One program slot per program of the table, each of the longest program's size.
+type Programs = Box<[[Insn; filter::MAX_INSNS]; abi::PROGRAM_CAPACITY]>;
+
+fn programs() -> Programs {
+    // Built on the heap (128 KiB): a `Box::new` of the array would pass through the stack.
+    vec![[Insn::default(); filter::MAX_INSNS]; abi::PROGRAM_CAPACITY]
+        .into_boxed_slice()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("PROGRAM_CAPACITY programs were made"))
+}
+
 /// The rules this producer follows, and its sampling and rate state per rule.
 pub struct RuleCache {
     /// Table generation this copy was taken at; 0: none yet.
@@ -55,6 +77,15 @@ pub struct RuleCache {
     state: [u64; abi::RULE_CAPACITY],
     /// Per rule: the max_packets_per_second bucket, abi::TOKEN per clone.
     tokens: [u64; abi::RULE_CAPACITY],
+    /// Rules of the table left out of this copy: their program is missing or invalid.
+    disabled: u32,
+    /// The validated programs the rules reference, by the rules' filter - 1, and their lengths
+    /// (0: no program there). A rule in this copy only ever references a program that passed
+    /// `filter::validate`.
+    program_lengths: [u32; abi::PROGRAM_CAPACITY],
+    programs: Programs,
+    /// Where refresh copies programs before it knows the copy is not torn.
+    staging: Programs,
 }
 
 /// The table's order: (ifindex, direction, vlan_id).
@@ -83,28 +114,58 @@ impl Default for RuleCache {
             rules: [Rule::default(); abi::RULE_CAPACITY],
             state: [0; abi::RULE_CAPACITY],
             tokens: [0; abi::RULE_CAPACITY],
+            disabled: 0,
+            program_lengths: [0; abi::PROGRAM_CAPACITY],
+            programs: programs(),
+            staging: programs(),
         }
     }
 }
 
 impl RuleCache {
-    /// An empty cache on the heap (it is about 12 KiB).
+    /// An empty cache on the heap (about 12 KiB, and two 128 KiB program stores of its own).
     pub fn new() -> Box<RuleCache> {
         Box::default()
     }
 
-    /// Once per batch: the reader's side of the seqlock (D), and retirement (E).
-    pub fn refresh(&mut self, table: &RuleTable) -> Refresh {
-        let generation = table.generation.load(Ordering::Acquire); // (D) (E)
+    /// Once per batch: the reader's side of the seqlock (D), and retirement (E). The common case
+    /// (nothing changed) is one load-acquire of the generation. When it changed, copies the rules
+    /// and the programs they reference, validates each program, leaves out any rule whose
+    /// program is missing or invalid and stores how many in the ring's rules_disabled.
+    pub fn refresh(&mut self, ring: &Ring) -> Refresh {
+        let generation = ring.rule_table().generation.load(Ordering::Acquire); // (D) (E)
         if generation == self.generation {
             return Refresh::Same;
         }
-        self.refresh_changed(table, generation)
+        self.refresh_changed(ring, generation)
+    }
+
+    /// Copies program `program` of the table into the staging area (relaxed loads: spantapd may
+    /// be writing it; the caller finds out by loading the generation again). Returns its length,
+    /// or 0 if the reference is beyond program_count or the length cannot be a program.
+    fn stage_program(&mut self, table: &ProgramTable, program_count: u32, program: usize) -> u32 {
+        if program >= program_count as usize {
+            return 0;
+        }
+        let (Some(length), Some(from), Some(to)) =
+            (table.lengths.get(program), table.programs.get(program), self.staging.get_mut(program))
+        else {
+            return 0;
+        };
+        let length = length.load(Ordering::Relaxed);
+        if length == 0 || length as usize > filter::MAX_INSNS {
+            return 0;
+        }
+        for (to, from) in to[..length as usize].iter_mut().zip(from) {
+            *to = Insn::from_words(from.words.each_ref().map(|word| word.load(Ordering::Relaxed)));
+        }
+        length
     }
 
     #[cold]
     #[inline(never)]
-    fn refresh_changed(&mut self, table: &RuleTable, generation: u64) -> Refresh {
+    fn refresh_changed(&mut self, ring: &Ring, generation: u64) -> Refresh {
+        let table = ring.rule_table();
         if generation == abi::RULES_RETIRED {
             return Refresh::Retired;
         }
@@ -120,16 +181,42 @@ impl RuleCache {
         for (to, from) in fresh[..count].iter_mut().zip(&table.rules) {
             *to = Rule::from_words(from.words.each_ref().map(|word| word.load(Ordering::Relaxed)));
         }
+        // Each referenced program once: staged[p] is its length + 1 once copied (1: unusable).
+        let programs = ring.program_table();
+        let program_count = programs.program_count.load(Ordering::Relaxed);
+        let mut staged = [0u32; abi::PROGRAM_CAPACITY];
+        for rule in &fresh[..count] {
+            let Some(program) = usize::from(rule.filter).checked_sub(1) else { continue };
+            if staged.get(program) == Some(&0) {
+                staged[program] = self.stage_program(programs, program_count, program) + 1;
+            }
+        }
         fence(Ordering::Acquire); // (D)
         if table.generation.load(Ordering::Relaxed) != generation {
             return Refresh::Busy;
+        }
+        // The copy is whole. Validate what it holds; leave out rules that cannot run their filter.
+        for (staged, program) in staged.iter_mut().zip(self.staging.iter()) {
+            if *staged > 1 && filter::validate(&program[..*staged as usize - 1]).is_err() {
+                *staged = 1;
+            }
+        }
+        let runnable = |rule: &Rule| {
+            rule.filter == 0 || staged.get(usize::from(rule.filter) - 1).is_some_and(|staged| *staged > 1)
+        };
+        let mut kept = 0;
+        for i in 0..count {
+            if runnable(&fresh[i]) {
+                fresh[kept] = fresh[i];
+                kept += 1;
+            }
         }
         // Both lists are sorted: walk them together to carry the counts of unchanged rules over.
         let mut state = [0u64; abi::RULE_CAPACITY];
         let mut tokens = [0u64; abi::RULE_CAPACITY];
         let mut limited = 0;
         let mut j = 0;
-        for (i, rule) in fresh[..count].iter().enumerate() {
+        for (i, rule) in fresh[..kept].iter().enumerate() {
             while j < self.count && before(&self.rules[j], rule) {
                 j += 1;
             }
@@ -139,13 +226,21 @@ impl RuleCache {
             tokens[i] = if same { self.tokens[j] } else { 0 };
             limited += (rule.max_packets_per_second != 0) as u32;
         }
-        self.rules[..count].copy_from_slice(&fresh[..count]);
-        self.state[..count].copy_from_slice(&state[..count]);
-        self.tokens[..count].copy_from_slice(&tokens[..count]);
+        // Every program a kept rule references is in the staging area: it becomes the store (the
+        // old store becomes the next staging area). Slots no rule references get length 0.
+        std::mem::swap(&mut self.programs, &mut self.staging);
+        for (length, staged) in self.program_lengths.iter_mut().zip(staged) {
+            *length = staged.saturating_sub(1);
+        }
+        self.rules[..kept].copy_from_slice(&fresh[..kept]);
+        self.state[..kept].copy_from_slice(&state[..kept]);
+        self.tokens[..kept].copy_from_slice(&tokens[..kept]);
         self.limited = limited;
-        self.count = count;
+        self.disabled = (count - kept) as u32;
+        self.count = kept;
         self.flags = flags;
         self.generation = generation;
+        ring.header().rules_disabled.store(self.disabled as u64, Ordering::Relaxed);
         Refresh::Changed
     }
 
@@ -155,6 +250,7 @@ impl RuleCache {
         self.generation = 0;
         self.count = 0;
         self.limited = 0;
+        self.disabled = 0;
     }
 
     /// The rule for a frame crossing `ifindex` in `direction`: the port's rule, or, for a port
@@ -168,7 +264,7 @@ impl RuleCache {
     /// The first rule for `ifindex` and `direction` (a binary search: rules are sorted).
     #[inline]
     pub fn find(&self, ifindex: u32, direction: Direction) -> Option<usize> {
-        let key = (ifindex, direction as u32);
+        let key = (ifindex, direction as u16);
         let rules = &self.rules[..self.count];
         let low = rules.partition_point(|r| (r.ifindex, r.direction) < key);
         (low < rules.len() && (rules[low].ifindex, rules[low].direction) == key).then_some(low)
@@ -183,6 +279,32 @@ impl RuleCache {
             .take_while(|r| r.ifindex == port.ifindex && r.direction == port.direction)
             .position(|r| r.vlan_id == vlan_id)
             .map(|offset| first + offset)
+    }
+
+    /// Rule `i`'s filter on one whole frame, as it crossed the interface: true if the rule has
+    /// no filter or its program accepts the frame; false if it rejects it (count it with
+    /// `Producer::count_filtered`, do not sample it). An unfiltered rule costs a load and a test.
+    #[inline]
+    pub fn filter(&self, i: usize, frame: &[u8]) -> bool {
+        if self.rules[i].filter == 0 {
+            return true;
+        }
+        // A kept rule always has its program; if it had none, rejecting is the safe answer.
+        self.program(i).is_some_and(|program| program.accepts(frame))
+    }
+
+    /// Rule `i`'s validated filter program, if it has a filter.
+    pub fn program(&self, i: usize) -> Option<Program<'_>> {
+        let slot = usize::from(self.rules[i].filter).checked_sub(1)?;
+        let length = *self.program_lengths.get(slot)? as usize;
+        let program = self.programs.get(slot)?.get(..length).filter(|p| !p.is_empty())?;
+        Some(Program::validated(program))
+    }
+
+    /// Rules of the table left out of this copy at the last refresh that changed it: their
+    /// program is missing or invalid (also in the ring's rules_disabled).
+    pub fn disabled(&self) -> u32 {
+        self.disabled
     }
 
     /// Once per batch, with the batch's CLOCK_MONOTONIC time: refills every limited rule's
@@ -263,17 +385,18 @@ mod tests {
     use super::*;
     use crate::ring::Ring;
     use std::sync::Arc;
+    use crate::filter::code;
     use std::sync::atomic::AtomicBool;
 
     fn rule(ifindex: u32, rate: u32, run_length: u16) -> Rule {
-        Rule { ifindex, direction: abi::RECEIVED, output_id: 1, rate, generation: 2, run_length, ..Rule::default() }
+        Rule { ifindex, direction: abi::RECEIVED as u16, output_id: 1, rate, generation: 2, run_length, ..Rule::default() }
     }
 
     /// A cache holding `rules` as spantapd would write them.
     fn cache_with(ring: &Ring, rules: &[Rule], flags: u32) -> Box<RuleCache> {
         ring.write_rules(rules, flags);
         let mut cache = RuleCache::new();
-        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Changed);
+        assert_eq!(cache.refresh(ring), Refresh::Changed);
         cache
     }
 
@@ -311,11 +434,11 @@ mod tests {
             assert_eq!(cache.sample(i), Sample::Skip);
         }
         ring.write_rules(&[a, Rule { generation: 4, ..b }], 0);
-        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Changed);
+        assert_eq!(cache.refresh(&ring), Refresh::Changed);
         assert_eq!(cache.sample(0), Sample::Skip, "rule a kept its place in the count");
         assert_eq!(cache.sample(0), Sample::Mirror);
         assert_eq!(cache.sample(1), Sample::Mirror, "rule b changed: its count restarted");
-        assert_eq!(cache.refresh(ring.rule_table()), Refresh::Same);
+        assert_eq!(cache.refresh(&ring), Refresh::Same);
     }
 
     #[test]
@@ -378,13 +501,65 @@ mod tests {
         let mut cache = cache_with(&ring, &[rule(7, 1, 0)], 0);
         let table = ring.rule_table();
         table.generation.store(5, Ordering::Release);
-        assert_eq!(cache.refresh(table), Refresh::Busy);
+        assert_eq!(cache.refresh(&ring), Refresh::Busy);
         assert_eq!(cache.rules().len(), 1, "the old rules stay");
         table.rule_count.store(abi::RULE_CAPACITY as u32 + 1, Ordering::Relaxed);
         table.generation.store(6, Ordering::Release);
-        assert_eq!(cache.refresh(table), Refresh::Busy, "more rules than the table holds");
+        assert_eq!(cache.refresh(&ring), Refresh::Busy, "more rules than the table holds");
         ring.retire();
-        assert_eq!(cache.refresh(table), Refresh::Retired);
+        assert_eq!(cache.refresh(&ring), Refresh::Retired);
+    }
+
+    /// `tcpdump -ddd -y EN10MB 'udp'`, and a frame it accepts (IPv4, UDP) and one it rejects.
+    fn udp() -> Vec<Insn> {
+        let lines = "40 0 0 12\n21 0 2 2048\n48 0 0 23\n21 6 7 17\n21 0 6 34525\n48 0 0 20\n21 3 0 17\n21 0 3 44\n48 0 0 54\n21 0 1 17\n6 0 0 262144\n6 0 0 0";
+        lines.lines().map(|line| {
+            let n: Vec<u32> = line.split(' ').map(|n| n.parse().unwrap()).collect();
+            Insn::new(n[0] as u16, n[1] as u8, n[2] as u8, n[3])
+        }).collect()
+    }
+
+    fn ipv4(protocol: u8) -> Vec<u8> {
+        let mut frame = vec![0u8; 60];
+        frame[12..14].copy_from_slice(&[0x08, 0x00]);
+        frame[14] = 0x45;
+        frame[23] = protocol;
+        frame
+    }
+
+    /// A table with a filtered rule (a valid program), a rule whose program fails validation, a
+    /// rule referencing a program beyond program_count, one beyond the table's capacity and one
+    /// whose program's length is 0: only the unfiltered and the validly filtered rules are kept,
+    /// the three others are counted in the cache and in the ring's rules_disabled.
+    #[test]
+    fn refresh_keeps_runnable_filters_and_leaves_out_rules_with_missing_or_invalid_programs() {
+        let ring = ring();
+        let invalid = [Insn::new(code::LD_MEM, 0, 0, 3), Insn::new(code::RET_A, 0, 0, 0)]; // M[3] never stored
+        let filtered = |ifindex, filter| Rule { filter, ..rule(ifindex, 1, 0) };
+        let rules = [rule(1, 1, 0), filtered(2, 1), filtered(3, 2), filtered(4, 4), filtered(5, abi::PROGRAM_CAPACITY as u16 + 1), filtered(6, 3), filtered(7, 1)];
+        ring.write_table(&rules, 0, &[&udp(), &invalid, &[]]);
+        let mut cache = RuleCache::new();
+        assert_eq!(cache.refresh(&ring), Refresh::Changed);
+        let kept: Vec<u32> = cache.rules().iter().map(|r| r.ifindex).collect();
+        assert_eq!(kept, [1, 2, 7], "the unfiltered rule and the rules of the valid program");
+        assert_eq!(cache.disabled(), 4, "invalid program, beyond program_count, beyond capacity, length 0");
+        assert_eq!(ring.header().rules_disabled.load(Ordering::Relaxed), 4);
+        let index = |ifindex| cache.select(ifindex, Direction::Received, &[]).unwrap();
+        assert!(cache.filter(index(1), &ipv4(6)), "no filter: every frame");
+        assert!(cache.filter(index(2), &ipv4(17)) && !cache.filter(index(2), &ipv4(6)), "udp accepts UDP only");
+        assert!(!cache.filter(index(7), &ipv4(17)[..20]), "a frame too short for the load is rejected");
+        assert_eq!(cache.program(index(2)).map(|p| p.instructions().len()), Some(udp().len()));
+        assert!(cache.program(index(1)).is_none());
+        // A rewrite that fixes the program brings its rule back and clears the count.
+        ring.write_table(&rules[..3], 0, &[&udp(), &udp()]);
+        assert_eq!(cache.refresh(&ring), Refresh::Changed);
+        assert_eq!((cache.rules().len(), cache.disabled()), (3, 0));
+        assert_eq!(ring.header().rules_disabled.load(Ordering::Relaxed), 0);
+        // A program longer than the longest is refused without reading past the table.
+        let long = vec![Insn::new(code::RET_K, 0, 0, 1); filter::MAX_INSNS + 1];
+        ring.write_table(&rules[..2], 0, &[&long]);
+        assert_eq!(cache.refresh(&ring), Refresh::Changed);
+        assert_eq!((cache.rules().len(), cache.disabled()), (1, 1));
     }
 
     /// A writer thread rewrites the table as fast as it can with rule sets whose every field says
@@ -393,17 +568,29 @@ mod tests {
     fn the_seqlock_never_hands_out_a_torn_copy_under_a_concurrent_writer() {
         let ring = Arc::new(ring());
         let done = Arc::new(AtomicBool::new(false));
+        // Odd rules are filtered by the set's program: k % 50 + 1 loads of k, then return A.
         let set = |k: u32| -> Vec<Rule> {
             (0..(k % 200 + 1))
-                .map(|i| Rule { ifindex: i + 1, output_id: k, rate: k, snap_length: k, generation: k, run_length: k as u16, vlan_id: 0, direction: 0, max_packets_per_second: k })
+                .map(|i| Rule { ifindex: i + 1, filter: (i % 2) as u16, output_id: k, rate: k, snap_length: k, generation: k, run_length: k as u16, vlan_id: 0, direction: 0, max_packets_per_second: k })
                 .collect()
+        };
+        let program = |k: u32| -> Vec<Insn> {
+            let mut program = vec![Insn::new(code::LD_IMM, 0, 0, k); (k % 50 + 1) as usize];
+            program.push(Insn::new(code::RET_A, 0, 0, 0));
+            program
         };
         let writer = {
             let (ring, done) = (Arc::clone(&ring), Arc::clone(&done));
             std::thread::spawn(move || {
                 let mut k = 1;
                 while !done.load(Ordering::Relaxed) {
-                    ring.write_rules(&set(k), 0);
+                    let (rules, program) = (set(k), program(k));
+                    ring.write_table(&rules, 0, &[&program]);
+                    // A pause of varying length between rewrites, so some copies fit between two
+                    // and others overlap one.
+                    for _ in 0..(k % 16) * 200 {
+                        std::hint::spin_loop();
+                    }
                     k += 1;
                 }
                 k - 1
@@ -413,11 +600,15 @@ mod tests {
         let (mut changed, mut busy) = (0, 0);
         let start = std::time::Instant::now();
         while start.elapsed() < std::time::Duration::from_millis(500) || changed < 100 {
-            match cache.refresh(ring.rule_table()) {
+            match cache.refresh(&ring) {
                 Refresh::Changed => {
                     changed += 1;
                     let k = cache.rules()[0].output_id;
                     assert_eq!(cache.rules(), &set(k)[..], "a copy mixing sets");
+                    assert_eq!(cache.disabled(), 0, "a torn program copy was kept or refused");
+                    if let Some(copy) = (cache.rules().len() > 1).then(|| cache.program(1)) {
+                        assert_eq!(copy.map(|p| p.instructions()), Some(&program(k)[..]), "a program mixing sets");
+                    }
                 }
                 Refresh::Busy => busy += 1,
                 _ => {}
@@ -425,7 +616,7 @@ mod tests {
         }
         done.store(true, Ordering::Relaxed);
         let last = writer.join().unwrap();
-        while cache.refresh(ring.rule_table()) == Refresh::Busy {}
+        while cache.refresh(&ring) == Refresh::Busy {}
         assert_eq!(cache.rules(), &set(last)[..], "the last set is the one kept");
         eprintln!("seqlock: {changed} copies taken, {busy} refused as mid-update or torn");
     }

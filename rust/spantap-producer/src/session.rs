@@ -33,11 +33,8 @@ use crate::ring::{Producer, RingCounters, Staged};
 use crate::rules::{Direction, Refresh, RuleCache, Sample};
 use crate::sys;
 
-/// What `offer` did with one frame: what the forwarder may count it as.
-///
-/// `#[non_exhaustive]`: the filters issue adds `Filtered` (a frame its rule's filter program
-/// rejected); until filters land nothing could return it, so it is not here yet, and a match
-/// on `Offer` already needs an arm for variants to come.
+/// What `offer` did with one frame: what the forwarder may count it as (spantap_session.h's
+/// enum spantap_offer). `#[non_exhaustive]`: a match keeps an arm for variants to come.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Offer {
@@ -45,6 +42,9 @@ pub enum Offer {
     Mirrored,
     /// Not selected: no rule for it, or the 1-in-N count said no.
     Skipped,
+    /// Its rule's filter program rejected it (the ring counts filter_rejected; not counted
+    /// while detached: it was never a clone). It took no slot and no place in the 1-in-N count.
+    Filtered,
     /// Selected, over its rule's max-packets-per-second (the ring counts drops_rate_limited).
     OverLimit,
     /// Selected, the ring was full (the ring counts drops_queue_full).
@@ -73,6 +73,8 @@ pub struct Counters {
     pub attach_failures: u32,
     /// The rule table generation the producer follows (0: none yet).
     pub generation: u64,
+    /// Rules of that table left out because their filter program is missing or invalid.
+    pub rules_disabled: u32,
 }
 
 /// Where the helper thread's log lines go (called on the helper thread).
@@ -180,7 +182,7 @@ impl Session {
         }
         self.now_ns = now_ns;
         let Some(current) = &self.current else { return false };
-        if self.cache.refresh(current.attachment.ring.rule_table()) == Refresh::Retired {
+        if self.cache.refresh(&current.attachment.ring) == Refresh::Retired {
             self.leave();
             return false;
         }
@@ -190,7 +192,8 @@ impl Session {
 
     /// Per frame crossing `ifindex` in `direction` (Received after the forward decision,
     /// Transmitted for frames actually sent): find its rule (by VLAN unit when the port is
-    /// mirrored by unit), sample, stage. `frame` is copied; never kept. Never blocks.
+    /// mirrored by unit), run its filter, sample, stage. `frame` is the whole frame (the filter
+    /// sees it all); it is copied, never kept. Never blocks.
     #[inline]
     pub fn offer(&mut self, ifindex: u32, direction: Direction, frame: &[u8]) -> Offer {
         self.offer_unless(ifindex, direction, frame, None).0
@@ -212,9 +215,13 @@ impl Session {
     #[inline]
     fn offer_unless(&mut self, ifindex: u32, direction: Direction, frame: &[u8], suppress_for: Option<u32>) -> (Offer, Option<u32>) {
         let Some(r) = self.cache.select(ifindex, direction, frame) else { return (Offer::Skipped, None) };
-        // The filter pass goes here, before the 1-in-N count, so a rate counts only frames the
-        // rule's filter accepts (it comes with the filters issue, which adds the program table
-        // to the rule table; a rejected frame will be `Offer::Filtered`).
+        // Before the 1-in-N count: a rate counts only the frames the rule's filter accepts.
+        if !self.cache.filter(r, frame) {
+            if let Some(current) = &mut self.current {
+                current.producer.count_filtered();
+            }
+            return (Offer::Filtered, None);
+        }
         let sample = self.cache.sample(r);
         if sample == Sample::Skip {
             return (Offer::Skipped, None);
@@ -256,6 +263,7 @@ impl Session {
             attaches: self.shared.attaches.load(Ordering::Relaxed),
             attach_failures: self.shared.attach_failures.load(Ordering::Relaxed),
             generation: self.cache.generation(),
+            rules_disabled: self.cache.disabled(),
         }
     }
 

@@ -441,3 +441,44 @@ fn the_session_reattaches_after_spantapd_is_killed_and_restarted() {
     assert!(counters.drops_detached > 0, "clones selected while detached were counted: {counters:?}");
     assert!(slowest < 100_000_000, "a batch took {} ms: the forwarding thread waited on something", slowest / 1_000_000);
 }
+
+/// An instance with `input filter`: spantapd compiles it into the ring's program table, the
+/// session runs it before sampling, and the TAP gets only what it accepts. The expression picks
+/// frames by the low byte of their sequence number (byte 14): the even ones, then, after a reload
+/// to rate 2, every 2nd of the accepted ones (the 1-in-N count sees accepted frames only).
+#[test]
+fn an_instance_filter_reaches_the_session_and_the_tap_gets_only_what_it_accepts() {
+    let Some(_serial) = privileged() else { return };
+    let mut lab = Lab::new("");
+    let ingress = lab.make_ingress();
+    let tap = unique_name("of");
+    lab.interfaces.push(tap.clone());
+    let config = |rate| instance("span1", rate, &[&ingress], &tap) + "set forwarding-options port-mirroring instance span1 input filter \"ether[14] & 1 == 0\"\n";
+    lab.write_config(&config(1));
+    lab.start();
+    let mut session = Session::start(&lab.socket, "rs-filter").unwrap();
+    assert!(attached(&mut session), "attached: {:?}", session.last_error());
+    let capture = Capture::start(&lab, &tap);
+    let offer_batch = |session: &mut Session, seqs: std::ops::Range<i64>| -> Vec<Offer> {
+        session.begin_batch(monotonic_ns());
+        let offers = seqs.map(|seq| session.offer(ifindex(&ingress), Direction::Received, &frame(seq, 100))).collect();
+        session.publish();
+        offers
+    };
+    let offers = offer_batch(&mut session, 0..40);
+    let expected: Vec<Offer> = (0..40).map(|seq| if seq % 2 == 0 { Offer::Mirrored } else { Offer::Filtered }).collect();
+    assert_eq!(offers, expected);
+    lab.write_config(&config(2));
+    let reply = lab.control(r#"{"command":"reload"}"#).unwrap_or_default();
+    assert!(reply.contains("\"ok\":true"), "{reply}");
+    let offers = offer_batch(&mut session, 40..80);
+    assert_eq!(offers.iter().filter(|o| **o == Offer::Mirrored).count(), 10, "rate 2 over the 20 accepted: {offers:?}");
+    assert_eq!(offers.iter().filter(|o| **o == Offer::Filtered).count(), 20);
+    let counters = session.counters();
+    assert_eq!((counters.ring.filter_rejected, counters.rules_disabled), (40, 0), "{counters:?}");
+    let received = sequence(&capture.stop());
+    let mut wanted: Vec<i64> = (0..40).step_by(2).collect();
+    wanted.extend((40..80).step_by(4));
+    assert_eq!(received, wanted, "the even frames, then every 2nd even one");
+    assert!(wait_until(5.0, || lab.status().contains("\"filter_rejected\":40")), "status counts the producer's rejections: {}", lab.status());
+}

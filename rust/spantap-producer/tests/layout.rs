@@ -1,27 +1,28 @@
-//! The crate's mirrors against what a C compiler makes of spantap_ring.h: a small C program
-//! prints offsetof and sizeof of every field of every shared struct, and each must equal the
-//! crate's `offset_of!` / `size_of`. Also checks the generated constants against the same
-//! compiler's view of the header's macros.
+//! The crate's mirrors against what a C compiler makes of spantap_ring.h and spantap_filter.h: a
+//! small C program prints offsetof and sizeof of every field of every shared struct, and each
+//! must equal the crate's `offset_of!` / `size_of`. Also checks every constant build.rs took from
+//! the headers (macros and enumerators) against the same compiler's view of them.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
 use std::process::Command;
 
-use spantap_producer::abi::{self, Record, RingHeader, Rule, RuleTable};
+use spantap_producer::abi::{self, ProgramTable, Record, RingHeader, Rule, RuleTable};
+use spantap_producer::filter::{self, Insn};
 
-const STRUCTS: [(&str, &[&str]); 4] = [
+const STRUCTS: [(&str, &[&str]); 6] = [
     ("spantap_ring_header", &["magic", "version", "header_size", "slot_count", "slot_size", "snap_length", "rule_capacity", "pad0",
         "producer_index", "mirrored_packets", "mirrored_bytes", "drops_queue_full", "drops_no_frame", "mirror_once_suppressed",
-        "drops_rate_limited", "pad1", "consumer_index", "need_wakeup", "reserved1", "drops_no_binding", "pad2"]),
-    ("spantap_rule", &["ifindex", "direction", "output_id", "rate", "snap_length", "generation", "vlan_id", "run_length", "max_packets_per_second"]),
+        "drops_rate_limited", "filter_rejected", "rules_disabled", "pad1", "consumer_index", "need_wakeup", "reserved1", "drops_no_binding", "pad2"]),
+    ("spantap_rule", &["ifindex", "direction", "filter", "output_id", "rate", "snap_length", "generation", "vlan_id", "run_length", "max_packets_per_second"]),
     ("spantap_rule_table", &["generation", "rule_count", "flags", "pad", "rules"]),
+    ("spantap_program_table", &["program_count", "reserved", "pad", "lengths", "programs"]),
+    ("spantap_filter_insn", &["code", "jt", "jf", "k"]),
     ("spantap_record", &["captured_length", "original_length", "ifindex", "output_id", "timestamp_ns", "direction", "reserved"]),
 ];
-
-const MACROS: [&str; 12] = ["SPANTAP_RING_MAGIC", "SPANTAP_RING_VERSION", "SPANTAP_RING_LINE", "SPANTAP_RULE_CAPACITY", "SPANTAP_RULE_SIZE",
-    "SPANTAP_RING_RULES_OFFSET", "SPANTAP_RING_HEADER_SIZE", "SPANTAP_RING_SLOT_ALIGN", "SPANTAP_RULES_RETIRED", "SPANTAP_TABLE_MIRROR_ONCE",
-    "SPANTAP_RECORD_SIZE", "SPANTAP_TOKEN"];
 
 /// The probe's findings, compiled and run once for both tests.
 fn c_layout() -> &'static BTreeMap<String, u64> {
@@ -32,12 +33,8 @@ fn c_layout() -> &'static BTreeMap<String, u64> {
 /// Compiles and runs the probe: "struct.field offset", "struct.field.size size", "struct size"
 /// and "MACRO value" lines.
 fn probe() -> BTreeMap<String, u64> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let include = manifest.join("../../Sources/CSpanTapRing/include");
-    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let source = directory.join("layout_probe.c");
-    let binary = directory.join("layout_probe");
-    let mut c = String::from("#include <stddef.h>\n#include <stdio.h>\n#include \"spantap_ring.h\"\nint main(void) {\n");
+    let source = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("layout_probe.c");
+    let mut c = String::from("#include <stddef.h>\n#include <stdio.h>\n#include \"spantap_session.h\"\nint main(void) {\n");
     for (name, fields) in STRUCTS {
         for field in fields {
             c += &format!(
@@ -46,14 +43,13 @@ fn probe() -> BTreeMap<String, u64> {
         }
         c += &format!("    printf(\"{name} %zu\\n\", sizeof(struct {name}));\n");
     }
-    for name in MACROS {
+    // Every constant build.rs generated, macro or enumerator, under its own name.
+    for (name, _) in abi::generated::ALL {
         c += &format!("    printf(\"{name} %llu\\n\", (unsigned long long)({name}));\n");
     }
-    c += "    printf(\"SPANTAP_RECEIVED %d\\nSPANTAP_TRANSMITTED %d\\n\", SPANTAP_RECEIVED, SPANTAP_TRANSMITTED);\n    return 0;\n}\n";
+    c += "    return 0;\n}\n";
     std::fs::write(&source, c).unwrap();
-    let compiled = Command::new("cc").args(["-std=c11", "-Wall", "-Werror", "-I"]).arg(&include).arg("-o").arg(&binary).arg(&source).output()
-        .expect("cc (the layout test compiles spantap_ring.h)");
-    assert!(compiled.status.success(), "cc failed: {}", String::from_utf8_lossy(&compiled.stderr));
+    let binary = common::cc::compile(&source, "layout_probe");
     let output = Command::new(&binary).output().unwrap();
     String::from_utf8(output.stdout).unwrap().lines().map(|line| {
         let (key, value) = line.rsplit_once(' ').unwrap();
@@ -80,10 +76,12 @@ fn every_field_sits_where_the_c_compiler_puts_it() {
     let c = c_layout();
     let mut rust = BTreeMap::new();
     rust_layout!(rust, "spantap_ring_header", RingHeader, [magic, version, header_size, slot_count, slot_size, snap_length, rule_capacity, pad0,
-        producer_index, mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame, mirror_once_suppressed, drops_rate_limited, pad1,
-        consumer_index, need_wakeup, reserved1, drops_no_binding, pad2]);
-    rust_layout!(rust, "spantap_rule", Rule, [ifindex, direction, output_id, rate, snap_length, generation, vlan_id, run_length, max_packets_per_second]);
+        producer_index, mirrored_packets, mirrored_bytes, drops_queue_full, drops_no_frame, mirror_once_suppressed, drops_rate_limited,
+        filter_rejected, rules_disabled, pad1, consumer_index, need_wakeup, reserved1, drops_no_binding, pad2]);
+    rust_layout!(rust, "spantap_rule", Rule, [ifindex, direction, filter, output_id, rate, snap_length, generation, vlan_id, run_length, max_packets_per_second]);
     rust_layout!(rust, "spantap_rule_table", RuleTable, [generation, rule_count, flags, pad, rules]);
+    rust_layout!(rust, "spantap_program_table", ProgramTable, [program_count, reserved, pad, lengths, programs]);
+    rust_layout!(rust, "spantap_filter_insn", Insn, [code, jt, jf, k]);
     rust_layout!(rust, "spantap_record", Record, [captured_length, original_length, ifindex, output_id, timestamp_ns, direction, reserved]);
     let fields: Vec<&String> = c.keys().filter(|k| k.starts_with("spantap_")).collect();
     assert_eq!(fields.len(), rust.len(), "the probe and the mirrors list the same fields");
@@ -95,17 +93,25 @@ fn every_field_sits_where_the_c_compiler_puts_it() {
 #[test]
 fn the_generated_constants_are_the_headers() {
     let c = c_layout();
-    let rust: [(&str, u64); 14] = [
-        ("SPANTAP_RING_MAGIC", abi::RING_MAGIC), ("SPANTAP_RING_VERSION", abi::RING_VERSION as u64),
-        ("SPANTAP_RING_LINE", abi::RING_LINE as u64), ("SPANTAP_RULE_CAPACITY", abi::RULE_CAPACITY as u64),
-        ("SPANTAP_RULE_SIZE", abi::RULE_SIZE as u64), ("SPANTAP_RING_RULES_OFFSET", abi::RULES_OFFSET as u64),
-        ("SPANTAP_RING_HEADER_SIZE", abi::HEADER_SIZE as u64), ("SPANTAP_RING_SLOT_ALIGN", abi::SLOT_ALIGN as u64),
-        ("SPANTAP_RULES_RETIRED", abi::RULES_RETIRED), ("SPANTAP_TABLE_MIRROR_ONCE", abi::TABLE_MIRROR_ONCE as u64),
-        ("SPANTAP_RECORD_SIZE", abi::RECORD_SIZE as u64), ("SPANTAP_TOKEN", abi::TOKEN),
-        ("SPANTAP_RECEIVED", abi::RECEIVED as u64), ("SPANTAP_TRANSMITTED", abi::TRANSMITTED as u64),
+    for (name, value) in abi::generated::ALL {
+        assert_eq!(Some(value), c.get(*name), "{name}: build.rs vs the C compiler");
+    }
+    // What build.rs must have found for the crate to mean anything (a parser that found nothing
+    // would pass the loop above).
+    let found = |name: &str| abi::generated::ALL.iter().any(|(n, _)| *n == name);
+    for name in ["SPANTAP_RING_VERSION", "SPANTAP_RING_PROGRAMS_OFFSET", "SPANTAP_PROGRAM_CAPACITY", "SPANTAP_FILTER_MAX_INSNS",
+        "SPANTAP_BPF_LD_IMM", "SPANTAP_BPF_TXA", "SPANTAP_FILTER_EMPTY", "SPANTAP_FILTER_LINUX_EXTENSION", "SPANTAP_OFFER_FILTERED",
+        "SPANTAP_TRANSMITTED", "SPANTAP_SESSION_BACKOFF_MAX_MS"] {
+        assert!(found(name), "build.rs did not find {name}");
+    }
+    let derived: [(&str, u64); 7] = [
+        ("SPANTAP_RING_HEADER_SIZE", abi::HEADER_SIZE as u64), ("SPANTAP_RING_PROGRAMS_OFFSET", abi::PROGRAMS_OFFSET as u64),
+        ("SPANTAP_PROGRAM_CAPACITY", abi::PROGRAM_CAPACITY as u64), ("SPANTAP_FILTER_MAX_INSNS", filter::MAX_INSNS as u64),
+        ("SPANTAP_FILTER_MEMWORDS", filter::MEMWORDS as u64), ("SPANTAP_BPF_JSET_X", filter::code::JSET_X as u64),
+        ("SPANTAP_FILTER_SCRATCH_UNWRITTEN", filter::Reason::ScratchUnwritten as u64),
     ];
-    for (name, value) in rust {
+    for (name, value) in derived {
         assert_eq!(Some(&value), c.get(name), "{name}");
     }
-    assert_eq!(abi::RING_VERSION, 3, "this crate implements ring ABI 3; a new version needs its changes here");
+    assert_eq!(abi::RING_VERSION, 4, "this crate implements ring ABI 4; a new version needs its changes here");
 }

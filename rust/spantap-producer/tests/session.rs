@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{Answer, FakeDaemon, open_descriptors, ring_mappings, wait_until};
 use spantap_producer::abi::TABLE_MIRROR_ONCE;
+use spantap_producer::filter::{Insn, code};
 use spantap_producer::{AttachError, Direction, Offer, Rule, Session, monotonic_ns};
 
 /// One test at a time: some count this process's descriptors and mappings.
@@ -19,7 +20,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn rule(ifindex: u32, direction: Direction, output_id: u32, rate: u32) -> Rule {
-    Rule { ifindex, direction: direction as u32, output_id, rate, generation: 2, ..Rule::default() }
+    Rule { ifindex, direction: direction as u16, output_id, rate, generation: 2, ..Rule::default() }
 }
 
 fn attached(session: &mut Session) -> bool {
@@ -34,13 +35,13 @@ fn batch(session: &mut Session, frames: usize) -> Vec<Offer> {
 }
 
 #[test]
-fn a_session_attaches_with_abi_3_and_follows_rule_rewrites() {
+fn a_session_attaches_with_abi_4_and_follows_rule_rewrites() {
     let _serial = serial();
     let daemon = FakeDaemon::start(Answer::Ring { slot_count: 64 }, vec![rule(7, Direction::Received, 5, 1)]);
     let mut session = Session::start(&daemon.path, "rs-fake").unwrap();
     assert!(attached(&mut session));
     let ring = daemon.attach(0, 1.0).unwrap();
-    assert_eq!(ring.request, r#"{"command":"attach-producer","name":"rs-fake","abi":3,"reattaches":0}"#);
+    assert_eq!(ring.request, r#"{"command":"attach-producer","name":"rs-fake","abi":4,"reattaches":0}"#);
     assert_eq!(batch(&mut session, 10), [Offer::Mirrored; 10]);
     assert_eq!(ring.ring.header().producer_index.load(Ordering::Acquire), 10, "one publish made the batch visible");
     ring.ring.write_rules(&[Rule { generation: 4, ..rule(7, Direction::Received, 5, 2) }], 0);
@@ -65,7 +66,7 @@ fn a_retired_ring_is_left_at_the_next_batch_and_the_session_attaches_again() {
     assert_eq!(session.offer(7, Direction::Received, &[0; 64]), Offer::Detached, "selected by the last rules, no ring");
     assert_eq!(session.counters().drops_detached, 1);
     let second = daemon.attach(1, 3.0).expect("the helper attached again");
-    assert_eq!(second.request, r#"{"command":"attach-producer","name":"rs-retire","abi":3,"reattaches":1}"#);
+    assert_eq!(second.request, r#"{"command":"attach-producer","name":"rs-retire","abi":4,"reattaches":1}"#);
     assert!(attached(&mut session));
     assert_eq!(batch(&mut session, 4), [Offer::Mirrored; 4]);
     assert_eq!(second.ring.header().producer_index.load(Ordering::Acquire), 4, "the new ring gets the frames");
@@ -204,4 +205,56 @@ fn rate_limits_and_full_rings_are_reported_per_frame() {
     assert_eq!(session.offer(7, Direction::Received, &[0; 300]), Offer::TooLong, "a 256-byte slot holds 224 frame bytes");
     let c = session.counters().ring;
     assert_eq!((c.drops_rate_limited, c.drops_queue_full, c.drops_no_frame), (2, 2, 1));
+}
+
+/// `tcpdump -ddd -y EN10MB 'ether[14] & 1 == 0'`: frames whose byte 14 is even.
+const EVEN: [Insn; 4] = [
+    Insn::new(code::LD_B_ABS, 0, 0, 14),
+    Insn::new(code::JSET_K, 0, 1, 1),
+    Insn::new(code::RET_K, 0, 0, 0),
+    Insn::new(code::RET_K, 0, 0, 262144),
+];
+
+/// Find rule -> filter -> sample -> stage: a rejected frame is Filtered, counted in the ring's
+/// filter_rejected, takes no slot and does not advance the 1-in-N count (rate 2 over the
+/// accepted frames only mirrors accepted frames 0, 2, 4, ...); while detached a filtered frame is
+/// not a clone, so not counted as drops_detached. A rule whose program is invalid is left out
+/// (it mirrors nothing) and counted in rules_disabled.
+#[test]
+fn a_filtered_rule_mirrors_only_what_its_program_accepts_before_the_one_in_n_count() {
+    let _serial = serial();
+    let daemon = FakeDaemon::start(Answer::Ring { slot_count: 64 }, vec![]);
+    let mut session = Session::start(&daemon.path, "rs-filter").unwrap();
+    assert!(attached(&mut session));
+    let ring = daemon.attach(0, 1.0).unwrap();
+    let filtered = Rule { filter: 1, ..rule(7, Direction::Received, 5, 2) };
+    ring.ring.write_table(&[filtered], 0, &[&EVEN]);
+    assert!(session.begin_batch(monotonic_ns()));
+    let frame = |n: u8| {
+        let mut f = [0u8; 64];
+        f[14] = n;
+        f
+    };
+    let offers: Vec<Offer> = (0..8).map(|n| session.offer(7, Direction::Received, &frame(n))).collect();
+    use Offer::{Filtered as F, Mirrored as M, Skipped as S};
+    assert_eq!(offers, [M, F, S, F, M, F, S, F], "accepted frames 0, 2, 4, 6; rate 2 over those: 0 and 4");
+    session.publish();
+    let h = ring.ring.header();
+    assert_eq!(h.producer_index.load(Ordering::Acquire), 2, "rejected frames took no slot");
+    assert_eq!(h.filter_rejected.load(Ordering::Relaxed), 4);
+    assert_eq!(session.counters().ring.filter_rejected, 4);
+    assert_eq!(session.counters().rules_disabled, 0);
+
+    let invalid = [Insn::new(code::LD_MEM, 0, 0, 0), Insn::new(code::RET_A, 0, 0, 0)];
+    ring.ring.write_table(&[filtered, Rule { ifindex: 8, filter: 2, ..filtered }], 0, &[&EVEN, &invalid]);
+    assert!(session.begin_batch(monotonic_ns()));
+    assert_eq!(session.offer(8, Direction::Received, &frame(0)), Offer::Skipped, "the rule of an invalid program mirrors nothing");
+    assert_eq!(session.counters().rules_disabled, 1);
+    assert_eq!(h.rules_disabled.load(Ordering::Relaxed), 1);
+
+    ring.ring.retire();
+    assert!(!session.begin_batch(monotonic_ns()));
+    assert_eq!(session.offer(7, Direction::Received, &frame(1)), Offer::Filtered, "the last rules' filter still applies");
+    assert_eq!(session.offer(7, Direction::Received, &frame(0)), Offer::Detached);
+    assert_eq!(session.counters().drops_detached, 1, "a filtered frame is not a clone lost");
 }

@@ -5,6 +5,8 @@
 //! descriptors, a refusal), as a broken or hostile spantapd would.
 #![allow(dead_code)]
 
+pub mod cc;
+
 use std::ffi::{c_int, c_void};
 use std::io::{BufRead, BufReader};
 use std::mem::size_of;
