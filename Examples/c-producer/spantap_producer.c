@@ -3,7 +3,7 @@
  * AF_XDP dataplane that shows everything a producer in another language needs.
  *
  *   1. Start a session (spantap_session.h): a helper thread connects to spantapd's control socket,
- *      sends {"command":"attach-producer","name":"NAME","abi":3,"reattaches":N}, receives the
+ *      sends {"command":"attach-producer","name":"NAME","abi":4,"reattaches":N}, receives the
  *      ring's memfd and eventfd (SCM_RIGHTS), maps and checks the ring, and from then on watches
  *      the connection. If spantapd restarts or crashes it attaches again by itself; this thread
  *      never waits for it.
@@ -164,10 +164,12 @@ int main(int argc, char **argv)
         spantap_session_publish(&session);
     }
     struct spantap_producer *producer = spantap_session_producer(&session);
-    printf("mirrored_packets=%llu mirror_drops_queue_full=%llu mirror_drops_no_frame=%llu drops_detached=%llu\n",
+    printf("mirrored_packets=%llu mirror_drops_queue_full=%llu mirror_drops_no_frame=%llu drops_detached=%llu "
+           "filter_rejected=%llu\n",
            producer ? (unsigned long long)producer->mirrored_packets : 0ull,
            producer ? (unsigned long long)producer->drops_queue_full : 0ull,
-           producer ? (unsigned long long)producer->drops_no_frame : 0ull, (unsigned long long)session.drops_detached);
+           producer ? (unsigned long long)producer->drops_no_frame : 0ull, (unsigned long long)session.drops_detached,
+           producer ? (unsigned long long)producer->filter_rejected : 0ull);
     fflush(stdout);
     sleep((unsigned)wait_seconds);
     spantap_session_stop(&session); /* detach: spantapd drains and frees the ring */

@@ -34,13 +34,14 @@ public struct ForwarderSnapshot: Codable, Equatable, Sendable {
     public init(mirrorConfigs: [MirrorConfig]) { self.mirrorConfigs = mirrorConfigs }
 }
 
-/// `{"command":"attach-producer","name":"xpf-0","abi":3,"reattaches":1,"slot_count":4096,"slot_size":2048}`;
+/// `{"command":"attach-producer","name":"xpf-0","abi":4,"reattaches":1,"slot_count":4096,"slot_size":2048}`;
 /// `abi` is the ring ABI version the producer was built for (spantapd refuses any other),
 /// `reattaches` how many times this producer attached before (to earlier spantapd runs, say; shown
 /// in status), geometry fields are optional and default to the daemon's.
 public struct AttachProducer: Codable, Equatable, Sendable {
-    /// The ring ABI version this build speaks (`SPANTAP_RING_VERSION`).
-    public static let currentABI = 3
+    /// The ring ABI version this build speaks: `SPANTAP_RING_VERSION` (this module does not see the
+    /// header; ExternalProducerTests fails if the two differ, since spantapd checks the header's).
+    public static let currentABI = 4
 
     public var name: String
     public var abi: Int?

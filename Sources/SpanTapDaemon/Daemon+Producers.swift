@@ -12,9 +12,10 @@ extension Daemon {
         guard request.abi == Int(SPANTAP_RING_VERSION) else {
             throw ProducerRefusal("this spantapd speaks ring ABI \(SPANTAP_RING_VERSION) and the request "
                 + (request.abi.map { "asks for ABI \($0)" } ?? "has no \"abi\" field (an ABI 1 producer)")
-                + ": in ABI 3 spantapd retires a ring (the rule table's generation becomes SPANTAP_RULES_RETIRED) "
-                + "when it detaches the producer or stops, and the producer must then stop staging and attach again "
-                + "(spantap_session.h does both); rebuild against the current spantap_ring.h and send \"abi\":3")
+                + ": in ABI 4 a rule may carry a filter program (the ring's program table, published under the "
+                + "rule table's seqlock) that the producer must run before sampling, and the header grew to "
+                + "\(SPANTAP_RING_HEADER_SIZE) bytes; rebuild against the current spantap_ring.h (spantap_session.h "
+                + "does all of it) and send \"abi\":\(SPANTAP_RING_VERSION)")
         }
         guard (request.reattaches ?? 0) >= 0 else { throw ProducerRefusal("reattaches must be 0 or more") }
         guard !request.name.isEmpty, request.name.utf8.count <= 64 else {

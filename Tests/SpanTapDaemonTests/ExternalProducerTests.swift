@@ -49,6 +49,31 @@ struct ExternalProducerTests {
         #expect(detached.mirrorDropsNotGranted == 0 && detached.mirroredPackets == 40, "\(detached)")
     }
 
+    /// An instance's filter run by a real producer process on frames it generates: tagged 100,
+    /// 200, 300, 100, ... under `filter "vlan 200"`, exactly every third frame reaches the TAP and
+    /// the other two are counted as filter_rejected in the producer's line and in status (the
+    /// detached producers' totals, once it has gone).
+    @Test func theExampleProducerRunsTheInstanceFilter() throws {
+        let producer = try Self.buildProducer()
+        let port = try DaemonLab.makeIngress(), tap = uniqueName("out")
+        let lab = try DaemonLab(config: DaemonLab.config(ingress: [port], output: tap)
+            + "set forwarding-options port-mirroring instance span1 input filter \"vlan 200\"\n")
+        lab.interfaces = [port, tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+        let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
+
+        let printed = try run(producer, "-s", lab.socketPath, "-n", "filtered", "-i", port,
+                              "-v", "100", "-v", "200", "-v", "300", "-c", "90", "-b", "16", "-w", "1")
+        #expect(printed.contains("mirrored_packets=30 ") && printed.contains("filter_rejected=60"), "\(printed)")
+        #expect(waitUntil { (try? lab.status().instances.first?.deliveredPackets) == 30 })
+        let frames = capture.drain()
+        #expect(Self.sequence(frames) == Array(stride(from: 1, to: 90, by: 3)) && frames.allSatisfy { Self.vlan($0) == 200 },
+                "\(Self.sequence(frames))")
+        let detached = try lab.status().daemon.detachedProducers
+        #expect(detached.filterRejected == 60 && detached.mirroredPackets == 30, "\(detached)")
+    }
+
     @Test func cProducerAttachesFeedsTheTapAndDetaches() throws {
         let producer = try Self.buildProducer()
         let (lab, tap) = try DaemonLab.startedWithTap()

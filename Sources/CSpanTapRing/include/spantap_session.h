@@ -81,7 +81,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------- *
  * One attach request, for producers that manage their own connection (the session below uses
  * these from its helper thread). The control protocol is one JSON object per line:
- *     {"command":"attach-producer","name":"xpf-0","abi":3,"reattaches":0}
+ *     {"command":"attach-producer","name":"xpf-0","abi":4,"reattaches":0}
  * (optionally with "slot_count" and "slot_size", up to spantapd's --ring-slots/--ring-slot-size).
  * A successful reply carries two descriptors (SCM_RIGHTS): the ring's memfd, then its eventfd.
  * Keep the connection open for as long as the ring is fed: closing it detaches the producer.
