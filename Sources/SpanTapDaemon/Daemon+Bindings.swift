@@ -54,10 +54,19 @@ extension Daemon {
     /// rewritten, so each binding and each external producer follows within one batch, without
     /// restarting or re-attaching, and external producers' grants follow.
     func mirrorRulesChanged() {
-        var seen = Set<RingRule.Key>()
-        // One rule per interface, direction and unit: a snapshot may name an ifindex twice, and a
-        // unit and a whole port may resolve alike while links change; the first entry wins.
-        ringRules = mirrorRules().compactMap(\.ringRule).filter { seen.insert($0.key).inserted }
+        // One rule per interface, direction and unit (a snapshot may name an ifindex twice, and a
+        // unit and a whole port may resolve alike while links change; the first entry wins), except
+        // filtered rules: one firewall filter's selections for several instances share a key, and
+        // their filters are disjoint (spantap_ring.h's rule table), so all of them stay.
+        var onlyFiltered: [RingRule.Key: Bool] = [:]   // per key kept: whether every rule so far has a filter
+        ringRules = mirrorRules().compactMap(\.ringRule).filter { rule in
+            let filtered = rule.filter != nil
+            guard let sharable = onlyFiltered[rule.key] else {
+                onlyFiltered[rule.key] = filtered
+                return true
+            }
+            return sharable && filtered
+        }
         let mirrorOnce = forwarderSnapshot == nil && config.mirrorOnce
         for runner in crossConnects.values { runner.publishRules(ringRules, mirrorOnce: mirrorOnce) }
         let grant = recordGrant()

@@ -91,18 +91,20 @@ public struct MirrorHook {
         var ingressOutput = UInt32.max
         if ingressRule >= 0 {
             let producer = producer.unsafelyUnwrapped
-            let rule = ingressByUnit ? producer.pointee.findUnitRule(from: ingressRule, frame: frame) : ingressRule
+            var rule = ingressByUnit ? producer.pointee.findUnitRule(from: ingressRule, frame: frame) : ingressRule
+            if rule >= 0 { rule = producer.pointee.selectRule(rule, frame: frame) }
             // Mirror-once suppresses the egress copy only if the ingress copy really went to the
             // output (staged), as spantap_ring.h says: a dropped ingress clone suppresses nothing.
-            if rule >= 0 && producer.pointee.passesFilter(rule, frame: frame) && producer.pointee.sample(rule),
+            if rule >= 0 && producer.pointee.sample(rule),
                producer.pointee.stage(frame, ruleAt: rule, timestampNanoseconds: timestamp) == .enqueued {
                 ingressOutput = producer.pointee.outputID(ofRule: rule)
             }
         }
         if egressRule >= 0 && forwarded {
             let producer = producer.unsafelyUnwrapped
-            let rule = egressByUnit ? producer.pointee.findUnitRule(from: egressRule, frame: frame) : egressRule
-            if rule >= 0 && producer.pointee.passesFilter(rule, frame: frame) && producer.pointee.sample(rule) {
+            var rule = egressByUnit ? producer.pointee.findUnitRule(from: egressRule, frame: frame) : egressRule
+            if rule >= 0 { rule = producer.pointee.selectRule(rule, frame: frame) }
+            if rule >= 0 && producer.pointee.sample(rule) {
                 if mirrorOnce && producer.pointee.outputID(ofRule: rule) == ingressOutput {
                     producer.pointee.countSuppressed()
                 } else {

@@ -102,8 +102,8 @@ public final class HandoffRing: Sendable {
     public static let programCapacity = Int(SPANTAP_PROGRAM_CAPACITY)
 
     /// Replaces the rules the producer follows (the seqlock writer of `spantap_ring.h`); the
-    /// producer sees them at its next batch. At most one rule per (ifindex, direction, vlanID),
-    /// no whole-port rule beside unit rules of the same interface and direction, at most
+    /// producer sees them at its next batch. One rule per (ifindex, direction, vlanID), or several
+    /// that all carry filters no frame passes two of (tried in order), no whole-port rule beside unit rules of the same interface and direction, at most
     /// `ruleCapacity` of them. `mirrorOnce`: a frame selected on ingress and egress for one output
     /// is sent there once.
     public func publishRules(_ newRules: [RingRule], mirrorOnce: Bool = false) {

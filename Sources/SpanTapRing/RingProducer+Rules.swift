@@ -30,24 +30,26 @@ extension RingProducer {
         spantap_rules_find_unit(rules, first, spantap_frame_vlan(frame.baseAddress, UInt32(truncatingIfNeeded: frame.count)))
     }
 
-    /// Whether rule `index`'s filter accepts `frame` (true for a rule without one: a load and a
-    /// test). Runs before `sample`, so a rejected frame does not advance the rule's 1-in-N count;
-    /// a rejected frame is counted as `filter_rejected` here.
+    /// The rule that takes `frame`, starting at rule `index` (`spantap_rules_select`): `index`
+    /// itself for a rule without a filter (a load and a test), else the first rule of its
+    /// (ifindex, direction, unit) whose filter accepts the frame, or -1 when every one rejected it
+    /// (counted as `filter_rejected` here). Runs before `sample`, so a rejected frame does not
+    /// advance a 1-in-N count.
     @inlinable @inline(__always)
-    public mutating func passesFilter(_ index: Int32, frame: UnsafeRawBufferPointer) -> Bool {
-        if firstRule[Int(index)].filter == 0 { return true }
-        return runFilter(index, frame: frame)
+    public mutating func selectRule(_ index: Int32, frame: UnsafeRawBufferPointer) -> Int32 {
+        if firstRule[Int(index)].filter == 0 { return index }
+        return runFilters(from: index, frame: frame)
     }
 
     @usableFromInline @inline(never)
-    mutating func runFilter(_ index: Int32, frame: UnsafeRawBufferPointer) -> Bool {
-        guard spantap_rules_filter(rules, index, frame.baseAddress ?? UnsafeRawPointer(rules),
-                                   UInt32(truncatingIfNeeded: frame.count)) == 0 else { return true }
-        spantap_producer_count_filtered(producer)
-        return false
+    mutating func runFilters(from index: Int32, frame: UnsafeRawBufferPointer) -> Int32 {
+        let selected = spantap_rules_select(rules, index, frame.baseAddress ?? UnsafeRawPointer(rules),
+                                            UInt32(truncatingIfNeeded: frame.count))
+        if selected < 0 { spantap_producer_count_filtered(producer) }
+        return selected
     }
 
-    /// Whether rule `index` has a filter (then `passesFilter` must run before `sample`).
+    /// Whether rule `index` has a filter (then `selectRule` must run before `sample`).
     @inlinable @inline(__always)
     public func isFiltered(_ index: Int32) -> Bool {
         firstRule[Int(index)].filter != 0

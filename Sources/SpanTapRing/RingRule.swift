@@ -45,7 +45,8 @@ public struct RingRule: Equatable, Sendable {
         self.filter = filter
     }
 
-    /// What a rule is found by; the table is sorted by it and holds one rule per key.
+    /// What a rule is found by; the table is sorted by it (several rules share a key only when
+    /// their filters are disjoint: spantap_ring.h's rule table).
     public struct Key: Hashable, Comparable, Sendable {
         public let ifindex: UInt32
         public let direction: MirrorDirection

@@ -28,8 +28,9 @@ struct RuleTableWriter: @unchecked Sendable {
         programTable = base + Int(SPANTAP_RING_PROGRAMS_OFFSET)
     }
 
-    /// Replaces the table with `rules` (at most one per (ifindex, direction, vlanID), never a
-    /// whole-port rule beside unit rules of the same interface and direction, at most
+    /// Replaces the table with `rules` (several per (ifindex, direction, vlanID) only if all of them
+    /// carry filters no frame passes two of, spantap_ring.h's rule table; never a whole-port
+    /// rule beside unit rules of the same interface and direction, at most
     /// `SPANTAP_RULE_CAPACITY` rules and `SPANTAP_PROGRAM_CAPACITY` distinct filters; the caller
     /// checks) and the table's flags. Rules and programs are written in one odd window (D).
     mutating func write(_ rules: [RingRule], mirrorOnce: Bool) {
@@ -38,9 +39,9 @@ struct RuleTableWriter: @unchecked Sendable {
         let sorted = rules.sorted { $0.key < $1.key }
         let next = written &+ 2
         let changedAt = UInt32(truncatingIfNeeded: next)
-        let previous = Dictionary(current.map { ($0.rule.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let previous = Dictionary(grouping: current, by: \.rule.key)
         current = sorted.map { rule in
-            if let old = previous[rule.key], old.rule == rule { return old }
+            if let old = previous[rule.key]?.first(where: { $0.rule == rule }) { return old }
             return (rule, changedAt)
         }
         // Equal programs share one entry; a rule names its program by index + 1 (0: no filter).

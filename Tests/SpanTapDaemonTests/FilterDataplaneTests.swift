@@ -81,4 +81,49 @@ struct FilterDataplaneTests {
         #expect(try hosts.packetsReceivedByB() - receivedBefore >= UInt64(traffic.count), "host B got every forwarded frame")
         #expect(!lab.log().contains("cross-connect stopped"), "no restart: \(lab.log())")
     }
+
+    /// The Junos form through the real forwarder, first match deciding: `quiet` accepts UDP 5001
+    /// before `apps` (UDP 5000-5002, to instance a) can see it, `pings` sends ICMP to instance b.
+    /// Instance a gets exactly the 5002 frames, b exactly the ICMP ones, and nothing else is mirrored.
+    @Test func firstMatchingFirewallTermDecidesWhichInstanceGetsAFrame() throws {
+        let hosts = try NamespaceLab()
+        defer { hosts.teardown() }
+        let tapA = uniqueName("fa"), tapB = uniqueName("fb"), filter = "set firewall family inet filter split term"
+        let config = """
+            set forwarding-options port-mirroring instance a output interface \(tapA)
+            set forwarding-options port-mirroring instance b output interface \(tapB)
+            \(filter) quiet from protocol udp
+            \(filter) quiet from destination-port 5001
+            \(filter) quiet then accept
+            \(filter) apps from protocol udp
+            \(filter) apps from destination-port 5000-5002
+            \(filter) apps then port-mirror-instance a
+            \(filter) pings from protocol icmp
+            \(filter) pings then port-mirror-instance b
+            set interfaces \(hosts.forwarderA) unit 0 family inet filter input split
+            set dataplane xdp-mode generic
+            set dataplane cross-connect wire0 interface \(hosts.forwarderA)
+            set dataplane cross-connect wire0 interface \(hosts.forwarderB)
+
+            """
+        let lab = try DaemonLab(config: config)
+        lab.interfaces = [tapA, tapB]
+        defer { lab.cleanUp() }
+        try lab.start()
+        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
+
+        let sent = 150
+        let captureA = try PcapCapture(namespace: nil, interface: tapA, direction: "in")
+        let captureB = try PcapCapture(namespace: nil, interface: tapB, direction: "in")
+        try hosts.sendFromA(Self.mixedTraffic(hosts, count: sent))
+        #expect(waitUntil { (try? lab.status().instances.map(\.deliveredPackets).reduce(0, +)) == UInt64(2 * sent) },
+                "\(String(describing: try? lab.status().instances))")
+        let framesA = try captureA.stop(), framesB = try captureB.stop()
+        #expect(framesA.count == sent && framesA.allSatisfy { Self.destinationPort($0) == 5002 },
+                "instance a: \(framesA.count) frames, ports \(Set(framesA.map { Self.destinationPort($0) ?? -1 }))")
+        #expect(framesB.count == sent && framesB.allSatisfy { $0.count > 23 && $0[12] == 0x08 && $0[13] == 0x00 && $0[23] == 1 },
+                "instance b: \(framesB.count) frames")
+        let binding = try #require(try lab.status().bindings.first { $0.interface == hosts.forwarderA })
+        #expect(binding.rxPackets == binding.txPackets && binding.txDrops == 0, "\(binding)")
+    }
 }

@@ -6,12 +6,16 @@ import Testing
 /// header's C reader and per-frame filter, through the producer API spantapd's bindings use.
 @Suite struct RuleFilterTests {
     /// `ip proto 17` for an untagged IPv4 frame, by hand: ldb [23]; jeq #17; ret #262144; ret #0.
-    static let udpOnly = try! FilterProgram.validated([
-        spantap_filter_insn(code: UInt16(SPANTAP_BPF_LD_B_ABS.rawValue), jt: 0, jf: 0, k: 23),
-        spantap_filter_insn(code: UInt16(SPANTAP_BPF_JEQ_K.rawValue), jt: 0, jf: 1, k: 17),
-        spantap_filter_insn(code: UInt16(SPANTAP_BPF_RET_K.rawValue), jt: 0, jf: 0, k: 262_144),
-        spantap_filter_insn(code: UInt16(SPANTAP_BPF_RET_K.rawValue), jt: 0, jf: 0, k: 0),
-    ]).get()
+    static let udpOnly = only(protocol: 17)
+
+    static func only(protocol number: UInt32) -> FilterProgram {
+        try! FilterProgram.validated([
+            spantap_filter_insn(code: UInt16(SPANTAP_BPF_LD_B_ABS.rawValue), jt: 0, jf: 0, k: 23),
+            spantap_filter_insn(code: UInt16(SPANTAP_BPF_JEQ_K.rawValue), jt: 0, jf: 1, k: number),
+            spantap_filter_insn(code: UInt16(SPANTAP_BPF_RET_K.rawValue), jt: 0, jf: 0, k: 262_144),
+            spantap_filter_insn(code: UInt16(SPANTAP_BPF_RET_K.rawValue), jt: 0, jf: 0, k: 0),
+        ]).get()
+    }
 
     static func frame(protocol number: UInt8) -> [UInt8] {
         var frame = [UInt8](repeating: 0, count: 60)
@@ -24,16 +28,17 @@ import Testing
         try HandoffRing.create(name: "test-filters", geometry: RingGeometry(slotCount: 16, slotSize: 128))
     }
 
-    /// Offers `frames` to rule 0 of `producer` as a binding does (find, filter, sample, stage);
-    /// returns which were staged.
-    static func offer(_ frames: [[UInt8]], to producer: inout RingProducer) -> [Bool] {
+    /// Offers `frames` received on ifindex 7 to `producer` as a binding does (find, filter,
+    /// sample, stage); returns the output each was staged for, nil where none.
+    static func offer(_ frames: [[UInt8]], to producer: inout RingProducer) -> [UInt32?] {
         frames.map { frame in
             frame.withUnsafeBytes { bytes in
-                let rule = producer.findRule(ifindex: 7, direction: .received)
-                guard rule >= 0, producer.passesFilter(rule, frame: bytes), producer.sample(rule) else { return false }
+                var rule = producer.findRule(ifindex: 7, direction: .received)
+                if rule >= 0 { rule = producer.selectRule(rule, frame: bytes) }
+                guard rule >= 0, producer.sample(rule) else { return nil }
                 let staged = producer.stage(bytes, ruleAt: rule, timestampNanoseconds: 1) == .enqueued
                 producer.publish()
-                return staged
+                return staged ? producer.outputID(ofRule: rule) : nil
             }
         }
     }
@@ -47,12 +52,29 @@ import Testing
         let udp = Self.frame(protocol: 17), icmp = Self.frame(protocol: 1)
         // The UDP frames are the filter's 1st, 2nd, 3rd and 4th: rate 2 takes the 1st and 3rd.
         let staged = Self.offer([udp, icmp, udp, icmp, udp, udp], to: &producer)
-        #expect(staged == [true, false, false, false, true, false])
+        #expect(staged == [1, nil, nil, nil, 1, nil])
         let counters = ring.counters
         #expect(counters.filterRejected == 2 && counters.mirroredPackets == 2 && counters.rulesDisabled == 0)
         #expect(counters.queued == 2, "only the staged frames took slots")
         let held = producer.rule(at: 0)?.filter
         #expect(held == Self.udpOnly, "the producer holds the program spantapd wrote")
+    }
+
+    /// One firewall filter's terms mirroring one port to two instances are two rules of one
+    /// (ifindex, direction, unit): the first whose filter accepts a frame takes it, a frame both
+    /// reject is counted once, and each rule keeps its own 1-in-N count.
+    @Test func rulesSharingAPortAreTriedInOrderUntilAFilterAccepts() throws {
+        let ring = try Self.ring()
+        var producer = ring.makeProducer()
+        ring.publishRules([RingRule(ifindex: 7, outputID: 1, rate: 2, filter: Self.udpOnly),
+                           RingRule(ifindex: 7, outputID: 2, filter: Self.only(protocol: 1))])
+        let refreshed = producer.refreshRules()
+        #expect(refreshed)
+        let udp = Self.frame(protocol: 17), icmp = Self.frame(protocol: 1), tcp = Self.frame(protocol: 6)
+        let staged = Self.offer([udp, icmp, tcp, udp, icmp, udp], to: &producer)
+        #expect(staged == [1, 2, nil, nil, 2, 1], "UDP 1 in 2 to output 1, every ICMP to output 2, TCP to neither")
+        let counters = ring.counters
+        #expect(counters.filterRejected == 1 && counters.mirroredPackets == 4, "\(counters)")
     }
 
     @Test func rulesWithEqualProgramsShareOneEntry() throws {
@@ -99,7 +121,7 @@ import Testing
         let disabled = producer.disabledRules
         #expect(disabled == 1 && ring.counters.rulesDisabled == 1)
         let staged = Self.offer([Self.frame(protocol: 17)], to: &producer)
-        #expect(staged == [false])
+        #expect(staged == [nil])
     }
 
     @Test func aFilterChangeRestartsTheCountOfThatRuleOnly() throws {

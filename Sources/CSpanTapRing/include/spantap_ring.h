@@ -60,7 +60,10 @@
  *              the old copy and look again next batch; else copy rule_count and the rules (relaxed
  *              loads), acquire fence, load generation again: if it moved, the copy may be torn,
  *              so discard it and look again next batch; else the copy is the new rule set.
- * Rules are sorted by (ifindex, direction, vlan_id), at most one per triple. Each rule carries the
+ * Rules are sorted by (ifindex, direction, vlan_id). A triple has one rule, or several that all
+ * carry filters no frame passes more than one of (spantapd makes them from one firewall filter's
+ * first-match terms, each mirroring to its own instance, or from a unit's inet and inet6 filters);
+ * the producer tries them in order and the first that accepts a frame takes it. Each rule carries the
  * generation at which it last changed, so a producer restarts its 1-in-N count for that rule only.
  * The program table is part of the same seqlock: spantapd writes a rule's program in the same odd
  * window as the rule, and the reader copies the programs its rules reference before it loads the
@@ -68,7 +71,8 @@
  *
  * Filters (new in version 4): a rule with filter N != 0 selects only the frames that program N - 1
  * of the program table accepts (a tcpdump expression spantapd compiled with libpcap). Per frame the
- * order is: find the rule, run its filter, then the 1-in-N / run-length count, then the rule's
+ * order is: find the rule, run its filter (and the filters of the triple's further rules while
+ * they reject: spantap_rules_select), then the 1-in-N / run-length count, then the rule's
  * max-packets-per-second budget, then stage. A frame the filter rejects is counted in
  * filter_rejected, takes no slot and does not advance the 1-in-N count. The producer validates each
  * program once, when refresh copies it (spantap_filter_validate): a rule whose program is missing
@@ -183,7 +187,7 @@ struct spantap_rule {
     uint32_t ifindex;     /* the interface whose frames this rule selects */
     uint16_t direction;   /* enum spantap_direction */
     uint16_t filter;      /* 0: every frame. N (1..SPANTAP_PROGRAM_CAPACITY): only frames program
-                             N - 1 of the program table accepts (spantap_rules_filter) */
+                             N - 1 of the program table accepts (spantap_rules_select) */
     uint32_t output_id;   /* what records under this rule carry in output_id */
     uint32_t rate;        /* 0 or 1: every frame; N: frames 0, N, 2N, ... of the producer's own
                              count for this rule (spantap_rules_sample) */
@@ -472,16 +476,23 @@ static inline int spantap_rules_find_unit(const struct spantap_rule_cache *c, in
     return -1;
 }
 
-/* Rule i's filter on one frame (the whole frame, as it crossed the interface): 1 if the rule has
- * no filter or its program accepts the frame, 0 if it rejects it (count it with
+/* The rule that takes one frame (the whole frame, as it crossed the interface), starting at rule i
+ * (from spantap_rules_find, or spantap_rules_find_unit for a unit): i itself if it has no filter
+ * or its program accepts the frame, else the first further rule of the same (ifindex, direction,
+ * vlan_id) whose program does; -1 if every one rejected it (count it with
  * spantap_producer_count_filtered; do not sample it). An unfiltered rule costs a load and a test. */
-static inline int spantap_rules_filter(const struct spantap_rule_cache *c, int i, const void *frame, uint32_t length)
+static inline int spantap_rules_select(const struct spantap_rule_cache *c, int i, const void *frame, uint32_t length)
 {
-    uint32_t filter = c->rules[i].filter;
-    if (filter == 0)
-        return 1;
-    return spantap_filter_run(c->programs[filter - 1], c->program_lengths[filter - 1], (const uint8_t *)frame,
-                              length) != 0;
+    const struct spantap_rule *first = &c->rules[i];
+    for (uint32_t r = (uint32_t)i; r < c->count; r++) {
+        const struct spantap_rule *rule = &c->rules[r];
+        if (rule->ifindex != first->ifindex || rule->direction != first->direction || rule->vlan_id != first->vlan_id)
+            break;
+        if (rule->filter == 0 || spantap_filter_run(c->programs[rule->filter - 1], c->program_lengths[rule->filter - 1],
+                                                    (const uint8_t *)frame, length) != 0)
+            return (int)r;
+    }
+    return -1;
 }
 
 /* Once per batch, with the batch's CLOCK_MONOTONIC time: refills every limited rule's bucket by
@@ -551,7 +562,7 @@ static inline enum spantap_sample spantap_rules_sample(struct spantap_rule_cache
  *         int r = spantap_rules_find(&cache, ifindex, SPANTAP_RECEIVED);
  *         if (r >= 0 && cache.rules[r].vlan_id != 0)      (the port is mirrored by unit)
  *             r = spantap_rules_find_unit(&cache, r, spantap_frame_vlan(frame, length));
- *         if (r >= 0 && !spantap_rules_filter(&cache, r, frame, length)) {
+ *         if (r >= 0 && (r = spantap_rules_select(&cache, r, frame, length)) < 0) {
  *             spantap_producer_count_filtered(&producer);
  *             continue;
  *         }
@@ -707,7 +718,7 @@ static inline void spantap_producer_count_rate_limited(struct spantap_producer *
     __atomic_store_n(&p->header->drops_rate_limited, ++p->drops_rate_limited, __ATOMIC_RELAXED);
 }
 
-/* A frame its rule's filter rejected (spantap_rules_filter returned 0). */
+/* A frame its rule's filter rejected (spantap_rules_select returned -1). */
 static inline void spantap_producer_count_filtered(struct spantap_producer *p)
 {
     __atomic_store_n(&p->header->filter_rejected, ++p->filter_rejected, __ATOMIC_RELAXED);

@@ -485,7 +485,7 @@ static inline enum spantap_offer spantap_session_offer(struct spantap_session *s
         r = spantap_rules_find_unit(&s->cache, r, spantap_frame_vlan(frame, length));
     if (r < 0)
         return SPANTAP_OFFER_SKIPPED;
-    if (!spantap_rules_filter(&s->cache, r, frame, length)) {
+    if ((r = spantap_rules_select(&s->cache, r, frame, length)) < 0) {
         if (s->current)
             spantap_producer_count_filtered(&s->current->producer);
         return SPANTAP_OFFER_FILTERED;
