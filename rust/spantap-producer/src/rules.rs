@@ -281,21 +281,34 @@ impl RuleCache {
             .map(|offset| first + offset)
     }
 
-    /// Rule `i`'s filter on one whole frame, as it crossed the interface: true if the rule has
-    /// no filter or its program accepts the frame; false if it rejects it (count it with
-    /// `Producer::count_filtered`, do not sample it). An unfiltered rule costs a load and a test.
+    /// The rule that takes one whole frame (as it crossed the interface), starting at rule `i`
+    /// (from `select`): `i` itself if it has no filter or its program accepts the frame, else the
+    /// first further rule of the same (ifindex, direction, vlan_id) whose program does (several
+    /// rules share a key only with disjoint filters: one firewall filter's selections for several
+    /// instances); None if every one rejected it (count it with `Producer::count_filtered`, do
+    /// not sample it). The header's `spantap_rules_select`. An unfiltered rule costs a load and a test.
     #[inline]
-    pub fn filter(&self, i: usize, frame: &[u8]) -> bool {
+    pub fn filter(&self, i: usize, frame: &[u8]) -> Option<usize> {
         if self.rules[i].filter == 0 {
-            return true;
+            return Some(i);
         }
-        // A kept rule always has its program; if it had none, rejecting is the safe answer.
-        self.program(i).is_some_and(|program| program.accepts(frame))
+        let first = &self.rules[i];
+        self.rules[i..self.count]
+            .iter()
+            .take_while(|r| r.ifindex == first.ifindex && r.direction == first.direction && r.vlan_id == first.vlan_id)
+            // A kept rule always has its program; if it had none, rejecting is the safe answer.
+            .position(|r| r.filter == 0 || self.program_at(r.filter).is_some_and(|program| program.accepts(frame)))
+            .map(|offset| i + offset)
     }
 
     /// Rule `i`'s validated filter program, if it has a filter.
     pub fn program(&self, i: usize) -> Option<Program<'_>> {
-        let slot = usize::from(self.rules[i].filter).checked_sub(1)?;
+        self.program_at(self.rules[i].filter)
+    }
+
+    /// The validated program a rule's `filter` field names (N: program N - 1), if any.
+    fn program_at(&self, filter: u16) -> Option<Program<'_>> {
+        let slot = usize::from(filter).checked_sub(1)?;
         let length = *self.program_lengths.get(slot)? as usize;
         let program = self.programs.get(slot)?.get(..length).filter(|p| !p.is_empty())?;
         Some(Program::validated(program))
@@ -495,6 +508,26 @@ mod tests {
         assert_eq!(cache.select(8, Direction::Received, &frame(None)), None);
     }
 
+    /// Two instances selecting one port through one firewall filter: two rules of one key with
+    /// disjoint filters. The first whose filter accepts a frame takes it; a frame both reject is
+    /// rejected once.
+    #[test]
+    fn rules_sharing_a_key_are_tried_in_order_until_a_filter_accepts() {
+        let ring = ring();
+        // `ip proto 1`: ldb [23]; jeq #1; ret #262144; ret #0.
+        let icmp = [Insn::new(code::LD_B_ABS, 0, 0, 23), Insn::new(code::JEQ_K, 0, 1, 1),
+                    Insn::new(code::RET_K, 0, 0, 262_144), Insn::new(code::RET_K, 0, 0, 0)];
+        let rules = [Rule { filter: 1, ..rule(7, 1, 0) }, Rule { filter: 2, output_id: 2, ..rule(7, 1, 0) }];
+        ring.write_table(&rules, 0, &[&udp(), &icmp]);
+        let mut cache = RuleCache::new();
+        assert_eq!(cache.refresh(&ring), Refresh::Changed);
+        let first = cache.select(7, Direction::Received, &ipv4(17)).unwrap();
+        let output = |frame: &[u8]| cache.filter(first, frame).map(|r| cache.rule(r).output_id);
+        assert_eq!(output(&ipv4(17)), Some(1), "UDP: the first rule");
+        assert_eq!(output(&ipv4(1)), Some(2), "ICMP: the second rule");
+        assert_eq!(output(&ipv4(6)), None, "TCP: neither");
+    }
+
     #[test]
     fn a_retired_table_says_so_and_an_odd_or_oversized_one_is_busy() {
         let ring = ring();
@@ -545,9 +578,9 @@ mod tests {
         assert_eq!(cache.disabled(), 4, "invalid program, beyond program_count, beyond capacity, length 0");
         assert_eq!(ring.header().rules_disabled.load(Ordering::Relaxed), 4);
         let index = |ifindex| cache.select(ifindex, Direction::Received, &[]).unwrap();
-        assert!(cache.filter(index(1), &ipv4(6)), "no filter: every frame");
-        assert!(cache.filter(index(2), &ipv4(17)) && !cache.filter(index(2), &ipv4(6)), "udp accepts UDP only");
-        assert!(!cache.filter(index(7), &ipv4(17)[..20]), "a frame too short for the load is rejected");
+        assert_eq!(cache.filter(index(1), &ipv4(6)), Some(index(1)), "no filter: every frame");
+        assert!(cache.filter(index(2), &ipv4(17)).is_some() && cache.filter(index(2), &ipv4(6)).is_none(), "udp accepts UDP only");
+        assert!(cache.filter(index(7), &ipv4(17)[..20]).is_none(), "a frame too short for the load is rejected");
         assert_eq!(cache.program(index(2)).map(|p| p.instructions().len()), Some(udp().len()));
         assert!(cache.program(index(1)).is_none());
         // A rewrite that fixes the program brings its rule back and clears the count.

@@ -216,12 +216,12 @@ impl Session {
     fn offer_unless(&mut self, ifindex: u32, direction: Direction, frame: &[u8], suppress_for: Option<u32>) -> (Offer, Option<u32>) {
         let Some(r) = self.cache.select(ifindex, direction, frame) else { return (Offer::Skipped, None) };
         // Before the 1-in-N count: a rate counts only the frames the rule's filter accepts.
-        if !self.cache.filter(r, frame) {
+        let Some(r) = self.cache.filter(r, frame) else {
             if let Some(current) = &mut self.current {
                 current.producer.count_filtered();
             }
             return (Offer::Filtered, None);
-        }
+        };
         let sample = self.cache.sample(r);
         if sample == Sample::Skip {
             return (Offer::Skipped, None);

@@ -68,11 +68,11 @@ fn the_forwarding_path_allocates_nothing_per_frame() {
             for i in 0..64 {
                 let (ifindex, frame) = (if i % 3 == 0 { 9 } else { 7 }, &frames[i % 2]);
                 let Some(r) = cache.select(ifindex, Direction::Received, frame) else { continue };
-                if !cache.filter(r, frame) {
+                let Some(r) = cache.filter(r, frame) else {
                     producer.count_filtered();
                     filtered += 1;
                     continue;
-                }
+                };
                 match cache.sample(r) {
                     Sample::Mirror => mirrored += (producer.stage(cache.rule(r), frame, *now) == Staged::Enqueued) as u64,
                     Sample::OverLimit => {

@@ -72,7 +72,7 @@ fn main() -> ExitCode {
             } else if forwarder {
                 if let Some(r) = cache.find(7, Direction::Received) {
                     // forwarder mode stays C's forwarder loop (no filter call), so row 7 compares like with like.
-                    if (!filtered || cache.filter(r, black_box(frame))) && cache.sample(r) == Sample::Mirror {
+                    if (!filtered || cache.filter(r, black_box(frame)).is_some()) && cache.sample(r) == Sample::Mirror {
                         producer.stage(cache.rule(r), black_box(frame), 0);
                     }
                 }
