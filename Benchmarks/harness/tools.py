@@ -49,6 +49,8 @@ class Tools:
             "paced_sender": ["-O2", "-Wall", "Benchmarks/paced_sender.c"],
             "spantap_producer": ["-std=c11", "-O2", "-pthread", *ring, "Examples/c-producer/spantap_producer.c"],
             "c_producer_bench": ["-std=c11", "-O2", "-pthread", *ring, "Benchmarks/c_producer_bench.c"],
+            "filter_bench": ["-O2", "-Wall", *ring, "Benchmarks/filter_bench.c", "-lpcap"],
+            "filter_frames": ["-O2", "-Wall", "Tests/Fixtures/filter/filter_frames.c", "-lpcap"],
         }
         for name in c_programs:
             if name == "rust_producer_bench":  # the Rust crate's twin of c_producer_bench, built by cargo

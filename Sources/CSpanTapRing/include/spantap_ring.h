@@ -476,12 +476,10 @@ static inline int spantap_rules_find_unit(const struct spantap_rule_cache *c, in
     return -1;
 }
 
-/* The rule that takes one frame (the whole frame, as it crossed the interface), starting at rule i
- * (from spantap_rules_find, or spantap_rules_find_unit for a unit): i itself if it has no filter
- * or its program accepts the frame, else the first further rule of the same (ifindex, direction,
- * vlan_id) whose program does; -1 if every one rejected it (count it with
- * spantap_producer_count_filtered; do not sample it). An unfiltered rule costs a load and a test. */
-static inline int spantap_rules_select(const struct spantap_rule_cache *c, int i, const void *frame, uint32_t length)
+/* spantap_rules_select's loop, for a rule that has a filter: rule i's program, then those of the
+ * further rules of the same (ifindex, direction, vlan_id) while they reject. */
+static __attribute__((noinline)) int spantap_rules_select_filtered(const struct spantap_rule_cache *c, int i, const void *frame,
+                                                           uint32_t length)
 {
     const struct spantap_rule *first = &c->rules[i];
     for (uint32_t r = (uint32_t)i; r < c->count; r++) {
@@ -493,6 +491,18 @@ static inline int spantap_rules_select(const struct spantap_rule_cache *c, int i
             return (int)r;
     }
     return -1;
+}
+
+/* The rule that takes one frame (the whole frame, as it crossed the interface), starting at rule i
+ * (from spantap_rules_find, or spantap_rules_find_unit for a unit): i itself if it has no filter
+ * or its program accepts the frame, else the first further rule of the same (ifindex, direction,
+ * vlan_id) whose program does; -1 if every one rejected it (count it with
+ * spantap_producer_count_filtered; do not sample it). An unfiltered rule costs a load and a test. */
+static inline int spantap_rules_select(const struct spantap_rule_cache *c, int i, const void *frame, uint32_t length)
+{
+    if (c->rules[i].filter == 0)
+        return i;
+    return spantap_rules_select_filtered(c, i, frame, length);
 }
 
 /* Once per batch, with the batch's CLOCK_MONOTONIC time: refills every limited rule's bucket by
