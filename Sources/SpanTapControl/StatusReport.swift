@@ -22,56 +22,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// Control connections open now, the asking one included.
         public var controlConnections = 0
         /// Counters of producers that detached or were quarantined, so their totals are not lost.
-        public var detachedProducers = ProducerCounters()
-
-        public init() {}
-    }
-
-    /// One external producer's counters.
-    public struct ProducerCounters: Codable, Equatable, Sendable {
-        public var mirroredPackets: UInt64 = 0
-        public var mirrorDropsQueueFull: UInt64 = 0
-        public var mirrorDropsNoFrame: UInt64 = 0
-        public var mirrorDropsNoBinding: UInt64 = 0
-        /// Records for an output or from an ingress outside the producer's grant, not delivered.
-        public var mirrorDropsNotGranted: UInt64 = 0
-        /// Records whose lengths did not fit their slot, not delivered.
-        public var mirrorDropsBadRecord: UInt64 = 0
-        /// Clones the producer did not make: over a rule's max-packets-per-second.
-        public var mirrorDropsRateLimited: UInt64 = 0
-        /// Frames a rule's filter rejected in the producer (never clones, so not drops).
-        public var filterRejected: UInt64 = 0
-        /// Rules the producer says it left out: their filter program was missing or invalid.
-        public var rulesDisabled: UInt64 = 0
-        /// Wake-ups (eventfd writes) that found the ring empty.
-        public var spuriousWakeups: UInt64 = 0
-
-        public init() {}
-
-        public static func += (total: inout ProducerCounters, more: ProducerCounters) {
-            total.mirroredPackets &+= more.mirroredPackets
-            total.mirrorDropsQueueFull &+= more.mirrorDropsQueueFull
-            total.mirrorDropsNoFrame &+= more.mirrorDropsNoFrame
-            total.mirrorDropsNoBinding &+= more.mirrorDropsNoBinding
-            total.mirrorDropsNotGranted &+= more.mirrorDropsNotGranted
-            total.mirrorDropsBadRecord &+= more.mirrorDropsBadRecord
-            total.mirrorDropsRateLimited &+= more.mirrorDropsRateLimited
-            total.filterRejected &+= more.filterRejected
-            total.rulesDisabled &+= more.rulesDisabled
-            total.spuriousWakeups &+= more.spuriousWakeups
-        }
-    }
-
-    /// Mirror counters, summed over every ring that feeds an instance.
-    public struct MirrorCounters: Codable, Equatable, Sendable {
-        public var mirroredPackets: UInt64 = 0
-        public var mirroredBytes: UInt64 = 0
-        public var mirrorDropsQueueFull: UInt64 = 0
-        public var mirrorDropsNoFrame: UInt64 = 0
-        public var mirrorDropsNoBinding: UInt64 = 0
-        public var mirrorOnceSuppressed: UInt64 = 0
-        public var mirrorDropsRateLimited: UInt64 = 0
-        public var filterRejected: UInt64 = 0
+        public var detachedProducers = MirrorCounters()
 
         public init() {}
     }
@@ -148,6 +99,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var total: UInt64 { writeFailed &+ noRoute &+ routingLoop &+ transmitFailed }
     }
 
+    @dynamicMemberLookup
     public struct Instance: Codable, Equatable, Sendable {
         public var name: String
         /// "port-mirroring" or "analyzer".
@@ -165,17 +117,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// What Junos firewall filters mirror to this instance; absent when none do.
         public var firewallSelections: [FirewallSelection]?
         public var output: Output
-        public var mirroredPackets: UInt64
-        public var mirroredBytes: UInt64
-        public var mirrorDropsQueueFull: UInt64
-        public var mirrorDropsNoFrame: UInt64
-        public var mirrorDropsNoBinding: UInt64
-        /// Egress copies not made because the ingress copy went to the same output (mirror-once).
-        public var mirrorOnceSuppressed: UInt64
-        /// Clones over max-packets-per-second, not made.
-        public var mirrorDropsRateLimited: UInt64
-        /// Frames of the instance's selections its filter rejected, before sampling.
-        public var filterRejected: UInt64
+        /// Summed over the rings of the bindings that mirror for it; in JSON beside the other fields.
+        public var mirror: MirrorCounters
         public var deliveredPackets: UInt64
         public var deliveredBytes: UInt64
         public var writeErrors: UInt64
@@ -193,18 +136,54 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.ingress = ingress
             self.egress = egress
             self.output = output
-            mirroredPackets = mirror.mirroredPackets
-            mirroredBytes = mirror.mirroredBytes
-            mirrorDropsQueueFull = mirror.mirrorDropsQueueFull
-            mirrorDropsNoFrame = mirror.mirrorDropsNoFrame
-            mirrorDropsNoBinding = mirror.mirrorDropsNoBinding
-            mirrorOnceSuppressed = mirror.mirrorOnceSuppressed
-            mirrorDropsRateLimited = mirror.mirrorDropsRateLimited
-            filterRejected = mirror.filterRejected
+            self.mirror = mirror
             self.deliveredPackets = deliveredPackets
             self.deliveredBytes = deliveredBytes
             self.writeErrors = writeErrors
             self.recreated = recreated
+        }
+
+        /// `instance.mirroredPackets` and the other mirror counters, read through `mirror`.
+        public subscript(dynamicMember counter: KeyPath<MirrorCounters, UInt64>) -> UInt64 { mirror[keyPath: counter] }
+
+        private enum CodingKeys: String, CodingKey {
+            case name, kind, rate, runLength, maxPacketsPerSecond, ingress, egress, filter, filterInstructions
+            case firewallSelections, output, deliveredPackets, deliveredBytes, writeErrors, recreated
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let f = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(name: try f.decode(String.self, forKey: .name), kind: try f.decode(String.self, forKey: .kind),
+                      rate: try f.decode(UInt32.self, forKey: .rate), runLength: try f.decode(UInt16.self, forKey: .runLength),
+                      maxPacketsPerSecond: try f.decode(UInt32.self, forKey: .maxPacketsPerSecond),
+                      ingress: try f.decode([String].self, forKey: .ingress), egress: try f.decode([String].self, forKey: .egress),
+                      output: try f.decode(Output.self, forKey: .output), mirror: try MirrorCounters(from: decoder),
+                      deliveredPackets: try f.decode(UInt64.self, forKey: .deliveredPackets),
+                      deliveredBytes: try f.decode(UInt64.self, forKey: .deliveredBytes),
+                      writeErrors: try f.decode(UInt64.self, forKey: .writeErrors), recreated: try f.decode(UInt64.self, forKey: .recreated))
+            filter = try f.decodeIfPresent(String.self, forKey: .filter)
+            filterInstructions = try f.decodeIfPresent(Int.self, forKey: .filterInstructions)
+            firewallSelections = try f.decodeIfPresent([FirewallSelection].self, forKey: .firewallSelections)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var f = encoder.container(keyedBy: CodingKeys.self)
+            try f.encode(name, forKey: .name)
+            try f.encode(kind, forKey: .kind)
+            try f.encode(rate, forKey: .rate)
+            try f.encode(runLength, forKey: .runLength)
+            try f.encode(maxPacketsPerSecond, forKey: .maxPacketsPerSecond)
+            try f.encode(ingress, forKey: .ingress)
+            try f.encode(egress, forKey: .egress)
+            try f.encodeIfPresent(filter, forKey: .filter)
+            try f.encodeIfPresent(filterInstructions, forKey: .filterInstructions)
+            try f.encodeIfPresent(firewallSelections, forKey: .firewallSelections)
+            try f.encode(output, forKey: .output)
+            try mirror.encode(to: encoder, external: false)
+            try f.encode(deliveredPackets, forKey: .deliveredPackets)
+            try f.encode(deliveredBytes, forKey: .deliveredBytes)
+            try f.encode(writeErrors, forKey: .writeErrors)
+            try f.encode(recreated, forKey: .recreated)
         }
     }
 
@@ -229,6 +208,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
     }
 
     /// One AF_XDP socket of the reference forwarder.
+    @dynamicMemberLookup
     public struct Binding: Codable, Equatable, Sendable {
         public var interface: String
         public var queue: UInt32
@@ -236,15 +216,11 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var rxPackets: UInt64
         public var txPackets: UInt64
         public var txDrops: UInt64
-        public var mirroredPackets: UInt64
-        public var mirrorDropsQueueFull: UInt64
-        public var mirrorDropsNoFrame: UInt64
-        public var mirrorOnceSuppressed: UInt64
-        public var mirrorDropsRateLimited: UInt64
-        public var filterRejected: UInt64
+        /// Its ring's counters; in JSON beside the other fields.
+        public var mirror: MirrorCounters
         /// The kernel's XDP_STATISTICS for the socket: frames dropped before the forwarder's RX
         /// ring (`rx_ring_full`, `rx_dropped`), fill ring found empty, invalid descriptors.
-        public var kernel = KernelDrops()
+        public var kernel: KernelDrops
 
         /// `struct xdp_statistics`, with the kernel's names.
         public struct KernelDrops: Codable, Equatable, Sendable {
@@ -259,20 +235,40 @@ public struct StatusReport: Codable, Equatable, Sendable {
         }
 
         public init(interface: String, queue: UInt32, mode: String, rxPackets: UInt64, txPackets: UInt64, txDrops: UInt64,
-                    mirroredPackets: UInt64, mirrorDropsQueueFull: UInt64, mirrorDropsNoFrame: UInt64,
-                    mirrorOnceSuppressed: UInt64 = 0, mirrorDropsRateLimited: UInt64 = 0, filterRejected: UInt64 = 0) {
+                    mirror: MirrorCounters = MirrorCounters(), kernel: KernelDrops = KernelDrops()) {
             self.interface = interface
             self.queue = queue
             self.mode = mode
             self.rxPackets = rxPackets
             self.txPackets = txPackets
             self.txDrops = txDrops
-            self.mirroredPackets = mirroredPackets
-            self.mirrorDropsQueueFull = mirrorDropsQueueFull
-            self.mirrorDropsNoFrame = mirrorDropsNoFrame
-            self.mirrorOnceSuppressed = mirrorOnceSuppressed
-            self.mirrorDropsRateLimited = mirrorDropsRateLimited
-            self.filterRejected = filterRejected
+            self.mirror = mirror
+            self.kernel = kernel
+        }
+
+        /// `binding.mirroredPackets` and the other mirror counters, read through `mirror`.
+        public subscript(dynamicMember counter: KeyPath<MirrorCounters, UInt64>) -> UInt64 { mirror[keyPath: counter] }
+
+        private enum CodingKeys: String, CodingKey { case interface, queue, mode, rxPackets, txPackets, txDrops, kernel }
+
+        public init(from decoder: any Decoder) throws {
+            let f = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(interface: try f.decode(String.self, forKey: .interface), queue: try f.decode(UInt32.self, forKey: .queue),
+                      mode: try f.decode(String.self, forKey: .mode), rxPackets: try f.decode(UInt64.self, forKey: .rxPackets),
+                      txPackets: try f.decode(UInt64.self, forKey: .txPackets), txDrops: try f.decode(UInt64.self, forKey: .txDrops),
+                      mirror: try MirrorCounters(from: decoder), kernel: try f.decode(KernelDrops.self, forKey: .kernel))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var f = encoder.container(keyedBy: CodingKeys.self)
+            try f.encode(interface, forKey: .interface)
+            try f.encode(queue, forKey: .queue)
+            try f.encode(mode, forKey: .mode)
+            try f.encode(rxPackets, forKey: .rxPackets)
+            try f.encode(txPackets, forKey: .txPackets)
+            try f.encode(txDrops, forKey: .txDrops)
+            try mirror.encode(to: encoder, external: false)
+            try f.encode(kernel, forKey: .kernel)
         }
     }
 
@@ -288,9 +284,9 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// its own attaches, across spantapd restarts).
         public var reattaches: Int
         /// In JSON beside the other fields.
-        public var counters: ProducerCounters
+        public var counters: MirrorCounters
 
-        public init(name: String, pid: Int32, slotCount: Int, attachedAt: String = "", reattaches: Int = 0, counters: ProducerCounters) {
+        public init(name: String, pid: Int32, slotCount: Int, attachedAt: String = "", reattaches: Int = 0, counters: MirrorCounters) {
             self.name = name
             self.pid = pid
             self.slotCount = slotCount
@@ -300,7 +296,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         }
 
         /// `producer.mirroredPackets` and the other counters, read through `counters`.
-        public subscript<Value>(dynamicMember counter: KeyPath<ProducerCounters, Value>) -> Value { counters[keyPath: counter] }
+        public subscript<Value>(dynamicMember counter: KeyPath<MirrorCounters, Value>) -> Value { counters[keyPath: counter] }
 
         private enum CodingKeys: String, CodingKey { case name, pid, slotCount, attachedAt, reattaches }
 
@@ -309,7 +305,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.init(name: try fields.decode(String.self, forKey: .name), pid: try fields.decode(Int32.self, forKey: .pid),
                       slotCount: try fields.decode(Int.self, forKey: .slotCount),
                       attachedAt: try fields.decode(String.self, forKey: .attachedAt),
-                      reattaches: try fields.decode(Int.self, forKey: .reattaches), counters: try ProducerCounters(from: decoder))
+                      reattaches: try fields.decode(Int.self, forKey: .reattaches), counters: try MirrorCounters(from: decoder))
         }
 
         public func encode(to encoder: any Encoder) throws {

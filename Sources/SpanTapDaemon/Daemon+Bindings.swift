@@ -8,7 +8,7 @@ extension Daemon {
     /// Mirror counters of the bindings that produce `instance`'s clones: those receiving on its
     /// ingress ports, and those transmitting on its egress ports (their cross-connect's other side).
     /// A binding's ring is shared by every rule it serves, so instances sharing a port share counts.
-    func mirrorCounters(_ instance: MirrorInstance) -> StatusReport.MirrorCounters {
+    func mirrorCounters(_ instance: MirrorInstance) -> MirrorCounters {
         let ingress = Set(instance.selectors(.ingress).compactMap { InterfaceUnit($0)?.port })
         let egress = Set(instance.selectors(.egress).compactMap { InterfaceUnit($0)?.port })
         var ring = RingCounters()
@@ -18,28 +18,14 @@ extension Daemon {
                 if ingress.contains(totals.interface) || egress.contains(peer) { ring += totals.mirror }
             }
         }
-        var sum = StatusReport.MirrorCounters()
-        sum.mirroredPackets = ring.mirroredPackets
-        sum.mirroredBytes = ring.mirroredBytes
-        sum.mirrorDropsQueueFull = ring.mirrorDropsQueueFull
-        sum.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
-        sum.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
-        sum.mirrorOnceSuppressed = ring.mirrorOnceSuppressed
-        sum.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
-        sum.filterRejected = ring.filterRejected
-        return sum
+        return MirrorCounters(ring: ring)
     }
 
     func bindingStatus() -> [StatusReport.Binding] {
         crossConnects.keys.sorted().flatMap { crossConnects[$0]!.bindingTotals() }.map {
             var binding = StatusReport.Binding(interface: $0.interface, queue: $0.queue, mode: $0.mode,
                                                rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
-                                               txDrops: $0.forwarding.txDrops, mirroredPackets: $0.mirror.mirroredPackets,
-                                               mirrorDropsQueueFull: $0.mirror.mirrorDropsQueueFull,
-                                               mirrorDropsNoFrame: $0.mirror.mirrorDropsNoFrame,
-                                               mirrorOnceSuppressed: $0.mirror.mirrorOnceSuppressed,
-                                               mirrorDropsRateLimited: $0.mirror.mirrorDropsRateLimited,
-                                               filterRejected: $0.mirror.filterRejected)
+                                               txDrops: $0.forwarding.txDrops, mirror: MirrorCounters(ring: $0.mirror))
             binding.kernel.rxDropped = $0.kernel.rxDropped
             binding.kernel.rxInvalidDescs = $0.kernel.rxInvalidDescriptors
             binding.kernel.txInvalidDescs = $0.kernel.txInvalidDescriptors

@@ -25,7 +25,7 @@ public final class Daemon: @unchecked Sendable {
     var producers: [Int: ExternalProducer] = [:]
     /// Producers quarantined since start, and the counters of every producer no longer attached.
     var producersQuarantined: UInt64 = 0
-    var detachedProducerCounters = StatusReport.ProducerCounters()
+    var detachedProducerCounters = MirrorCounters()
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
     /// The compiled `filter` of each of its `mirror_configs` entries, in entry order.

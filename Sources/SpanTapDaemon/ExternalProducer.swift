@@ -24,16 +24,8 @@ final class ExternalProducer {
         self.reattaches = reattaches
     }
 
-    var counters: StatusReport.ProducerCounters {
-        let ring = ring.counters
-        var counters = StatusReport.ProducerCounters()
-        counters.mirroredPackets = ring.mirroredPackets
-        counters.mirrorDropsQueueFull = ring.mirrorDropsQueueFull
-        counters.mirrorDropsNoFrame = ring.mirrorDropsNoFrame
-        counters.mirrorDropsNoBinding = ring.mirrorDropsNoBinding
-        counters.mirrorDropsRateLimited = ring.mirrorDropsRateLimited
-        counters.filterRejected = ring.filterRejected
-        counters.rulesDisabled = ring.rulesDisabled
+    var counters: MirrorCounters {
+        var counters = MirrorCounters(ring: ring.counters)
         counters.mirrorDropsNotGranted = sink.notGranted
         counters.mirrorDropsBadRecord = sink.badRecord
         counters.spuriousWakeups = sink.spuriousWakeups

@@ -36,14 +36,7 @@ public final class MetricsExporter {
     func update(from report: StatusReport) {
         for instance in report.instances {
             let labels = [("mirror_instance", instance.name), ("output", instance.output.interface)]
-            record("spantap_mirrored_packets_total", "Clones enqueued into rings by the instance's bindings.", labels, instance.mirroredPackets)
-            record("spantap_mirrored_bytes_total", "Captured bytes enqueued into rings by the instance's bindings.", labels, instance.mirroredBytes)
-            record("spantap_mirror_drops_queue_full_total", "Clones dropped because the ring was full.", labels, instance.mirrorDropsQueueFull)
-            record("spantap_mirror_drops_no_frame_total", "Clones dropped: longer than a ring slot and no maximum-packet-length.", labels, instance.mirrorDropsNoFrame)
-            record("spantap_mirror_drops_no_binding_total", "Records dropped by the sink: output missing or down.", labels, instance.mirrorDropsNoBinding)
-            record("spantap_mirror_once_suppressed_total", "Egress copies not made: the ingress copy went to the same output (mirror-once).", labels, instance.mirrorOnceSuppressed)
-            record("spantap_mirror_drops_rate_limited_total", "Clones not made: over the instance's max-packets-per-second.", labels, instance.mirrorDropsRateLimited)
-            record("spantap_filter_rejected_total", "Frames of the instance's selections its filter rejected before sampling (no ring slot used).", labels, instance.filterRejected)
+            record(instance.mirror, prefix: "spantap", of: "the instance's bindings", external: false, labels)
             record("spantap_delivered_packets_total", "Frames written to the output.", labels, instance.deliveredPackets)
             record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, instance.deliveredBytes)
             record("spantap_write_errors_total", "Writes to the output that failed.", labels, instance.writeErrors)
@@ -54,12 +47,7 @@ public final class MetricsExporter {
             record("spantap_binding_rx_packets_total", "Frames received by the AF_XDP binding.", labels, binding.rxPackets)
             record("spantap_binding_tx_packets_total", "Frames forwarded by the binding to its peer.", labels, binding.txPackets)
             record("spantap_binding_tx_drops_total", "Frames dropped because the peer's TX ring was full.", labels, binding.txDrops)
-            record("spantap_binding_mirrored_packets_total", "Clones the binding enqueued into its ring.", labels, binding.mirroredPackets)
-            record("spantap_binding_mirror_drops_queue_full_total", "Clones the binding dropped: ring full.", labels, binding.mirrorDropsQueueFull)
-            record("spantap_binding_mirror_drops_no_frame_total", "Clones the binding dropped: frame longer than a slot.", labels, binding.mirrorDropsNoFrame)
-            record("spantap_binding_mirror_once_suppressed_total", "Egress copies the binding did not make (mirror-once).", labels, binding.mirrorOnceSuppressed)
-            record("spantap_binding_mirror_drops_rate_limited_total", "Clones the binding did not make: over max-packets-per-second.", labels, binding.mirrorDropsRateLimited)
-            record("spantap_binding_filter_rejected_total", "Frames the binding's rule filters rejected before sampling.", labels, binding.filterRejected)
+            record(binding.mirror, prefix: "spantap_binding", of: "the binding", external: false, labels)
             let kernel = binding.kernel
             record("spantap_binding_rx_dropped_total", "Kernel XDP_STATISTICS rx_dropped: frames the kernel dropped for the socket.", labels, kernel.rxDropped)
             record("spantap_binding_rx_invalid_descs_total", "Kernel XDP_STATISTICS rx_invalid_descs.", labels, kernel.rxInvalidDescs)
@@ -69,30 +57,33 @@ public final class MetricsExporter {
             record("spantap_binding_tx_ring_empty_descs_total", "Kernel XDP_STATISTICS tx_ring_empty_descs.", labels, kernel.txRingEmptyDescs)
         }
         for producer in report.producers {
-            record(producer: producer.counters, prefix: "spantap_producer", of: "the external producer", [("producer", producer.name)])
-            gauge("spantap_producer_rules_disabled", "Rules the producer left out at its last refresh: filter program missing or invalid.",
-                  Int(clamping: producer.rulesDisabled), [("producer", producer.name)])
+            record(producer.counters, prefix: "spantap_producer", of: "the external producer", external: true, [("producer", producer.name)])
             gauge("spantap_producer_reattaches", "Times the producer attached before this attach, as it said (across spantapd restarts).",
                   producer.reattaches, [("producer", producer.name)])
         }
         let daemon = report.daemon
-        record(producer: daemon.detachedProducers, prefix: "spantap_detached_producers", of: "producers no longer attached", [])
+        record(daemon.detachedProducers, prefix: "spantap_detached_producers", of: "producers no longer attached", external: true, [],
+               levels: false)
         record("spantap_producers_quarantined_total", "Producers cut off for breaking the ring protocol.", [], daemon.producersQuarantined)
         gauge("spantap_producers_attached", "External producers attached now.", daemon.producersAttached)
         gauge("spantap_ring_memory_bytes", "Mapping sizes of all producer rings attached now.", daemon.ringMemoryBytes)
         gauge("spantap_control_connections", "Control connections open now.", daemon.controlConnections)
     }
 
-    private func record(producer counters: StatusReport.ProducerCounters, prefix: String, of whose: String, _ labels: [(String, String)]) {
-        record("\(prefix)_mirrored_packets_total", "Records enqueued by \(whose).", labels, counters.mirroredPackets)
-        record("\(prefix)_mirror_drops_queue_full_total", "Records \(whose) dropped: ring full.", labels, counters.mirrorDropsQueueFull)
-        record("\(prefix)_mirror_drops_no_frame_total", "Records \(whose) dropped: frame longer than a slot.", labels, counters.mirrorDropsNoFrame)
-        record("\(prefix)_mirror_drops_no_binding_total", "Records of \(whose) dropped by the sink: output missing or down.", labels, counters.mirrorDropsNoBinding)
-        record("\(prefix)_mirror_drops_not_granted_total", "Records of \(whose) outside its rules, not delivered.", labels, counters.mirrorDropsNotGranted)
-        record("\(prefix)_mirror_drops_bad_record_total", "Records of \(whose) whose lengths or direction were invalid, not delivered.", labels, counters.mirrorDropsBadRecord)
-        record("\(prefix)_mirror_drops_rate_limited_total", "Clones \(whose) did not make: over max-packets-per-second.", labels, counters.mirrorDropsRateLimited)
-        record("\(prefix)_filter_rejected_total", "Frames \(whose) did not mirror: a rule's filter rejected them.", labels, counters.filterRejected)
-        record("\(prefix)_spurious_wakeups_total", "Wake-ups from \(whose) that found its ring empty.", labels, counters.spuriousWakeups)
+    /// A mirror source's counters, one series per field of the schema (`MirrorCounters.fields`):
+    /// counts as `PREFIX_METRIC_total`, levels as gauges unless `levels` is false (totals of
+    /// producers that left have none); `whose` completes the HELP text.
+    private func record(_ counters: MirrorCounters, prefix: String, of whose: String, external: Bool, _ labels: [(String, String)],
+                        levels: Bool = true) {
+        let source = whose.prefix(1).uppercased() + whose.dropFirst()
+        for field in MirrorCounters.fields(external: external) where levels || !field.gauge {
+            let value = counters[keyPath: field.keyPath], help = "\(source): \(field.help)."
+            if field.gauge {
+                gauge("\(prefix)_\(field.metric)", help, Int(clamping: value), labels)
+            } else {
+                record("\(prefix)_\(field.metric)_total", help, labels, value)
+            }
+        }
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Int, _ labels: [(String, String)] = []) {

@@ -7,13 +7,13 @@ struct StatusTable {
     init(_ status: StatusReport) { self.status = status }
 
     func render() -> String {
-        var out = table(["INSTANCE", "RATE", "INGRESS", "OUTPUT", "KIND", "MIRRORED", "BYTES", "DROP-FULL", "DROP-NOFRAME",
-                         "DROP-NOBIND", "FILTER-REJECTED", "DELIVERED", "WRITE-ERR", "RECREATED", "LATENCY-P50/P99"],
+        var out = table(["INSTANCE", "RATE", "INGRESS", "OUTPUT", "KIND"] + Self.mirrorColumns(external: false)
+                            + ["DELIVERED", "WRITE-ERR", "RECREATED", "LATENCY-P50/P99"],
                         status.instances.map { i in
                             [i.name, i.rate <= 1 ? "all" : "1/\(i.rate)", i.ingress.joined(separator: ","),
-                             "\(i.output.interface)#\(i.output.ifindex)", i.output.kind, "\(i.mirroredPackets)", "\(i.mirroredBytes)",
-                             "\(i.mirrorDropsQueueFull)", "\(i.mirrorDropsNoFrame)", "\(i.mirrorDropsNoBinding)",
-                             "\(i.filterRejected)", "\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)", latency(i.output.latency)]
+                             "\(i.output.interface)#\(i.output.ifindex)", i.output.kind]
+                                + Self.mirrorCells(i.mirror, external: false)
+                                + ["\(i.deliveredPackets)", "\(i.writeErrors)", "\(i.recreated)", latency(i.output.latency)]
                         })
         let filters = status.instances.flatMap { i in
             (i.filter.map { [[i.name, "all", "\(i.filterInstructions ?? 0)", $0]] } ?? [])
@@ -24,28 +24,32 @@ struct StatusTable {
         }
         if !status.bindings.isEmpty {
             // The kernel's columns say where a frame offered to the forwarder was lost before RX.
-            out += "\n" + table(["BINDING", "QUEUE", "MODE", "RX", "TX", "TX-DROP", "MIRRORED", "DROP-FULL", "DROP-NOFRAME",
-                                  "RX-RING-FULL", "FILL-EMPTY", "RX-DROPPED"],
+            out += "\n" + table(["BINDING", "QUEUE", "MODE", "RX", "TX", "TX-DROP"] + Self.mirrorColumns(external: false)
+                                    + ["RX-RING-FULL", "FILL-EMPTY", "RX-DROPPED"],
                                 status.bindings.map { b in
-                                    [b.interface, "\(b.queue)", b.mode, "\(b.rxPackets)", "\(b.txPackets)", "\(b.txDrops)",
-                                     "\(b.mirroredPackets)", "\(b.mirrorDropsQueueFull)", "\(b.mirrorDropsNoFrame)",
-                                     "\(b.kernel.rxRingFull)", "\(b.kernel.rxFillRingEmptyDescs)", "\(b.kernel.rxDropped)"]
+                                    [b.interface, "\(b.queue)", b.mode, "\(b.rxPackets)", "\(b.txPackets)", "\(b.txDrops)"]
+                                        + Self.mirrorCells(b.mirror, external: false)
+                                        + ["\(b.kernel.rxRingFull)", "\(b.kernel.rxFillRingEmptyDescs)", "\(b.kernel.rxDropped)"]
                                 })
         }
         if !status.producers.isEmpty {
-            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "ATTACHED", "REATTACHES", "MIRRORED", "DROP-FULL", "DROP-NOFRAME",
-                                 "DROP-NOBIND", "DROP-NOTGRANTED", "DROP-BADREC", "FILTER-REJECTED", "RULES-DISABLED", "SPURIOUS-WAKE"],
+            out += "\n" + table(["PRODUCER", "PID", "SLOTS", "ATTACHED", "REATTACHES"] + Self.mirrorColumns(external: true),
                                 status.producers.map { p in
-                                    [p.name, "\(p.pid)", "\(p.slotCount)", p.attachedAt, "\(p.reattaches)", "\(p.mirroredPackets)",
-                                     "\(p.mirrorDropsQueueFull)", "\(p.mirrorDropsNoFrame)", "\(p.mirrorDropsNoBinding)",
-                                     "\(p.mirrorDropsNotGranted)", "\(p.mirrorDropsBadRecord)", "\(p.filterRejected)",
-                                     "\(p.rulesDisabled)", "\(p.spuriousWakeups)"]
+                                    [p.name, "\(p.pid)", "\(p.slotCount)", p.attachedAt, "\(p.reattaches)"]
+                                        + Self.mirrorCells(p.counters, external: true)
                                 })
         }
         let d = status.daemon
         out += "\nproducers attached \(d.producersAttached), quarantined since start \(d.producersQuarantined), "
             + "ring memory \(d.ringMemoryBytes) B, control connections \(d.controlConnections)\n"
         return out
+    }
+
+    /// The mirror counters' columns and cells, from the schema.
+    private static func mirrorColumns(external: Bool) -> [String] { MirrorCounters.fields(external: external).map(\.column) }
+
+    private static func mirrorCells(_ counters: MirrorCounters, external: Bool) -> [String] {
+        MirrorCounters.fields(external: external).map { "\(counters[keyPath: $0.keyPath])" }
     }
 
     private func latency(_ latency: StatusReport.Latency?) -> String {

@@ -27,31 +27,35 @@ struct StatusWatch {
         func rate(_ new: UInt64, _ old: UInt64?) -> String {
             String(format: "%.0f", Double(new &- min(new, old ?? new)) / max(seconds, 0.001))
         }
+        // The mirror counters' columns come from the schema (those with a `watch` name).
+        func mirrorRates(_ new: MirrorCounters, _ old: MirrorCounters?, external: Bool) -> [String] {
+            MirrorCounters.fields(external: external).filter { $0.watch != nil }.map {
+                rate(new[keyPath: $0.keyPath], old?[keyPath: $0.keyPath])
+            }
+        }
+        func mirrorColumns(external: Bool) -> [String] { MirrorCounters.fields(external: external).compactMap(\.watch) }
         var out = "spantap status --watch: per second over the last \(String(format: "%.1f", seconds)) s (Ctrl-C ends)\n\n"
-        out += TextTable(["INSTANCE", "MIRRORED/s", "DELIVERED/s", "FULL/s", "NOFRAME/s", "NOBIND/s", "RATELIMIT/s", "FILTERED/s", "WRITE-ERR/s"],
+        out += TextTable(["INSTANCE", "DELIVERED/s", "WRITE-ERR/s"] + mirrorColumns(external: false),
                          now.instances.map { i in
                              let o = before.instances.first { $0.name == i.name }
-                             return [i.name, rate(i.mirroredPackets, o?.mirroredPackets), rate(i.deliveredPackets, o?.deliveredPackets),
-                                     rate(i.mirrorDropsQueueFull, o?.mirrorDropsQueueFull), rate(i.mirrorDropsNoFrame, o?.mirrorDropsNoFrame),
-                                     rate(i.mirrorDropsNoBinding, o?.mirrorDropsNoBinding),
-                                     rate(i.mirrorDropsRateLimited, o?.mirrorDropsRateLimited), rate(i.filterRejected, o?.filterRejected),
-                                     rate(i.writeErrors, o?.writeErrors)]
+                             return [i.name, rate(i.deliveredPackets, o?.deliveredPackets), rate(i.writeErrors, o?.writeErrors)]
+                                 + mirrorRates(i.mirror, o?.mirror, external: false)
                          }).render()
         if !now.bindings.isEmpty {
-            out += "\n" + TextTable(["BINDING", "QUEUE", "RX/s", "FORWARDED/s", "TX-DROP/s", "KERNEL-DROP/s", "MIRRORED/s"],
+            out += "\n" + TextTable(["BINDING", "QUEUE", "RX/s", "FORWARDED/s", "TX-DROP/s", "KERNEL-DROP/s"] + mirrorColumns(external: false),
                                     now.bindings.map { b in
                                         let o = before.bindings.first { $0.interface == b.interface && $0.queue == b.queue }
                                         let kernel = b.kernel.rxRingFull &+ b.kernel.rxDropped
                                         let oldKernel = o.map { $0.kernel.rxRingFull &+ $0.kernel.rxDropped }
                                         return [b.interface, "\(b.queue)", rate(b.rxPackets, o?.rxPackets), rate(b.txPackets, o?.txPackets),
-                                                rate(b.txDrops, o?.txDrops), rate(kernel, oldKernel), rate(b.mirroredPackets, o?.mirroredPackets)]
+                                                rate(b.txDrops, o?.txDrops), rate(kernel, oldKernel)]
+                                            + mirrorRates(b.mirror, o?.mirror, external: false)
                                     }).render()
         }
         if !now.producers.isEmpty {
-            out += "\n" + TextTable(["PRODUCER", "MIRRORED/s", "FULL/s", "NOTGRANTED/s", "FILTERED/s"], now.producers.map { p in
+            out += "\n" + TextTable(["PRODUCER"] + mirrorColumns(external: true), now.producers.map { p in
                 let o = before.producers.first { $0.name == p.name }
-                return [p.name, rate(p.mirroredPackets, o?.mirroredPackets), rate(p.mirrorDropsQueueFull, o?.mirrorDropsQueueFull),
-                        rate(p.mirrorDropsNotGranted, o?.mirrorDropsNotGranted), rate(p.filterRejected, o?.filterRejected)]
+                return [p.name] + mirrorRates(p.counters, o?.counters, external: true)
             }).render()
         }
         return out

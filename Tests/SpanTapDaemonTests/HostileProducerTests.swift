@@ -121,6 +121,6 @@ struct HostileProducerTests {
         #expect(waitUntil { (try? lab.openDescriptors()) == descriptors },
                 "descriptors: \(descriptors) before, \((try? lab.openDescriptors()) ?? -1) after 1000 cycles")
         #expect(try lab.residentKiB() - resident < 2048, "RSS \(resident) KiB before, \((try? lab.residentKiB()) ?? -1) KiB after 1000 cycles")
-        #expect(try lab.status().daemon.detachedProducers == StatusReport.ProducerCounters())
+        #expect(try lab.status().daemon.detachedProducers == MirrorCounters())
     }
 }

@@ -11,8 +11,11 @@ struct StatusWatchTests {
     /// producer's clones count in its ring, not the instance's MIRRORED/s, and reach the output).
     static func deliveredPerSecond(_ session: String, instance: String) throws -> Int? {
         let screen = try run("tmux", "capture-pane", "-p", "-t", session)
-        let row = screen.split(separator: "\n").first { $0.hasPrefix(instance + " ") }
-        return row.flatMap { $0.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } }
+        let lines = screen.split(separator: "\n")
+        let header = lines.first { $0.hasPrefix("INSTANCE ") }?.split(separator: " ")
+        let row = lines.first { $0.hasPrefix(instance + " ") }?.split(separator: " ")
+        guard let header, let row, let column = header.firstIndex(of: "DELIVERED/s"), column < row.count else { return nil }
+        return Int(row[column])
     }
 
     @Test func watchShowsLiveRatesInATerminal() throws {
