@@ -8,7 +8,7 @@
 //   spantapd          the daemon executable
 //                     ──► SpanTapDaemon, SpanTapConfig, SpanTapControl
 //   spantap           the CLI executable
-//                     ──► SpanTapControl
+//                     ──► SpanTapControl, SpanTapRing
 //   SpanTapDaemon     config -> outputs, producers, control socket, reload, status, metrics
 //                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapFilter, SpanTapSink,
 //                         SpanTapLink, SpanTapRing, SpanTapSystem, CSpanTapRing
@@ -16,12 +16,13 @@
 //                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
 //   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
 //                     ──► SpanTapRing, CSpanTapUring
-//   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs
+//   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing, status
+//                     ──► SpanTapRing, SpanTapSystem, CSpanTapSys
+//   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs, the
+//                     mirror counters' schema
 //                     ──► SpanTapSystem, CSpanTapRing
 //   SpanTapLink       TAP devices, VXLAN, rtnetlink control and link events
 //                     ──► SpanTapSystem, CLibNLRoute, CLibMnl, CSpanTapSys
-//   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing
-//                     ──► SpanTapSystem, CSpanTapSys
 //   SpanTapConfig     Junos-style config: parse and validate, touches nothing
 //                     ──► SpanTapFilter, SpanTapRing
 //   SpanTapFilter     tcpdump expressions -> classic BPF (libpcap), checked by spantap_filter.h
@@ -97,7 +98,7 @@ let package = Package(
         .target(name: "SpanTapFilter", dependencies: ["CLibPcap", "CSpanTapRing", "SpanTapRing"]),
         .target(name: "SpanTapConfig", dependencies: ["SpanTapFilter", "SpanTapRing"]),
         .target(name: "SpanTapControl", dependencies: [
-            "CSpanTapSys", "SpanTapSystem",
+            "CSpanTapSys", "SpanTapRing", "SpanTapSystem",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -116,7 +117,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "spantap", dependencies: [
-            "SpanTapControl",
+            "SpanTapControl", "SpanTapRing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
@@ -149,12 +150,12 @@ let package = Package(
                     exclude: ["Corpus"]),
         .testTarget(name: "SpanTapFilterTests", dependencies: ["SpanTapFilter", "SpanTapRing", "CSpanTapRing", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapControlTests", dependencies: [
-            "SpanTapControl", "SpanTapTestSupport",
+            "SpanTapControl", "SpanTapRing", "SpanTapTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapRing", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: [
             "SpanTapSink", "SpanTapLink", "SpanTapRing", "SpanTapTestSupport",
             .product(name: "SystemPackage", package: "swift-system"),

@@ -1,3 +1,6 @@
+import SpanTapRing
+import SpanTapSystem
+
 /// `spantap status --json`: every counter the daemon keeps, with the forwarder's names.
 public struct StatusReport: Codable, Equatable, Sendable {
     public var daemon = Daemon()
@@ -220,22 +223,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var mirror: MirrorCounters
         /// The kernel's XDP_STATISTICS for the socket: frames dropped before the forwarder's RX
         /// ring (`rx_ring_full`, `rx_dropped`), fill ring found empty, invalid descriptors.
-        public var kernel: KernelDrops
-
-        /// `struct xdp_statistics`, with the kernel's names.
-        public struct KernelDrops: Codable, Equatable, Sendable {
-            public var rxDropped: UInt64 = 0
-            public var rxInvalidDescs: UInt64 = 0
-            public var txInvalidDescs: UInt64 = 0
-            public var rxRingFull: UInt64 = 0
-            public var rxFillRingEmptyDescs: UInt64 = 0
-            public var txRingEmptyDescs: UInt64 = 0
-
-            public init() {}
-        }
+        public var kernel: XDPStatistics
 
         public init(interface: String, queue: UInt32, mode: String, rxPackets: UInt64, txPackets: UInt64, txDrops: UInt64,
-                    mirror: MirrorCounters = MirrorCounters(), kernel: KernelDrops = KernelDrops()) {
+                    mirror: MirrorCounters = MirrorCounters(), kernel: XDPStatistics = XDPStatistics()) {
             self.interface = interface
             self.queue = queue
             self.mode = mode
@@ -256,7 +247,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.init(interface: try f.decode(String.self, forKey: .interface), queue: try f.decode(UInt32.self, forKey: .queue),
                       mode: try f.decode(String.self, forKey: .mode), rxPackets: try f.decode(UInt64.self, forKey: .rxPackets),
                       txPackets: try f.decode(UInt64.self, forKey: .txPackets), txDrops: try f.decode(UInt64.self, forKey: .txDrops),
-                      mirror: try MirrorCounters(from: decoder), kernel: try f.decode(KernelDrops.self, forKey: .kernel))
+                      mirror: try MirrorCounters(from: decoder), kernel: try f.decode(XDPStatistics.self, forKey: .kernel))
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -2,6 +2,7 @@ import Logging
 import SpanTapFastPath
 import SpanTapRing
 import SpanTapSink
+import SpanTapSystem
 import Synchronization
 
 /// One `cross-connect` of the reference forwarder as spantapd runs it: started when both its
@@ -15,8 +16,8 @@ final class CrossConnectRunner {
         var queue: UInt32
         var mode: String
         var forwarding: BindingCountersSnapshot.Values
-        var kernel: XSKKernelStatistics
-        var mirror: RingCounters
+        var kernel: XDPStatistics
+        var mirror: MirrorCounters
     }
 
     let config: CrossConnectConfig
@@ -81,7 +82,7 @@ final class CrossConnectRunner {
             let ring = mirrors.first { $0.context.interface == snapshot.interface && $0.context.queue == snapshot.queue }?.ring
             retire(BindingTotals(crossConnect: config.name, interface: snapshot.interface, queue: snapshot.queue,
                                  mode: runningMode, forwarding: snapshot.values, kernel: snapshot.kernel,
-                                 mirror: ring?.counters ?? RingCounters()))
+                                 mirror: ring?.counters ?? MirrorCounters()))
         }
         mirrors = []
         self.fastPath = nil
@@ -95,7 +96,7 @@ final class CrossConnectRunner {
             let ring = mirrors.first { $0.context.interface == snapshot.interface && $0.context.queue == snapshot.queue }?.ring
             var current = BindingTotals(crossConnect: config.name, interface: snapshot.interface, queue: snapshot.queue,
                                         mode: runningMode, forwarding: snapshot.values, kernel: snapshot.kernel,
-                                        mirror: ring?.counters ?? RingCounters())
+                                        mirror: ring?.counters ?? MirrorCounters())
             if let earlier = retired[key] { current.add(earlier) }
             totals[key] = current
         }

@@ -11,28 +11,21 @@ extension Daemon {
     func mirrorCounters(_ instance: MirrorInstance) -> MirrorCounters {
         let ingress = Set(instance.selectors(.ingress).compactMap { InterfaceUnit($0)?.port })
         let egress = Set(instance.selectors(.egress).compactMap { InterfaceUnit($0)?.port })
-        var ring = RingCounters()
+        var sum = MirrorCounters()
         for runner in crossConnects.values {
             for totals in runner.bindingTotals() {
                 let peer = runner.interfaces.first { $0 != totals.interface } ?? ""
-                if ingress.contains(totals.interface) || egress.contains(peer) { ring += totals.mirror }
+                if ingress.contains(totals.interface) || egress.contains(peer) { sum += totals.mirror }
             }
         }
-        return MirrorCounters(ring: ring)
+        return sum
     }
 
     func bindingStatus() -> [StatusReport.Binding] {
         crossConnects.keys.sorted().flatMap { crossConnects[$0]!.bindingTotals() }.map {
-            var binding = StatusReport.Binding(interface: $0.interface, queue: $0.queue, mode: $0.mode,
-                                               rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
-                                               txDrops: $0.forwarding.txDrops, mirror: MirrorCounters(ring: $0.mirror))
-            binding.kernel.rxDropped = $0.kernel.rxDropped
-            binding.kernel.rxInvalidDescs = $0.kernel.rxInvalidDescriptors
-            binding.kernel.txInvalidDescs = $0.kernel.txInvalidDescriptors
-            binding.kernel.rxRingFull = $0.kernel.rxRingFull
-            binding.kernel.rxFillRingEmptyDescs = $0.kernel.rxFillRingEmpty
-            binding.kernel.txRingEmptyDescs = $0.kernel.txRingEmpty
-            return binding
+            StatusReport.Binding(interface: $0.interface, queue: $0.queue, mode: $0.mode,
+                                 rxPackets: $0.forwarding.rxPackets, txPackets: $0.forwarding.txPackets,
+                                 txDrops: $0.forwarding.txDrops, mirror: $0.mirror, kernel: $0.kernel)
         }
     }
 

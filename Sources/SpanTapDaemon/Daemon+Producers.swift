@@ -95,7 +95,7 @@ extension Daemon {
             logger.info("producer detached; ring drained and freed",
                         metadata: ["producer": "\(producer.name)", "mirrored_packets": "\(producer.ring.counters.mirroredPackets)"])
         }
-        detachedProducerCounters += producer.counters
+        detachedProducerCounters += producer.counters.countsOnly
     }
 
     /// The sink caught the producer breaking the ring protocol and already dropped its ring: forget
@@ -104,7 +104,7 @@ extension Daemon {
         guard let producer = producers.removeValue(forKey: connection) else { return }
         producer.ring.retire()
         producersQuarantined += 1
-        detachedProducerCounters += producer.counters
+        detachedProducerCounters += producer.counters.countsOnly
         logger.error("producer quarantined: \(violation)", metadata: ["producer": "\(producer.name)", "pid": "\(producer.peer.pid)"])
         closeControlConnection(connection)
     }

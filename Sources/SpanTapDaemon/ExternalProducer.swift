@@ -25,7 +25,7 @@ final class ExternalProducer {
     }
 
     var counters: MirrorCounters {
-        var counters = MirrorCounters(ring: ring.counters)
+        var counters = ring.counters
         counters.mirrorDropsNotGranted = sink.notGranted
         counters.mirrorDropsBadRecord = sink.badRecord
         counters.spuriousWakeups = sink.spuriousWakeups

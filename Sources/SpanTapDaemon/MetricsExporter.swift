@@ -1,5 +1,6 @@
 import Prometheus
 import SpanTapControl
+import SpanTapRing
 
 /// Mirrors the status counters into Prometheus `_total` counters, each with its HELP text. The
 /// rings and outputs stay the source of truth: each update adds what a counter grew by since the

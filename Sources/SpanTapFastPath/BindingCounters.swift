@@ -1,4 +1,5 @@
 import Atomics
+import SpanTapSystem
 
 /// Counters of one binding (one AF_XDP socket), written only by its cross-connect's forwarding
 /// thread and readable from any thread at any time (acquiring loads; no lock, the loop never
@@ -71,7 +72,7 @@ public struct BindingCountersSnapshot: Sendable, Equatable, CustomStringConverti
     public var peerInterface: String
     public var values: Values
     /// The kernel's own counts for this socket (frames it dropped before our RX ring, ...).
-    public var kernel = XSKKernelStatistics()
+    public var kernel = XDPStatistics()
 
     public var description: String {
         "\(crossConnect) \(interface)/q\(queue)→\(peerInterface): rx_packets=\(values.rxPackets) "

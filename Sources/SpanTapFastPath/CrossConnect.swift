@@ -209,7 +209,7 @@ final class CrossConnect: @unchecked Sendable {
             BindingCountersSnapshot(
                 crossConnect: name, interface: binding.interface, ifindex: binding.ifindex,
                 queue: binding.queue, peerInterface: i < countA ? interfaceB : interfaceA,
-                values: binding.counters.snapshot(), kernel: binding.kernelStatistics() ?? XSKKernelStatistics())
+                values: binding.counters.snapshot(), kernel: binding.kernelStatistics() ?? XDPStatistics())
         }
     }
 }

@@ -110,46 +110,25 @@ final class XSKBinding: @unchecked Sendable {
     /// The kernel's own drop counters for this socket (`XDP_STATISTICS`): frames it could not
     /// deliver because our RX ring was full or the fill ring empty, invalid descriptors, ...
     /// Safe from any thread, also while `close()` runs (nil once closed).
-    func kernelStatistics() -> XSKKernelStatistics? {
+    func kernelStatistics() -> XDPStatistics? {
         var stats = xdp_statistics()
         let read: Bool = socket.withLock { socket in
             guard socket != nil else { return false }
             return (try? FileDescriptor(rawValue: fd).readSocketOption(level: .xdp, option: XDP_STATISTICS,
                                                                         into: &stats)) != nil
         }
-        return read ? XSKKernelStatistics(stats) : nil
+        return read ? XDPStatistics(stats) : nil
     }
 
     deinit { close() }
 }
 
-/// `struct xdp_statistics` of one AF_XDP socket: what the kernel dropped or found wrong before
-/// a frame reached (or after it left) the forwarder's rings.
-public struct XSKKernelStatistics: Sendable, Equatable {
-    /// Dropped for other reasons (e.g. no space in the UMEM).
-    public var rxDropped: UInt64 = 0
-    public var rxInvalidDescriptors: UInt64 = 0
-    public var txInvalidDescriptors: UInt64 = 0
-    /// Dropped because the RX ring was full (the forwarding thread was behind).
-    public var rxRingFull: UInt64 = 0
-    /// Times the fill ring was empty when the kernel needed a frame.
-    public var rxFillRingEmpty: UInt64 = 0
-    public var txRingEmpty: UInt64 = 0
-
-    public init() {}
-
-    /// Each field beside the kernel's name for it: the one list the conversion and the sum follow.
-    static var fields: [(WritableKeyPath<Self, UInt64>, KeyPath<xdp_statistics, UInt64>)] {
-        [(\.rxDropped, \.rx_dropped), (\.rxInvalidDescriptors, \.rx_invalid_descs),
-         (\.txInvalidDescriptors, \.tx_invalid_descs), (\.rxRingFull, \.rx_ring_full),
-         (\.rxFillRingEmpty, \.rx_fill_ring_empty_descs), (\.txRingEmpty, \.tx_ring_empty_descs)]
-    }
-
+extension XDPStatistics {
+    /// The kernel struct, field by field in its order (`XDPStatistics.fields`).
     init(_ kernel: xdp_statistics) {
-        for (field, source) in Self.fields { self[keyPath: field] = kernel[keyPath: source] }
-    }
-
-    public static func += (total: inout Self, more: Self) {
-        for (field, _) in fields { total[keyPath: field] &+= more[keyPath: field] }
+        self.init()
+        let source: [KeyPath<xdp_statistics, UInt64>] = [\.rx_dropped, \.rx_invalid_descs, \.tx_invalid_descs, \.rx_ring_full,
+                                                        \.rx_fill_ring_empty_descs, \.tx_ring_empty_descs]
+        for (field, value) in zip(Self.fields, source) { self[keyPath: field] = kernel[keyPath: value] }
     }
 }

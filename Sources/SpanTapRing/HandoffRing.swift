@@ -117,9 +117,10 @@ public final class HandoffRing: Sendable {
         rules.withLock { $0.retire() }
     }
 
-    /// Current counters; never blocks or disturbs the producer.
-    public var counters: RingCounters {
-        var counters = RingCounters()
+    /// Current counters (the ones the ring keeps; the sink's checks of an external producer's
+    /// records are counted elsewhere); never blocks or disturbs the producer.
+    public var counters: MirrorCounters {
+        var counters = MirrorCounters()
         counters.mirroredPackets = layout.mirroredPackets.load(ordering: .relaxed)
         counters.mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
         counters.mirrorDropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
@@ -129,9 +130,13 @@ public final class HandoffRing: Sendable {
         counters.mirrorDropsRateLimited = layout.dropsRateLimited.load(ordering: .relaxed)
         counters.filterRejected = layout.filterRejected.load(ordering: .relaxed)
         counters.rulesDisabled = layout.rulesDisabled.load(ordering: .relaxed)
-        let consumed = layout.consumerIndex.load(ordering: .relaxed)
-        counters.queued = layout.producerIndex.load(ordering: .relaxed) &- consumed
         return counters
+    }
+
+    /// Records enqueued but not yet taken by the consumer.
+    public var queued: UInt64 {
+        let consumed = layout.consumerIndex.load(ordering: .relaxed)
+        return layout.producerIndex.load(ordering: .relaxed) &- consumed
     }
 
     private static func map(_ file: FileDescriptor, size: Int) throws(RingError) -> MappedRegion {

@@ -1,4 +1,5 @@
 import SpanTapControl
+import SpanTapRing
 
 /// `spantap status` for people: one row per instance, binding and producer, columns aligned.
 struct StatusTable {

@@ -1,5 +1,6 @@
 import Foundation
 import SpanTapControl
+import SpanTapRing
 
 /// `spantap status --watch`: the status every few seconds, as rates since the previous look, so
 /// an operator sees at a glance whether mirroring keeps up (clones delivered as fast as they are

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import SpanTapControl
+import SpanTapRing
 import SpanTapTestSupport
 import SystemPackage
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import SpanTapControl
+import SpanTapRing
 import Testing
 
 /// `status --json` is read by scripts and dashboards: a producer's counters sit beside its name,

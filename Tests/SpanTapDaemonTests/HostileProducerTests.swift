@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SpanTapControl
+import SpanTapRing
 import SpanTapTestSupport
 import Testing
 

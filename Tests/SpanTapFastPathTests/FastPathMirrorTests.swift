@@ -43,7 +43,7 @@ struct FastPathMirrorTests {
         try lab.start()
         try lab.sendFromA([EthernetFrames.ipv4(total: 200)], count: 400, intervalMicroseconds: 100)
         let ring = try #require(lab.ring(lab.hosts.forwarderA))
-        #expect(waitUntil { ring.counters.queued == 0 && lab.fastPath.counters().first { $0.interface == lab.hosts.forwarderA }?.values.rxPackets == 400 })
+        #expect(waitUntil { ring.queued == 0 && lab.fastPath.counters().first { $0.interface == lab.hosts.forwarderA }?.values.rxPackets == 400 })
         let counters = ring.counters
         #expect(counters.mirroredPackets == 100)
         #expect(counters.mirrorDropsQueueFull + counters.mirrorDropsNoFrame == 0)

@@ -83,7 +83,7 @@ final class MirrorLab: @unchecked Sendable {
     /// Waits until the binding on `interface` has received `count` frames and its ring is drained.
     func settled(_ interface: String, received count: UInt64) -> Bool {
         waitUntil {
-            ring(interface)?.counters.queued == 0
+            ring(interface)?.queued == 0
                 && fastPath.counters().first { $0.interface == interface }?.values.rxPackets == count
         }
     }

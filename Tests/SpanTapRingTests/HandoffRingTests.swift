@@ -34,7 +34,7 @@ import Testing
         #expect(received == (0..<150).map { UInt8(truncatingIfNeeded: $0) })
         #expect(ring.counters.mirroredPackets == 150)
         #expect(ring.counters.mirroredBytes == 150 * 60)
-        #expect(ring.counters.queued == 0)
+        #expect(ring.queued == 0)
     }
 
     @Test func fullRingDropsAreCountedExactly() throws {
@@ -46,7 +46,7 @@ import Testing
         #expect(results.filter { $0 == .enqueued }.count == 8)
         #expect(results.filter { $0 == .droppedQueueFull }.count == 12)
         #expect(ring.counters.mirrorDropsQueueFull == 12)
-        #expect(ring.counters.queued == 8)
+        #expect(ring.queued == 8)
         // Freeing two slots lets exactly two more in.
         let freed = try consumer.drain(limit: 2) { _ in true }
         #expect(freed == 2)

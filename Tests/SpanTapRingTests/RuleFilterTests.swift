@@ -55,7 +55,7 @@ import Testing
         #expect(staged == [1, nil, nil, nil, 1, nil])
         let counters = ring.counters
         #expect(counters.filterRejected == 2 && counters.mirroredPackets == 2 && counters.rulesDisabled == 0)
-        #expect(counters.queued == 2, "only the staged frames took slots")
+        #expect(ring.queued == 2, "only the staged frames took slots")
         let held = producer.rule(at: 0)?.filter
         #expect(held == Self.udpOnly, "the producer holds the program spantapd wrote")
     }

@@ -37,7 +37,7 @@ import Testing
             if seq % 50 == 0 { usleep(2000) } // let the sink run into the blocked output mid-stream
         }
         // Blocked: the ring is full, the rest were dropped and counted, and the sink sleeps.
-        #expect(waitUntil { ring.counters.queued == 64 })
+        #expect(waitUntil { ring.queued == 64 })
         let counters = ring.counters
         #expect(counters.mirroredPackets + counters.mirrorDropsQueueFull == UInt64(offered))
         #expect(counters.mirrorDropsQueueFull > 0)
@@ -63,7 +63,7 @@ import Testing
         #expect(waitUntil { output.counters.deliveredPackets == counters.mirroredPackets })
         #expect(output.counters.deliveredBytes == counters.mirroredPackets * 100)
         #expect(output.counters.writeErrors == 0)
-        #expect(ring.counters.queued == 0)
+        #expect(ring.queued == 0)
     }
 
     @Test(arguments: [true, false]) func recordsForMissingOutputsAreCountedNoBinding(ioUring: Bool) throws {
@@ -84,7 +84,7 @@ import Testing
         for outputID: UInt32 in [1, 0, 7, 1] {
             _ = frame.withUnsafeBytes { producer.tryEnqueue($0, rule: RingRule(ifindex: 3, outputID: outputID)) }
         }
-        #expect(waitUntil { ring.counters.queued == 0 && ring.counters.mirrorDropsNoBinding == 2 })
+        #expect(waitUntil { ring.queued == 0 && ring.counters.mirrorDropsNoBinding == 2 })
         #expect(output.counters.deliveredPackets == 2)
 
         sink.removeOutput(id: 1)

@@ -91,7 +91,7 @@ struct SinkTapTests {
             usleep(1000)
         }
         let burstEnded = monotonicSeconds()
-        #expect(waitUntil(seconds: 1) { lab.ring.counters.queued == 0 },
+        #expect(waitUntil(seconds: 1) { lab.ring.queued == 0 },
                 "the sink must empty its 512 slots within 1 s of the last burst, whatever the reader does")
         let drainSeconds = monotonicSeconds() - burstEnded
         print("sink (\(ioUring ? "io_uring" : "write(2)")): ring empty \(Int(drainSeconds * 1000)) ms after the last burst")

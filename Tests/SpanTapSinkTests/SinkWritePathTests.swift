@@ -37,7 +37,7 @@ struct SinkWritePathTests {
             usleep(500)
         }
         let counters = ring.counters
-        #expect(waitUntil { ring.counters.queued == 0 })
+        #expect(waitUntil { ring.queued == 0 })
         #expect(waitUntil { output.counters.deliveredPackets + ring.counters.mirrorDropsNoBinding == counters.mirroredPackets })
         #expect(output.counters.deliveredPackets > 0)
         #expect(ring.counters.mirrorDropsNoBinding > 0)
@@ -62,7 +62,7 @@ struct SinkWritePathTests {
         sink.attach(ring)
         #expect(sink.detach(ring) == nil)
         sink.removeOutput(id: 0)
-        #expect(ring.counters.queued == 0)
+        #expect(ring.queued == 0)
         #expect(output.counters.deliveredPackets + output.counters.writeErrors == 4096)
         try tap.remove()  // persistent: closes the fd, keeps the device
 

@@ -1,11 +1,13 @@
 /// A mirror source's counters: what the producer of one ring (an AF_XDP binding, an external
 /// forwarder) did with the frames its rules selected, and what the sink refused of its records.
-/// Instances (summed over their bindings), bindings, producers and the detached producers' totals
-/// all carry this one type; in JSON its fields sit beside the entry's own (flat, snake_case).
+/// A ring's counters are read as this type (`HandoffRing.counters`), and instances (summed over
+/// their bindings), bindings, producers and the detached producers' totals in status all carry
+/// it; in JSON its fields sit beside the entry's own (flat, snake_case).
 ///
 /// `fields` is the schema: `/metrics`, `spantap status` and `--watch` are drawn from it, so a new
 /// counter is a stored property here and one entry in `fields` (plus, for a counter the ring
-/// keeps, its place in spantap_ring.h and `Daemon`'s one conversion from `RingCounters`).
+/// keeps, its place in spantap_ring.h and one line in `HandoffRing.counters`). It lives beside
+/// the ring, where the counts are made, names for operators included, so there is one list.
 public struct MirrorCounters: Equatable, Sendable {
     public var mirroredPackets: UInt64 = 0
     public var mirroredBytes: UInt64 = 0
@@ -85,11 +87,19 @@ public struct MirrorCounters: Equatable, Sendable {
         fields.filter { external || !$0.externalOnly }
     }
 
-    /// Adds `more`'s counts; gauges are left alone (a sum of levels of producers that left means nothing).
+    /// Adds `more`'s values, levels included (summed over rings, `rules_disabled` is the rules
+    /// disabled in any of them).
     public static func += (total: inout MirrorCounters, more: MirrorCounters) {
-        for field in fields where !field.gauge {
+        for field in fields {
             total[keyPath: field.keyPath] &+= more[keyPath: field.keyPath]
         }
+    }
+
+    /// The counts alone, levels zeroed: what a producer that left adds to the totals kept for it.
+    public var countsOnly: MirrorCounters {
+        var counts = self
+        for field in Self.fields where field.gauge { counts[keyPath: field.keyPath] = 0 }
+        return counts
     }
 }
 
