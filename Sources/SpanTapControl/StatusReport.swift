@@ -15,6 +15,24 @@ public struct StatusReport: Codable, Equatable, Sendable {
         self.producers = producers
     }
 
+    private enum CodingKeys: String, CodingKey { case daemon, instances, bindings, producers }
+
+    public init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(daemon: try fields.decode(Daemon.self, forKey: .daemon),
+                  instances: try fields.decode([FlatEntry<Instance>].self, forKey: .instances).map(\.entry),
+                  bindings: try fields.decode([FlatEntry<Binding>].self, forKey: .bindings).map(\.entry),
+                  producers: try fields.decode([FlatEntry<Producer>].self, forKey: .producers).map(\.entry))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: CodingKeys.self)
+        try fields.encode(daemon, forKey: .daemon)
+        try fields.encode(instances.map(FlatEntry.init), forKey: .instances)
+        try fields.encode(bindings.map(FlatEntry.init), forKey: .bindings)
+        try fields.encode(producers.map(FlatEntry.init), forKey: .producers)
+    }
+
     /// What clients make spantapd hold now, and what happened to producers that are gone.
     public struct Daemon: Codable, Equatable, Sendable {
         public var producersAttached = 0
@@ -103,7 +121,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
     }
 
     @dynamicMemberLookup
-    public struct Instance: Codable, Equatable, Sendable {
+    public struct Instance: MirrorSource, Equatable, Sendable {
         public var name: String
         /// "port-mirroring" or "analyzer".
         public var kind: String
@@ -121,7 +139,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var firewallSelections: [FirewallSelection]?
         public var output: Output
         /// Summed over the rings of the bindings that mirror for it; in JSON beside the other fields.
-        public var mirror: MirrorCounters
+        public var mirror = MirrorCounters()
         public var deliveredPackets: UInt64
         public var deliveredBytes: UInt64
         public var writeErrors: UInt64
@@ -149,44 +167,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// `instance.mirroredPackets` and the other mirror counters, read through `mirror`.
         public subscript(dynamicMember counter: KeyPath<MirrorCounters, UInt64>) -> UInt64 { mirror[keyPath: counter] }
 
+        /// Every field but `mirror`, whose counters `StatusReport` writes beside these (`FlatEntry`).
         private enum CodingKeys: String, CodingKey {
             case name, kind, rate, runLength, maxPacketsPerSecond, ingress, egress, filter, filterInstructions
             case firewallSelections, output, deliveredPackets, deliveredBytes, writeErrors, recreated
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let f = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(name: try f.decode(String.self, forKey: .name), kind: try f.decode(String.self, forKey: .kind),
-                      rate: try f.decode(UInt32.self, forKey: .rate), runLength: try f.decode(UInt16.self, forKey: .runLength),
-                      maxPacketsPerSecond: try f.decode(UInt32.self, forKey: .maxPacketsPerSecond),
-                      ingress: try f.decode([String].self, forKey: .ingress), egress: try f.decode([String].self, forKey: .egress),
-                      output: try f.decode(Output.self, forKey: .output), mirror: try MirrorCounters(from: decoder),
-                      deliveredPackets: try f.decode(UInt64.self, forKey: .deliveredPackets),
-                      deliveredBytes: try f.decode(UInt64.self, forKey: .deliveredBytes),
-                      writeErrors: try f.decode(UInt64.self, forKey: .writeErrors), recreated: try f.decode(UInt64.self, forKey: .recreated))
-            filter = try f.decodeIfPresent(String.self, forKey: .filter)
-            filterInstructions = try f.decodeIfPresent(Int.self, forKey: .filterInstructions)
-            firewallSelections = try f.decodeIfPresent([FirewallSelection].self, forKey: .firewallSelections)
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var f = encoder.container(keyedBy: CodingKeys.self)
-            try f.encode(name, forKey: .name)
-            try f.encode(kind, forKey: .kind)
-            try f.encode(rate, forKey: .rate)
-            try f.encode(runLength, forKey: .runLength)
-            try f.encode(maxPacketsPerSecond, forKey: .maxPacketsPerSecond)
-            try f.encode(ingress, forKey: .ingress)
-            try f.encode(egress, forKey: .egress)
-            try f.encodeIfPresent(filter, forKey: .filter)
-            try f.encodeIfPresent(filterInstructions, forKey: .filterInstructions)
-            try f.encodeIfPresent(firewallSelections, forKey: .firewallSelections)
-            try f.encode(output, forKey: .output)
-            try mirror.encode(to: encoder, external: false)
-            try f.encode(deliveredPackets, forKey: .deliveredPackets)
-            try f.encode(deliveredBytes, forKey: .deliveredBytes)
-            try f.encode(writeErrors, forKey: .writeErrors)
-            try f.encode(recreated, forKey: .recreated)
         }
     }
 
@@ -212,7 +196,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
 
     /// One AF_XDP socket of the reference forwarder.
     @dynamicMemberLookup
-    public struct Binding: Codable, Equatable, Sendable {
+    public struct Binding: MirrorSource, Equatable, Sendable {
         public var interface: String
         public var queue: UInt32
         public var mode: String
@@ -220,7 +204,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var txPackets: UInt64
         public var txDrops: UInt64
         /// Its ring's counters; in JSON beside the other fields.
-        public var mirror: MirrorCounters
+        public var mirror = MirrorCounters()
         /// The kernel's XDP_STATISTICS for the socket: frames dropped before the forwarder's RX
         /// ring (`rx_ring_full`, `rx_dropped`), fill ring found empty, invalid descriptors.
         public var kernel: XDPStatistics
@@ -240,32 +224,13 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// `binding.mirroredPackets` and the other mirror counters, read through `mirror`.
         public subscript(dynamicMember counter: KeyPath<MirrorCounters, UInt64>) -> UInt64 { mirror[keyPath: counter] }
 
+        /// Every field but `mirror` (see `Instance`).
         private enum CodingKeys: String, CodingKey { case interface, queue, mode, rxPackets, txPackets, txDrops, kernel }
-
-        public init(from decoder: any Decoder) throws {
-            let f = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(interface: try f.decode(String.self, forKey: .interface), queue: try f.decode(UInt32.self, forKey: .queue),
-                      mode: try f.decode(String.self, forKey: .mode), rxPackets: try f.decode(UInt64.self, forKey: .rxPackets),
-                      txPackets: try f.decode(UInt64.self, forKey: .txPackets), txDrops: try f.decode(UInt64.self, forKey: .txDrops),
-                      mirror: try MirrorCounters(from: decoder), kernel: try f.decode(XDPStatistics.self, forKey: .kernel))
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var f = encoder.container(keyedBy: CodingKeys.self)
-            try f.encode(interface, forKey: .interface)
-            try f.encode(queue, forKey: .queue)
-            try f.encode(mode, forKey: .mode)
-            try f.encode(rxPackets, forKey: .rxPackets)
-            try f.encode(txPackets, forKey: .txPackets)
-            try f.encode(txDrops, forKey: .txDrops)
-            try mirror.encode(to: encoder, external: false)
-            try f.encode(kernel, forKey: .kernel)
-        }
     }
 
     /// An external forwarder attached over the control socket.
     @dynamicMemberLookup
-    public struct Producer: Codable, Equatable, Sendable {
+    public struct Producer: MirrorSource, Equatable, Sendable {
         public var name: String
         public var pid: Int32
         public var slotCount: Int
@@ -274,39 +239,24 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// How many times it attached before, as it said in its attach request (a session counts
         /// its own attaches, across spantapd restarts).
         public var reattaches: Int
-        /// In JSON beside the other fields.
-        public var counters: MirrorCounters
+        /// Its ring's counters and the sink's checks of its records; in JSON beside the other fields.
+        public var mirror = MirrorCounters()
 
-        public init(name: String, pid: Int32, slotCount: Int, attachedAt: String = "", reattaches: Int = 0, counters: MirrorCounters) {
+        public init(name: String, pid: Int32, slotCount: Int, attachedAt: String = "", reattaches: Int = 0, mirror: MirrorCounters) {
             self.name = name
             self.pid = pid
             self.slotCount = slotCount
             self.attachedAt = attachedAt
             self.reattaches = reattaches
-            self.counters = counters
+            self.mirror = mirror
         }
 
-        /// `producer.mirroredPackets` and the other counters, read through `counters`.
-        public subscript<Value>(dynamicMember counter: KeyPath<MirrorCounters, Value>) -> Value { counters[keyPath: counter] }
+        /// `producer.mirroredPackets` and the other counters, read through `mirror`.
+        public subscript(dynamicMember counter: KeyPath<MirrorCounters, UInt64>) -> UInt64 { mirror[keyPath: counter] }
 
+        /// Every field but `mirror` (see `Instance`).
         private enum CodingKeys: String, CodingKey { case name, pid, slotCount, attachedAt, reattaches }
 
-        public init(from decoder: any Decoder) throws {
-            let fields = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(name: try fields.decode(String.self, forKey: .name), pid: try fields.decode(Int32.self, forKey: .pid),
-                      slotCount: try fields.decode(Int.self, forKey: .slotCount),
-                      attachedAt: try fields.decode(String.self, forKey: .attachedAt),
-                      reattaches: try fields.decode(Int.self, forKey: .reattaches), counters: try MirrorCounters(from: decoder))
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var fields = encoder.container(keyedBy: CodingKeys.self)
-            try fields.encode(name, forKey: .name)
-            try fields.encode(pid, forKey: .pid)
-            try fields.encode(slotCount, forKey: .slotCount)
-            try fields.encode(attachedAt, forKey: .attachedAt)
-            try fields.encode(reattaches, forKey: .reattaches)
-            try counters.encode(to: encoder)
-        }
+        public static let externalProducer = true
     }
 }

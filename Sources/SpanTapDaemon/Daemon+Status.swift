@@ -33,7 +33,7 @@ extension Daemon {
         }
         report.producers = producers.values.sorted { $0.name < $1.name }.map {
             StatusReport.Producer(name: $0.name, pid: $0.peer.pid, slotCount: $0.ring.geometry.slotCount,
-                                  attachedAt: $0.attachedAt.formatted(.iso8601), reattaches: $0.reattaches, counters: $0.counters)
+                                  attachedAt: $0.attachedAt.formatted(.iso8601), reattaches: $0.reattaches, mirror: $0.counters)
         }
         report.daemon.producersAttached = producers.count
         report.daemon.producersQuarantined = producersQuarantined

@@ -58,7 +58,7 @@ public final class MetricsExporter {
             record("spantap_binding_tx_ring_empty_descs_total", "Kernel XDP_STATISTICS tx_ring_empty_descs.", labels, kernel.txRingEmptyDescs)
         }
         for producer in report.producers {
-            record(producer.counters, prefix: "spantap_producer", of: "the external producer", external: true, [("producer", producer.name)])
+            record(producer.mirror, prefix: "spantap_producer", of: "the external producer", external: true, [("producer", producer.name)])
             gauge("spantap_producer_reattaches", "Times the producer attached before this attach, as it said (across spantapd restarts).",
                   producer.reattaches, [("producer", producer.name)])
         }

@@ -37,7 +37,7 @@ struct StatusTable {
             out += "\n" + table(["PRODUCER", "PID", "SLOTS", "ATTACHED", "REATTACHES"] + Self.mirrorColumns(external: true),
                                 status.producers.map { p in
                                     [p.name, "\(p.pid)", "\(p.slotCount)", p.attachedAt, "\(p.reattaches)"]
-                                        + Self.mirrorCells(p.counters, external: true)
+                                        + Self.mirrorCells(p.mirror, external: true)
                                 })
         }
         let d = status.daemon

@@ -56,7 +56,7 @@ struct StatusWatch {
         if !now.producers.isEmpty {
             out += "\n" + TextTable(["PRODUCER"] + mirrorColumns(external: true), now.producers.map { p in
                 let o = before.producers.first { $0.name == p.name }
-                return [p.name] + mirrorRates(p.counters, o?.counters, external: true)
+                return [p.name] + mirrorRates(p.mirror, o?.mirror, external: true)
             }).render()
         }
         return out

@@ -25,7 +25,7 @@ import Testing
                 switch request {
                 case .status:
                     return ControlReply(ControlResponse(status: StatusReport(producers: [
-                        .init(name: "peer", pid: peer.pid, slotCount: 0, counters: MirrorCounters())])))
+                        .init(name: "peer", pid: peer.pid, slotCount: 0, mirror: MirrorCounters())])))
                 case .attachProducer(let attach):
                     let memfd = FileDescriptor(rawValue: open("/dev/null", O_RDONLY))
                     let second = FileDescriptor(rawValue: open("/dev/zero", O_RDONLY))

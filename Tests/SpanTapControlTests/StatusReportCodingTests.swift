@@ -46,7 +46,7 @@ import Testing
         counters.mirrorDropsRateLimited = 7
         counters.spuriousWakeups = 8
         let report = StatusReport(producers: [.init(name: "rust-fwd", pid: 42, slotCount: 4096, attachedAt: "2026-12-07T03:00:00Z",
-                                                    reattaches: 2, counters: counters)])
+                                                    reattaches: 2, mirror: counters)])
 
         let line = try ControlCodec.encodeLine(report)
         let object = try #require(JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
