@@ -121,15 +121,10 @@ public final class HandoffRing: Sendable {
     /// records are counted elsewhere); never blocks or disturbs the producer.
     public var counters: MirrorCounters {
         var counters = MirrorCounters()
-        counters.mirroredPackets = layout.mirroredPackets.load(ordering: .relaxed)
-        counters.mirroredBytes = layout.mirroredBytes.load(ordering: .relaxed)
-        counters.mirrorDropsQueueFull = layout.dropsQueueFull.load(ordering: .relaxed)
-        counters.mirrorDropsNoFrame = layout.dropsNoFrame.load(ordering: .relaxed)
-        counters.mirrorDropsNoBinding = layout.dropsNoBinding.load(ordering: .relaxed)
-        counters.mirrorOnceSuppressed = layout.mirrorOnceSuppressed.load(ordering: .relaxed)
-        counters.mirrorDropsRateLimited = layout.dropsRateLimited.load(ordering: .relaxed)
-        counters.filterRejected = layout.filterRejected.load(ordering: .relaxed)
-        counters.rulesDisabled = layout.rulesDisabled.load(ordering: .relaxed)
+        for field in MirrorCounters.fields {
+            guard let ring = field.ring else { continue }
+            counters[keyPath: field.keyPath] = layout.counter(ring).load(ordering: .relaxed)
+        }
         return counters
     }
 

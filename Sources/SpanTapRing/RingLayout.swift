@@ -9,14 +9,6 @@ import CSpanTapRing
 // @unchecked: pointers into the ring's mapping, which outlives it; each field's order is the header's.
 struct RingLayout: @unchecked Sendable {
     let producerIndex: UnsafeAtomic<UInt64>
-    let mirroredPackets: UnsafeAtomic<UInt64>
-    let mirroredBytes: UnsafeAtomic<UInt64>
-    let dropsQueueFull: UnsafeAtomic<UInt64>
-    let dropsNoFrame: UnsafeAtomic<UInt64>
-    let mirrorOnceSuppressed: UnsafeAtomic<UInt64>
-    let dropsRateLimited: UnsafeAtomic<UInt64>
-    let filterRejected: UnsafeAtomic<UInt64>
-    let rulesDisabled: UnsafeAtomic<UInt64>
     let consumerIndex: UnsafeAtomic<UInt64>
     let needWakeup: UnsafeAtomic<UInt32>
     let dropsNoBinding: UnsafeAtomic<UInt64>
@@ -26,23 +18,22 @@ struct RingLayout: @unchecked Sendable {
     let header: UnsafeMutablePointer<spantap_ring_header>
 
     init(base: UnsafeMutableRawPointer) {
-        func field<T: AtomicValue>(_ path: KeyPath<spantap_ring_header, T>) -> UnsafeAtomic<T> {
-            let offset = MemoryLayout<spantap_ring_header>.offset(of: path)!
-            return UnsafeAtomic(at: (base + offset).assumingMemoryBound(to: T.AtomicRepresentation.self))
-        }
-        producerIndex = field(\.producer_index)
-        mirroredPackets = field(\.mirrored_packets)
-        mirroredBytes = field(\.mirrored_bytes)
-        dropsQueueFull = field(\.drops_queue_full)
-        dropsNoFrame = field(\.drops_no_frame)
-        mirrorOnceSuppressed = field(\.mirror_once_suppressed)
-        dropsRateLimited = field(\.drops_rate_limited)
-        filterRejected = field(\.filter_rejected)
-        rulesDisabled = field(\.rules_disabled)
-        consumerIndex = field(\.consumer_index)
-        needWakeup = field(\.need_wakeup)
-        dropsNoBinding = field(\.drops_no_binding)
-        slots = base + Int(SPANTAP_RING_HEADER_SIZE)
         header = base.assumingMemoryBound(to: spantap_ring_header.self)
+        slots = base + Int(SPANTAP_RING_HEADER_SIZE)
+        producerIndex = Self.field(\.producer_index, of: header)
+        consumerIndex = Self.field(\.consumer_index, of: header)
+        needWakeup = Self.field(\.need_wakeup, of: header)
+        dropsNoBinding = Self.field(\.drops_no_binding, of: header)
+    }
+
+    /// The counter at `path` (one of `MirrorCounters.fields`' ring fields), for a relaxed load.
+    func counter(_ path: KeyPath<spantap_ring_header, UInt64> & Sendable) -> UnsafeAtomic<UInt64> {
+        Self.field(path, of: header)
+    }
+
+    private static func field<T: AtomicValue>(_ path: KeyPath<spantap_ring_header, T>,
+                                              of header: UnsafeMutablePointer<spantap_ring_header>) -> UnsafeAtomic<T> {
+        let offset = MemoryLayout<spantap_ring_header>.offset(of: path)!
+        return UnsafeAtomic(at: (UnsafeMutableRawPointer(header) + offset).assumingMemoryBound(to: T.AtomicRepresentation.self))
     }
 }
