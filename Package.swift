@@ -8,14 +8,15 @@
 //   spantapd          the daemon executable
 //                     ──► SpanTapDaemon, SpanTapConfig, SpanTapControl
 //   spantap           the CLI executable
-//                     ──► SpanTapControl
+//                     ──► SpanTapControl, SpanTapCapture
 //   SpanTapDaemon     config -> outputs, producers, control socket, reload, status, metrics
 //                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapFilter, SpanTapSink,
 //                         SpanTapLink, SpanTapRing, SpanTapSystem, CSpanTapRing
 //   SpanTapFastPath   AF_XDP reference forwarder; mirror hook -> per-binding ring
 //                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
 //   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
-//                     ──► SpanTapRing, CSpanTapUring
+//                     and copies selected records to capture clients
+//                     ──► SpanTapCapture, SpanTapRing, CSpanTapUring
 //   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs
 //                     ──► SpanTapSystem, CSpanTapRing
 //   SpanTapLink       TAP devices, VXLAN, rtnetlink control and link events
@@ -26,6 +27,8 @@
 //                     ──► SpanTapFilter, SpanTapRing
 //   SpanTapFilter     tcpdump expressions -> classic BPF (libpcap), checked by spantap_filter.h
 //                     ──► SpanTapRing, CLibPcap, CSpanTapRing
+//   SpanTapCapture    capture clients' wire format, pcapng writer, monotonic -> wall clock;
+//                     depends on no local module
 //   SpanTapSystem     typed system calls in swift-system's style: eventfd, memfd, mappings, clock,
 //                     socket options; every call throws Errno
 //                     ──► CSpanTapSys
@@ -87,8 +90,9 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "SpanTapCapture"),
         .target(name: "SpanTapSink", dependencies: [
-            "SpanTapRing", "CSpanTapUring",
+            "SpanTapCapture", "SpanTapRing", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -116,7 +120,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "spantap", dependencies: [
-            "SpanTapControl",
+            "SpanTapControl", "SpanTapCapture",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
@@ -155,6 +159,7 @@ let package = Package(
         ],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapCaptureTests", dependencies: ["SpanTapCapture", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: [
             "SpanTapSink", "SpanTapLink", "SpanTapRing", "SpanTapTestSupport",
             .product(name: "SystemPackage", package: "swift-system"),

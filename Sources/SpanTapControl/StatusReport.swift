@@ -4,6 +4,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var instances: [Instance] = []
     public var bindings: [Binding] = []
     public var producers: [Producer] = []
+    /// `spantap capture` clients attached now (absent from daemons before captures existed).
+    public var captures: [CaptureReport]?
 
     public init(daemon: Daemon = Daemon(), instances: [Instance] = [], bindings: [Binding] = [], producers: [Producer] = []) {
         self.daemon = daemon
