@@ -34,9 +34,6 @@ extension Daemon {
         guard captures[peer.connection] == nil else {
             throw CaptureRefusal("this connection already has a capture; one capture per connection")
         }
-        guard captures.count < options.maximumCaptures else {
-            throw CaptureRefusal("\(captures.count) captures are running, the limit (spantapd --max-captures) is \(options.maximumCaptures)")
-        }
         let known = Set(mirrorRules().map(\.instance))
         if let unknown = request.instances.first(where: { !known.contains($0) }) {
             throw CaptureRefusal("no mirror instance named '\(unknown)' (instances: \(known.sorted().joined(separator: ", ")))")
@@ -45,6 +42,9 @@ extension Daemon {
         let rules = mirrorRules().filter { wanted.contains($0.instance) && $0.ringRule != nil }
         guard !rules.isEmpty else {
             throw CaptureRefusal("nothing to capture: no rule of \(wanted.sorted().joined(separator: ", ")) has its interface and output up")
+        }
+        guard captures.count < options.maximumCaptures else {
+            throw CaptureRefusal("\(captures.count) captures are running, the limit (spantapd --max-captures) is \(options.maximumCaptures)")
         }
         var interfaces: [CaptureReport.Interface] = []
         for rule in rules {

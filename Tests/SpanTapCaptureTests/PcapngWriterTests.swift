@@ -74,22 +74,12 @@ import Testing
         #expect(stats.components(separatedBy: "Number of stat entries = 1").count == 3, "\(stats)")
     }
 
-    /// The first ISB's options, decoded by hand: isb_starttime (2), isb_endtime (3), isb_ifrecv (4),
-    /// isb_ifdrop (5), isb_usrdeliv (8), each 8 bytes, then opt_endofopt.
+    /// The ISBs' options: isb_starttime, isb_ifrecv, isb_ifdrop, isb_usrdeliv, in pcapng's layout.
     @Test func isbOptionsCarryTheCounts() throws {
-        let file = Self.fixture()
-        func word(_ at: Int) -> UInt32 { file[at..<at + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-        var offset = 0
-        while word(offset) != 5 { offset += Int(word(offset + 4)) }
-        var option = offset + 8 + 12, values: [UInt16: UInt64] = [:]
-        while word(option) & 0xffff != 0 {
-            let code = UInt16(word(option) & 0xffff), length = Int(word(option) >> 16)
-            #expect(length == 8)
-            values[code] = UInt64(word(option + 4)) | UInt64(word(option + 8)) << 32
-            option += 4 + length
-        }
-        #expect(values[4] == 3 && values[5] == 1 && values[8] == 2)
-        #expect(values[2].map { ($0 & 0xffff_ffff) << 32 | $0 >> 32 } == 1_765_000_000_123_456_789)
+        let statistics = PcapngStatistics.read(Self.fixture())
+        #expect(statistics.map(\.interface) == [0, 1])
+        #expect(statistics.first?.received == 3 && statistics.first?.dropped == 1 && statistics.first?.delivered == 2)
+        #expect(statistics.first?.startTime == 1_765_000_000_123_456_789)
     }
 
     /// Block framing checked byte by byte: every block's two length words agree and are a multiple

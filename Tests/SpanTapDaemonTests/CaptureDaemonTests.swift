@@ -1,0 +1,162 @@
+import Foundation
+import Glibc
+import SpanTapControl
+import SpanTapTestSupport
+import Testing
+
+/// `spantap capture` through the real forwarder: an analyzer mirrors ingress of both ports and
+/// egress of one, and the pcapng file says for every frame which port it crossed and which way,
+/// with the counts the TAP got and the ISB counts status shows.
+@Suite(.serialized, .enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+struct CaptureDaemonTests {
+    init() { NamespaceLab.ensureBPFFS() }
+
+    static func config(_ hosts: NamespaceLab, tap: String) -> String {
+        """
+        set forwarding-options analyzer ports input ingress interface \(hosts.forwarderA)
+        set forwarding-options analyzer ports input ingress interface \(hosts.forwarderB)
+        set forwarding-options analyzer ports input egress interface \(hosts.forwarderB)
+        set forwarding-options analyzer ports input maximum-packet-length 128
+        set forwarding-options analyzer ports output interface \(tap)
+        set dataplane xdp-mode generic
+        set dataplane cross-connect wire0 interface \(hosts.forwarderA)
+        set dataplane cross-connect wire0 interface \(hosts.forwarderB)
+
+        """
+    }
+
+    /// `spantap capture ARGS`, started in the background (through sh, so a test can pipe it).
+    static func startCapture(_ lab: DaemonLab, _ arguments: String) throws -> Process {
+        let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \(spantap) --control-socket \(lab.socketPath) capture \(arguments)"]
+        try process.run()
+        return process
+    }
+
+    static func tsharkRows(_ arguments: [String]) throws -> [[String]] {
+        // `run` merges tshark's stderr ("running as root"): rows are the lines with fields.
+        try run(["tshark"] + arguments).split(separator: "\n").filter { $0.contains("\t") }
+            .map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Static neighbours both ways, so no ARP crosses the forwarder and the counts are exact.
+    static func pinNeighbours(_ hosts: NamespaceLab) throws {
+        let macA = try hosts.inA("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        let macB = try hosts.inB("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        try hosts.inA("ip", "neigh", "replace", hosts.addressB, "lladdr", macB, "dev", "eth0", "nud", "permanent")
+        try hosts.inB("ip", "neigh", "replace", hosts.addressA, "lladdr", macA, "dev", "eth0", "nud", "permanent")
+    }
+
+    static func delivered(_ lab: DaemonLab) -> UInt64 { (try? lab.status().instances.first?.deliveredPackets) ?? 0 }
+
+    /// Waits until the TAP's delivered count stops moving, and returns it.
+    static func settledDelivered(_ lab: DaemonLab) -> UInt64 {
+        var last = delivered(lab)
+        while true {
+            usleep(400_000)
+            let now = delivered(lab)
+            if now == last { return now }
+            last = now
+        }
+    }
+
+    @Test func everyFrameCarriesItsPortAndDirectionAndTheCountsAgreeWithTheTapAndStatus() throws {
+        let hosts = try NamespaceLab()
+        defer { hosts.teardown() }
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: Self.config(hosts, tap: tap))
+        lab.interfaces = [tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
+        let path = lab.directory.appendingPathComponent("capture.pcapng").path
+        try Self.pinNeighbours(hosts)
+
+        let before = Self.settledDelivered(lab)
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        try hosts.inA("ping", "-c", "20", "-i", "0.05", "-s", "500", "-W", "2", hosts.addressB)
+        let tapGot = Self.settledDelivered(lab) - before
+        let running = try #require(try lab.status().captures?.first)
+        #expect(running.pid == capture.processIdentifier && running.instances == ["ports"])
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+        #expect(capture.terminationStatus == 0)
+
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.packet_flags_direction",
+                                        "-e", "frame.len", "-e", "frame.cap_len", "-e", "icmp.type"])
+        let inbound = "0x00000001", outbound = "0x00000002"
+        #expect(UInt64(rows.count) == tapGot && tapGot == 60, "\(rows.count) frames in the file, the TAP got \(tapGot)")
+        #expect(UInt64(rows.count) == running.frames && running.drops == 0, "\(running)")
+        // Egress of A is not selected: nothing on A goes out.
+        #expect(rows.allSatisfy { $0[0] != hosts.forwarderA || $0[1] == inbound })
+        #expect(rows.allSatisfy { $0[0] == hosts.forwarderA || $0[0] == hosts.forwarderB })
+        let requests = rows.filter { $0[4] == "8" }, replies = rows.filter { $0[4] == "0" }
+        #expect(requests.filter { $0[0] == hosts.forwarderA && $0[1] == inbound }.count == 20)
+        #expect(requests.filter { $0[0] == hosts.forwarderB && $0[1] == outbound }.count == 20)
+        #expect(requests.count == 40 && replies.count == 20)
+        #expect(replies.allSatisfy { $0[0] == hosts.forwarderB && $0[1] == inbound })
+        // 500 bytes of ICMP payload + 8 + 20 + 14, clipped by maximum-packet-length 128.
+        #expect((requests + replies).allSatisfy { $0[2] == "542" && $0[3] == "128" })
+
+        let info = try run("capinfos", "-c", path)
+        #expect(!info.lowercased().contains("warn") && info.contains("\(rows.count)"), "\(info)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.count == 2)
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops)
+        #expect(statistics.reduce(0) { $0 + ($1.delivered ?? 0) } == UInt64(rows.count))
+        #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "the capture ended with its client")
+    }
+
+    /// `-c 100` twice at once: one streamed into `tshark -r -`, one into a file; both end with
+    /// exactly 100 frames while more keep coming.
+    @Test func countEndsWithExactlyThatManyFramesStreamedAndInAFile() throws {
+        let hosts = try NamespaceLab()
+        defer { hosts.teardown() }
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: Self.config(hosts, tap: tap))
+        lab.interfaces = [tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
+        let path = lab.directory.appendingPathComponent("hundred.pcapng").path
+        let streamed = lab.directory.appendingPathComponent("streamed.txt").path
+
+        let file = try Self.startCapture(lab, "-c 100 -w \(path)")
+        let stream = try Self.startCapture(lab, "ports -c 100 -w - | tshark -r - -T fields -e frame.interface_name > \(streamed) 2>/dev/null")
+        defer { [file, stream].filter(\.isRunning).forEach { kill($0.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 2 })
+        try hosts.inA("ping", "-c", "60", "-i", "0.01", "-W", "2", hosts.addressB)
+        #expect(waitUntil(seconds: 10) { !file.isRunning && !stream.isRunning })
+
+        let names = try String(contentsOfFile: streamed, encoding: .utf8).split(separator: "\n")
+        #expect(names.count == 100 && names.allSatisfy { $0 == hosts.forwarderA || $0 == hosts.forwarderB })
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
+        #expect(rows.count == 100)
+        #expect(try run("capinfos", "-c", path).contains("100"))
+        #expect(PcapngStatistics.read(Array(try Data(contentsOf: URL(fileURLWithPath: path)))).reduce(0) { $0 + ($1.delivered ?? 0) } == 100)
+    }
+
+    @Test func moreCapturesThanTheLimitAreRefusedAndAGoneClientEndsItsCapture() throws {
+        let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--max-captures", "1"])
+        defer { lab.cleanUp() }
+        var first: ControlClient? = try ControlClient(path: lab.socketPath)
+        let (granted, descriptors) = try #require(first).send(.capture(CaptureRequest()))
+        #expect(granted.ok && granted.capture?.interfaces.count == 1 && descriptors.count == 1, "\(granted)")
+        descriptors.forEach { try? $0.close() }
+        let refused = try ControlClient(path: lab.socketPath).send(.capture(CaptureRequest())).0
+        #expect(refused.ok == false && refused.error?.contains("the limit (spantapd --max-captures) is 1") == true, "\(refused)")
+        let unknown = try ControlClient(path: lab.socketPath).send(.capture(CaptureRequest(instances: ["nope"]))).0
+        #expect(unknown.error?.contains("no mirror instance named 'nope'") == true, "\(unknown)")
+        #expect(try lab.status().captures?.count == 1)
+        first = nil
+        #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "closing the connection ends the capture")
+        let again = try ControlClient(path: lab.socketPath)
+        #expect(try again.send(.capture(CaptureRequest())).0.ok)
+        #expect(try again.send(.captureStop).0.capture?.frames == 0)
+    }
+}
