@@ -49,6 +49,7 @@ extension SpanTapCLI {
                                          deadline: duration.map { Date().addingTimeInterval($0) })
             session.run()
             let final = (try? client.send(.captureStop).0.capture) ?? nil
+            if final != nil { session.drainQueued() }
             session.finish(final: final)
             if output != STDOUT_FILENO { close(output) }
             close(socket)

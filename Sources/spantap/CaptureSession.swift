@@ -55,12 +55,22 @@ struct CaptureSession {
 
     /// Until the count, the deadline, a signal, or the end of the socket (spantapd ended it).
     mutating func run() {
+        receive { $0.done }
+    }
+
+    /// After `capture-stop`: spantapd has closed its end, so what is queued is all that is left;
+    /// it goes into the file (up to the count), so the file holds every copy that was not dropped.
+    mutating func drainQueued() {
+        receive { session in session.limit.map { session.written >= $0 } ?? false }
+    }
+
+    private mutating func receive(until finished: (Self) -> Bool) {
         var message = [UInt8](repeating: 0, count: CaptureMessage.maximumSize)
-        while !done, !outputFailed {
+        while !finished(self), !outputFailed {
             var ready = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let waited = poll(&ready, 1, 100)
             guard waited > 0 else { continue }
-            while !done {
+            while !finished(self) {
                 let received = message.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
                 if received == 0 { return flush() } // spantapd closed it
                 guard received > 0 else { break }

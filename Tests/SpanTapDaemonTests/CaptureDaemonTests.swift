@@ -141,6 +141,49 @@ struct CaptureDaemonTests {
         #expect(PcapngStatistics.read(Array(try Data(contentsOf: URL(fileURLWithPath: path)))).reduce(0) { $0 + ($1.delivered ?? 0) } == 100)
     }
 
+    /// A client stopped with SIGSTOP while 30000 frames arrive at 20 kpps drops its own copies
+    /// (counted in status and in its ISBs) and the TAP still gets every frame.
+    @Test func aStoppedClientDropsOnlyItsOwnCopies() throws {
+        let hosts = try NamespaceLab()
+        defer { hosts.teardown() }
+        let tap = uniqueName("out")
+        let lab = try DaemonLab(config: Self.config(hosts, tap: tap))
+        lab.interfaces = [tap]
+        defer { lab.cleanUp() }
+        try lab.start()
+        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
+        try Self.pinNeighbours(hosts)
+        let path = lab.directory.appendingPathComponent("stopped.pcapng").path
+        let a = hosts.addressA.split(separator: ".").compactMap { UInt8($0) }
+        let b = hosts.addressB.split(separator: ".").compactMap { UInt8($0) }
+        let frame = IPFrames.frame(source: a, destination: b, .udp(source: 40000, destination: 5001))
+        let trafgenConfig = lab.directory.appendingPathComponent("frame.cfg").path
+        try ("{ " + frame.map { String(format: "0x%02x", $0) }.joined(separator: ", ") + " }\n")
+            .write(toFile: trafgenConfig, atomically: true, encoding: .utf8)
+
+        let before = Self.settledDelivered(lab)
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        kill(capture.processIdentifier, SIGSTOP)
+        // 50 us apart: a steady 20 kpps for 1.5 s, each frame mirrored on A's ingress and B's egress.
+        try hosts.inA("trafgen", "--dev", "eth0", "--conf", trafgenConfig, "-n", "30000", "-t", "50us", "--no-sock-mem", "-q")
+        let tapGot = Self.settledDelivered(lab) - before
+        usleep(500_000)
+        kill(capture.processIdentifier, SIGCONT)
+        let running = try #require(try lab.status().captures?.first)
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+
+        #expect(tapGot == 60_000, "the TAP got \(tapGot) of 60000")
+        #expect(running.frames == 60_000 && running.drops > 0, "\(running)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 0) } == running.drops)
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
+        #expect(UInt64(rows.count) == running.frames - running.drops, "\(rows.count) frames in the file")
+    }
+
     @Test func moreCapturesThanTheLimitAreRefusedAndAGoneClientEndsItsCapture() throws {
         let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--max-captures", "1"])
         defer { lab.cleanUp() }
