@@ -184,6 +184,22 @@ struct CaptureDaemonTests {
         #expect(UInt64(rows.count) == running.frames - running.drops, "\(rows.count) frames in the file")
     }
 
+    /// `--duration` ends the capture by itself with a complete file (SHB, IDB, ISB, no frames).
+    @Test func durationEndsWithAValidFile() throws {
+        let (lab, _) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("quiet.pcapng").path
+        let started = monotonicSeconds()
+        let capture = try Self.startCapture(lab, "span1 --duration 1 -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        capture.waitUntilExit()
+        let took = monotonicSeconds() - started
+        #expect(capture.terminationStatus == 0 && took >= 1 && took < 5, "exit \(capture.terminationStatus) after \(took) s")
+        let info = try run("capinfos", "-I", path)
+        #expect(info.contains("Number of packets = 0") && info.contains("Number of stat entries = 1"), "\(info)")
+        #expect(try PcapngStatistics.read(path: path).map(\.received) == [0])
+    }
+
     @Test func moreCapturesThanTheLimitAreRefusedAndAGoneClientEndsItsCapture() throws {
         let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--max-captures", "1"])
         defer { lab.cleanUp() }
