@@ -49,6 +49,31 @@ struct CaptureDaemonTests {
         try hosts.inB("ip", "neigh", "replace", hosts.addressA, "lladdr", macA, "dev", "eth0", "nud", "permanent")
     }
 
+    /// The forwarder lab with the analyzer above, neighbours pinned, spantapd started and its
+    /// cross-connect up. The caller defers `lab.cleanUp()` and `hosts.teardown()`.
+    static func forwarderLab() throws -> (NamespaceLab, DaemonLab) {
+        let hosts = try NamespaceLab()
+        do {
+            try pinNeighbours(hosts)
+            let tap = uniqueName("out")
+            let lab = try DaemonLab(config: config(hosts, tap: tap))
+            lab.interfaces = [tap]
+            do {
+                try lab.start()
+                guard waitUntil({ lab.log().contains("cross-connect started") }) else {
+                    throw CommandFailure(command: ["spantapd"], status: -1, output: "no cross-connect: \(lab.log())")
+                }
+            } catch {
+                lab.cleanUp()
+                throw error
+            }
+            return (hosts, lab)
+        } catch {
+            hosts.teardown()
+            throw error
+        }
+    }
+
     static func delivered(_ lab: DaemonLab) -> UInt64 { (try? lab.status().instances.first?.deliveredPackets) ?? 0 }
 
     /// Waits until the TAP's delivered count stops moving, and returns it.
@@ -63,16 +88,10 @@ struct CaptureDaemonTests {
     }
 
     @Test func everyFrameCarriesItsPortAndDirectionAndTheCountsAgreeWithTheTapAndStatus() throws {
-        let hosts = try NamespaceLab()
+        let (hosts, lab) = try Self.forwarderLab()
         defer { hosts.teardown() }
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: Self.config(hosts, tap: tap))
-        lab.interfaces = [tap]
         defer { lab.cleanUp() }
-        try lab.start()
-        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
         let path = lab.directory.appendingPathComponent("capture.pcapng").path
-        try Self.pinNeighbours(hosts)
 
         let before = Self.settledDelivered(lab)
         let capture = try Self.startCapture(lab, "ports -w \(path)")
@@ -115,14 +134,9 @@ struct CaptureDaemonTests {
     /// `-c 100` twice at once: one streamed into `tshark -r -`, one into a file; both end with
     /// exactly 100 frames while more keep coming.
     @Test func countEndsWithExactlyThatManyFramesStreamedAndInAFile() throws {
-        let hosts = try NamespaceLab()
+        let (hosts, lab) = try Self.forwarderLab()
         defer { hosts.teardown() }
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: Self.config(hosts, tap: tap))
-        lab.interfaces = [tap]
         defer { lab.cleanUp() }
-        try lab.start()
-        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
         let path = lab.directory.appendingPathComponent("hundred.pcapng").path
         let streamed = lab.directory.appendingPathComponent("streamed.txt").path
 
@@ -144,15 +158,9 @@ struct CaptureDaemonTests {
     /// A client stopped with SIGSTOP while 30000 frames arrive at 20 kpps drops its own copies
     /// (counted in status and in its ISBs) and the TAP still gets every frame.
     @Test func aStoppedClientDropsOnlyItsOwnCopies() throws {
-        let hosts = try NamespaceLab()
+        let (hosts, lab) = try Self.forwarderLab()
         defer { hosts.teardown() }
-        let tap = uniqueName("out")
-        let lab = try DaemonLab(config: Self.config(hosts, tap: tap))
-        lab.interfaces = [tap]
         defer { lab.cleanUp() }
-        try lab.start()
-        #expect(waitUntil { lab.log().contains("cross-connect started") }, "\(lab.log())")
-        try Self.pinNeighbours(hosts)
         let path = lab.directory.appendingPathComponent("stopped.pcapng").path
         let a = hosts.addressA.split(separator: ".").compactMap { UInt8($0) }
         let b = hosts.addressB.split(separator: ".").compactMap { UInt8($0) }
