@@ -8,14 +8,15 @@
 //   spantapd          the daemon executable
 //                     ──► SpanTapDaemon, SpanTapConfig, SpanTapControl
 //   spantap           the CLI executable
-//                     ──► SpanTapControl, SpanTapRing
+//                     ──► SpanTapControl, SpanTapCapture, SpanTapRing
 //   SpanTapDaemon     config -> outputs, producers, control socket, reload, status, metrics
 //                     ──► SpanTapConfig, SpanTapControl, SpanTapFastPath, SpanTapFilter, SpanTapSink,
 //                         SpanTapLink, SpanTapRing, SpanTapSystem, CSpanTapRing
 //   SpanTapFastPath   AF_XDP reference forwarder; mirror hook -> per-binding ring
 //                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
 //   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
-//                     ──► SpanTapRing, CSpanTapUring
+//                     and copies selected records to capture clients
+//                     ──► SpanTapCapture, SpanTapRing, CSpanTapUring
 //   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing, status
 //                     ──► SpanTapRing, SpanTapSystem, CSpanTapSys
 //   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs, the
@@ -27,6 +28,8 @@
 //                     ──► SpanTapFilter, SpanTapRing
 //   SpanTapFilter     tcpdump expressions -> classic BPF (libpcap), checked by spantap_filter.h
 //                     ──► SpanTapRing, CLibPcap, CSpanTapRing
+//   SpanTapCapture    capture clients' wire format, pcapng writer, monotonic -> wall clock;
+//                     depends on no local module
 //   SpanTapSystem     typed system calls in swift-system's style: eventfd, memfd, mappings, clock,
 //                     socket options; every call throws Errno
 //                     ──► CSpanTapSys
@@ -88,8 +91,9 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "SpanTapCapture"),
         .target(name: "SpanTapSink", dependencies: [
-            "SpanTapRing", "CSpanTapUring",
+            "SpanTapCapture", "SpanTapRing", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -117,7 +121,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "spantap", dependencies: [
-            "SpanTapControl", "SpanTapRing",
+            "SpanTapCapture", "SpanTapControl", "SpanTapRing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // AF_XDP reference forwarder (cross-connects) with the mirror hook; see docs/fastpath.md.
@@ -156,6 +160,7 @@ let package = Package(
         ],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpanTapDaemonTests", dependencies: ["SpanTapControl", "SpanTapRing", "SpanTapTestSupport"]),
+        .testTarget(name: "SpanTapCaptureTests", dependencies: ["SpanTapCapture", "SpanTapTestSupport"]),
         .testTarget(name: "SpanTapSinkTests", dependencies: [
             "SpanTapSink", "SpanTapLink", "SpanTapRing", "SpanTapTestSupport",
             .product(name: "SystemPackage", package: "swift-system"),

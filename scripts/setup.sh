@@ -9,6 +9,7 @@ packages=(
     iproute2 tcpdump tmux iputils-ping netsniff-ng ethtool iperf3 xdp-tools curl valgrind   # labs, demo, benchmarks
     prometheus systemd libcap2-bin   # promtool checks /metrics; systemd-analyze checks the unit; capsh decodes capability sets
     shellcheck                       # lints scripts/ (CI)
+    tshark                           # reads spantap capture files back in the tests (capinfos comes with it, in wireshark-common)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -10,6 +10,10 @@ public enum ControlRequest: Equatable, Sendable {
     case attachProducer(AttachProducer)
     /// An external forwarder is done with its ring (closing the connection does the same).
     case detachProducer(name: String)
+    /// A `spantap capture` client asks for copies of its instances' frames (`CaptureRequest`).
+    case capture(CaptureRequest)
+    /// Ends this connection's capture; the reply has its final counts.
+    case captureStop
 }
 
 /// The forwarder's own snapshot shape: `{"mirror_configs":[{"ingress_ifindex":7,"output_ifindex":9,"rate":10}]}`,
@@ -60,7 +64,7 @@ public struct AttachProducer: Codable, Equatable, Sendable {
 }
 
 extension ControlRequest: Codable {
-    private enum CodingKeys: String, CodingKey { case command, snapshot, name, abi, slotCount, slotSize, reattaches }
+    private enum CodingKeys: String, CodingKey { case command, snapshot, name, abi, slotCount, slotSize, reattaches, instances }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -76,9 +80,11 @@ extension ControlRequest: Codable {
                                                   slotSize: try container.decodeIfPresent(Int.self, forKey: .slotSize),
                                                   reattaches: try container.decodeIfPresent(Int.self, forKey: .reattaches)))
         case "detach-producer": self = .detachProducer(name: try container.decode(String.self, forKey: .name))
+        case "capture": self = .capture(CaptureRequest(instances: try container.decodeIfPresent([String].self, forKey: .instances) ?? []))
+        case "capture-stop": self = .captureStop
         default:
             throw DecodingError.dataCorruptedError(forKey: .command, in: container, debugDescription:
-                "unknown command '\(command)' (expected status, reload, apply, attach-producer or detach-producer)")
+                "unknown command '\(command)' (expected status, reload, apply, attach-producer, detach-producer, capture or capture-stop)")
         }
     }
 
@@ -100,6 +106,11 @@ extension ControlRequest: Codable {
         case .detachProducer(let name):
             try container.encode("detach-producer", forKey: .command)
             try container.encode(name, forKey: .name)
+        case .capture(let request):
+            try container.encode("capture", forKey: .command)
+            try container.encode(request.instances, forKey: .instances)
+        case .captureStop:
+            try container.encode("capture-stop", forKey: .command)
         }
     }
 }

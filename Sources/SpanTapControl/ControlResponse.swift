@@ -6,14 +6,17 @@ public struct ControlResponse: Codable, Equatable, Sendable {
     public var message: String?
     public var status: StatusReport?
     public var producer: ProducerGrant?
+    /// The `capture` reply (its socket comes with it) and the `capture-stop` reply (final counts).
+    public var capture: CaptureReport?
 
     public init(ok: Bool = true, error: String? = nil, message: String? = nil,
-                status: StatusReport? = nil, producer: ProducerGrant? = nil) {
+                status: StatusReport? = nil, producer: ProducerGrant? = nil, capture: CaptureReport? = nil) {
         self.ok = ok
         self.error = error
         self.message = message
         self.status = status
         self.producer = producer
+        self.capture = capture
     }
 
     public static func failure(_ error: String) -> ControlResponse { ControlResponse(ok: false, error: error) }

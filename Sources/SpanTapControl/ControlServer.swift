@@ -20,11 +20,16 @@ public struct ControlReply {
     /// The connection now has a long-lived role (an attached producer lives as long as it): it is
     /// exempt from the idle timeout from here on.
     public var holdsConnection: Bool
+    /// The descriptors are the client's alone (a capture socket's far end): the server closes its
+    /// copies once the reply is sent, or not.
+    public var closingDescriptors: Bool
 
-    public init(_ response: ControlResponse, descriptors: [FileDescriptor] = [], holdsConnection: Bool = false) {
+    public init(_ response: ControlResponse, descriptors: [FileDescriptor] = [], holdsConnection: Bool = false,
+                closingDescriptors: Bool = false) {
         self.response = response
         self.descriptors = descriptors
         self.holdsConnection = holdsConnection
+        self.closingDescriptors = closingDescriptors
     }
 }
 
@@ -212,7 +217,11 @@ public final class ControlServer: @unchecked Sendable {
             } catch {
                 reply = ControlReply(.failure("bad request: \(ControlCodec.describe(error))"))
             }
-            guard connection.send(reply) else {
+            let sent = connection.send(reply)
+            if reply.closingDescriptors {
+                for descriptor in reply.descriptors { try? descriptor.close() }
+            }
+            guard sent else {
                 close(connection)
                 return
             }

@@ -7,22 +7,27 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var instances: [Instance] = []
     public var bindings: [Binding] = []
     public var producers: [Producer] = []
+    /// `spantap capture` clients attached now (absent from daemons before captures existed).
+    public var captures: [CaptureReport]?
 
-    public init(daemon: Daemon = Daemon(), instances: [Instance] = [], bindings: [Binding] = [], producers: [Producer] = []) {
+    public init(daemon: Daemon = Daemon(), instances: [Instance] = [], bindings: [Binding] = [], producers: [Producer] = [],
+                captures: [CaptureReport]? = nil) {
         self.daemon = daemon
         self.instances = instances
         self.bindings = bindings
         self.producers = producers
+        self.captures = captures
     }
 
-    private enum CodingKeys: String, CodingKey { case daemon, instances, bindings, producers }
+    private enum CodingKeys: String, CodingKey { case daemon, instances, bindings, producers, captures }
 
     public init(from decoder: any Decoder) throws {
         let fields = try decoder.container(keyedBy: CodingKeys.self)
         self.init(daemon: try fields.decode(Daemon.self, forKey: .daemon),
                   instances: try fields.decode([FlatEntry<Instance>].self, forKey: .instances).map(\.entry),
                   bindings: try fields.decode([FlatEntry<Binding>].self, forKey: .bindings).map(\.entry),
-                  producers: try fields.decode([FlatEntry<Producer>].self, forKey: .producers).map(\.entry))
+                  producers: try fields.decode([FlatEntry<Producer>].self, forKey: .producers).map(\.entry),
+                  captures: try fields.decodeIfPresent([CaptureReport].self, forKey: .captures))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -31,6 +36,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         try fields.encode(instances.map(FlatEntry.init), forKey: .instances)
         try fields.encode(bindings.map(FlatEntry.init), forKey: .bindings)
         try fields.encode(producers.map(FlatEntry.init), forKey: .producers)
+        try fields.encodeIfPresent(captures, forKey: .captures)
     }
 
     /// What clients make spantapd hold now, and what happened to producers that are gone.

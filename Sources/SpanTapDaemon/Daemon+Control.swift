@@ -28,6 +28,19 @@ extension Daemon {
             }
             detachProducer(connection: connection)
             return ControlReply(ControlResponse(message: "producer \(name) detached; its ring was drained"))
+        case .capture(let request):
+            endAbandonedCaptures()
+            do {
+                let (report, socket) = try startCapture(request, peer: peer)
+                return ControlReply(ControlResponse(capture: report), descriptors: [socket], holdsConnection: true, closingDescriptors: true)
+            } catch {
+                return ControlReply(.failure("capture: \(error)"))
+            }
+        case .captureStop:
+            guard let report = endCapture(connection: peer.connection) else {
+                return ControlReply(.failure("capture-stop: this connection has no capture"))
+            }
+            return ControlReply(ControlResponse(capture: report))
         }
     }
 

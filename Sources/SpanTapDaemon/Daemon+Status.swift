@@ -41,6 +41,7 @@ extension Daemon {
         report.daemon.controlConnections = controlConnections
         report.daemon.detachedProducers = detachedProducerCounters
         report.bindings = bindingStatus()
+        report.captures = captures.values.map(\.report).sorted { $0.id < $1.id }
         return report
     }
 }

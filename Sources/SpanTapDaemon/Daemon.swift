@@ -26,6 +26,9 @@ public final class Daemon: @unchecked Sendable {
     /// Producers quarantined since start, and the counters of every producer no longer attached.
     var producersQuarantined: UInt64 = 0
     var detachedProducerCounters = MirrorCounters()
+    /// `spantap capture` clients, by control connection.
+    var captures: [Int: ActiveCapture] = [:]
+    var nextCaptureID = 1
     /// The forwarder's mirror table from `apply`, in force until the next reload.
     var forwarderSnapshot: ForwarderSnapshot?
     /// The compiled `filter` of each of its `mirror_configs` entries, in entry order.
@@ -62,7 +65,10 @@ public final class Daemon: @unchecked Sendable {
             self.monitor = monitor
             let server = ControlServer(path: options.controlSocketPath, limits: options.controlLimits, queue: queue, logger: logger,
                                        handler: { [unowned self] in self.handle($0, from: $1) },
-                                       disconnected: { [unowned self] in self.detachProducer(connection: $0.connection) })
+                                       disconnected: { [unowned self] in
+                                           self.detachProducer(connection: $0.connection)
+                                           self.endCapture(connection: $0.connection)
+                                       })
             try server.start()
             self.server = server
             placeThreads()
@@ -80,6 +86,7 @@ public final class Daemon: @unchecked Sendable {
             for runner in crossConnects.values { runner.stop(sink: sink) }
             crossConnects.removeAll()
             for connection in producers.keys.sorted() { detachProducer(connection: connection) }
+            for connection in captures.keys.sorted() { endCapture(connection: connection) }
             outputs.removeAll()
             monitor?.cancel()
             monitor = nil

@@ -15,6 +15,8 @@ public struct DaemonOptions: Sendable {
     public var maximumProducers: Int
     /// Most ring memory (sum of mapping sizes) all external producers may hold at once.
     public var maximumRingMemory: ByteCount
+    /// Most `spantap capture` clients at once.
+    public var maximumCaptures: Int
     /// Control connections and their idle timeout.
     public var controlLimits: ControlLimits
 
@@ -23,13 +25,14 @@ public struct DaemonOptions: Sendable {
 
     public init(configPath: String = defaultConfigPath, controlSocketPath: String = defaultControlSocketPath,
                 ringSlots: Int = 4096, ringSlotSize: Int = 2048, maximumProducers: Int = 64,
-                maximumRingMemory: ByteCount = ByteCount(bytes: 1 << 30), controlLimits: ControlLimits = ControlLimits()) {
+                maximumRingMemory: ByteCount = ByteCount(bytes: 1 << 30), maximumCaptures: Int = 4, controlLimits: ControlLimits = ControlLimits()) {
         self.configPath = configPath
         self.controlSocketPath = controlSocketPath
         self.ringSlots = ringSlots
         self.ringSlotSize = ringSlotSize
         self.maximumProducers = maximumProducers
         self.maximumRingMemory = maximumRingMemory
+        self.maximumCaptures = maximumCaptures
         self.controlLimits = controlLimits
     }
 }

@@ -69,6 +69,19 @@ public final class SinkService: Sendable {
         for worker in workers { worker.queue.sync { worker.removeOutput(id: id) } }
     }
 
+    // MARK: Captures
+
+    /// Starts copying the records `capture` selects to its client, on every worker.
+    public func addCapture(_ capture: CaptureOutput) {
+        for worker in workers { worker.queue.sync { worker.addCapture(capture) } }
+    }
+
+    /// Stops copying to capture `id`. When this returns no worker touches its descriptor, so the
+    /// caller may close it, and its counts are final.
+    public func removeCapture(id: Int) {
+        for worker in workers { worker.queue.sync { worker.removeCapture(id: id) } }
+    }
+
     // MARK: Rings
 
     /// Starts draining `ring` (takes its consumer end) on the worker with the fewest rings, which

@@ -37,6 +37,8 @@ final class SinkWorker: @unchecked Sendable {
     private var writer: Writer
     private var writeWatchers: [UInt32: DispatchSourceWrite] = [:]
     private var sources: [ObjectIdentifier: RingSource] = [:]
+    /// Capture clients attached now; each gets a copy of the records its selection names.
+    private var captures: [CaptureOutput] = []
     private let drainPassesCell = ManagedAtomic<UInt64>(0)
     /// Empty wake-ups in a row before a ring's eventfd is ignored. A producer that keeps the
     /// protocol causes one now and then (its write raced our last look before sleeping), never
@@ -78,6 +80,28 @@ final class SinkWorker: @unchecked Sendable {
         outputs.set(nil, id: id)
         stopWatching(id)
         resumeRings(blockedOn: id)
+    }
+
+    // MARK: Captures (called on `queue`)
+
+    func addCapture(_ capture: CaptureOutput) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        captures.append(capture)
+    }
+
+    /// Captures are offered records only inside a drain, which runs on this queue: once this
+    /// returns the worker has let go of the capture's descriptor.
+    func removeCapture(id: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        captures.removeAll { $0.id == id }
+    }
+
+    /// Copies a record that is consumed (written, failed or without an output, never one that
+    /// would block and is offered again) to the captures that select it.
+    @inline(__always)
+    private func capture(_ record: RingRecord) {
+        guard !captures.isEmpty else { return }
+        for capture in captures where capture.selects(record) { capture.offer(record) }
     }
 
     // MARK: Rings (called on `queue`)
@@ -213,13 +237,14 @@ final class SinkWorker: @unchecked Sendable {
             let descriptor = outputs.descriptor(record.outputID)
             guard descriptor >= 0 else {
                 noBinding += 1
+                capture(record)
                 return true
             }
             let written = write(descriptor, record.frame.baseAddress, record.frame.count)
             switch settle(record.outputID, result: written >= 0 ? written : -Int(errno), length: record.frame.count,
                           timestamp: record.timestampNanoseconds, final: final) {
-            case .done: return true
-            case .noBinding: noBinding += 1; return true
+            case .done: capture(record); return true
+            case .noBinding: noBinding += 1; capture(record); return true
             case .wouldBlock: source.blockedOn = record.outputID; return false
             }
         }
@@ -260,13 +285,13 @@ final class SinkWorker: @unchecked Sendable {
             switch batch.skipReason(consumed) {
             case .badRecord: bad += 1
             case .notGranted: notGranted += 1
-            case .noBinding: noBinding += 1
+            case .noBinding: noBinding += 1; capture(batch.record(consumed))
             case .none:
                 let outputID = batch.outputID(consumed)
                 switch settle(outputID, result: batch.result(consumed), length: batch.length(consumed),
                               timestamp: batch.timestamp(consumed), final: final || consumed < lastFinished) {
-                case .done: break
-                case .noBinding: noBinding += 1
+                case .done: capture(batch.record(consumed))
+                case .noBinding: noBinding += 1; capture(batch.record(consumed))
                 case .wouldBlock:
                     source.blockedOn = outputID
                     break walk

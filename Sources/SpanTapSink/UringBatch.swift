@@ -17,6 +17,9 @@ final class UringBatch {
     private let skips: UnsafeMutablePointer<Skip>
     private let outputIDs: UnsafeMutablePointer<UInt32>
     private let timestamps: UnsafeMutablePointer<UInt64>
+    /// The staged records themselves (they point into slots that stay unreleased until the batch
+    /// is walked), for the capture clients' copies.
+    private var records: [RingRecord?]
 
     /// A batch of `capacity` writes, or the errno that says why io_uring cannot be used here.
     static func open(capacity: Int) -> Result<UringBatch, Errno> {
@@ -36,6 +39,7 @@ final class UringBatch {
         outputIDs.initialize(repeating: 0, count: capacity)
         timestamps = .allocate(capacity: capacity)
         timestamps.initialize(repeating: 0, count: capacity)
+        records = Array(repeating: nil, count: capacity)
     }
 
     deinit {
@@ -53,6 +57,7 @@ final class UringBatch {
         skips[index] = descriptor >= 0 ? .none : .noBinding
         outputIDs[index] = record.outputID
         timestamps[index] = record.timestampNanoseconds
+        records[index] = record
     }
 
     @inline(__always)
@@ -72,6 +77,8 @@ final class UringBatch {
     @inline(__always) func skipReason(_ index: Int) -> Skip { skips[index] }
     @inline(__always) func outputID(_ index: Int) -> UInt32 { outputIDs[index] }
     @inline(__always) func timestamp(_ index: Int) -> UInt64 { timestamps[index] }
+    /// A record staged (not skipped) at `index`, valid until the batch's slots are released.
+    @inline(__always) func record(_ index: Int) -> RingRecord { records[index]! }
     @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
     /// Bytes written, or -errno (-EAGAIN: the output was full; each write's fate is its own).
     @inline(__always) func result(_ index: Int) -> Int { Int(writes[index].result) }

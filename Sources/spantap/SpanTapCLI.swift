@@ -5,9 +5,9 @@ import SpanTapControl
 struct SpanTapCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spantap",
-        abstract: "Talk to spantapd: show counters, reload the config, apply a forwarder snapshot.",
+        abstract: "Talk to spantapd: show counters, reload the config, apply a forwarder snapshot, capture to pcapng.",
         version: SpanTapVersion.current,
-        subcommands: [Status.self, Reload.self, Apply.self])
+        subcommands: [Status.self, Reload.self, Apply.self, Capture.self])
 
     /// Lets `--control-socket PATH` stand before the subcommand too (`spantap --control-socket
     /// /tmp/s.sock status`), as operators type it; argument-parser reads it after the subcommand.

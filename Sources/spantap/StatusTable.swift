@@ -40,6 +40,13 @@ struct StatusTable {
                                         + Self.mirrorCells(p.mirror, external: true)
                                 })
         }
+        if let captures = status.captures, !captures.isEmpty {
+            out += "\n" + table(["CAPTURE", "PID", "INSTANCES", "INTERFACES", "FRAMES", "DROPS"],
+                                captures.map { c in
+                                    ["\(c.id)", "\(c.pid)", c.instances.joined(separator: ","),
+                                     c.interfaces.map(\.name).joined(separator: ","), "\(c.frames)", "\(c.drops)"]
+                                })
+        }
         let d = status.daemon
         out += "\nproducers attached \(d.producersAttached), quarantined since start \(d.producersQuarantined), "
             + "ring memory \(d.ringMemoryBytes) B, control connections \(d.controlConnections)\n"

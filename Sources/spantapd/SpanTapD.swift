@@ -47,6 +47,9 @@ struct SpanTapD: AsyncParsableCommand {
     @Option(help: "Most ring memory all external producers hold at once: bytes, or with a KiB/MiB/GiB suffix.")
     var maxRingMemory = ByteCount(bytes: 1 << 30)
 
+    @Option(help: "Most `spantap capture` clients at once; more are refused.")
+    var maxCaptures = 4
+
     @Option(help: "Most control connections open at once.")
     var maxControlConnections = 64
 
@@ -79,7 +82,7 @@ struct SpanTapD: AsyncParsableCommand {
                                                 withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let options = DaemonOptions(configPath: config, controlSocketPath: controlSocket,
                                     ringSlots: ringSlots, ringSlotSize: ringSlotSize, maximumProducers: maxProducers,
-                                    maximumRingMemory: maxRingMemory,
+                                    maximumRingMemory: maxRingMemory, maximumCaptures: maxCaptures,
                                     controlLimits: ControlLimits(maximumConnections: maxControlConnections,
                                                                  idleTimeout: controlIdleTimeout))
         let service = DaemonService(options: options, config: parsed, metrics: metrics, logger: logger)

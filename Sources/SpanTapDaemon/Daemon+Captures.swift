@@ -1,0 +1,112 @@
+import Glibc
+import SpanTapControl
+import SpanTapSink
+import SystemPackage
+
+/// One `spantap capture` client: its sink output and what it was told it selects.
+struct ActiveCapture {
+    let output: CaptureOutput
+    let peer: ControlPeer
+    let instances: [String]
+    /// Counts 0 here; `report` fills them from the sink's.
+    let interfaces: [CaptureReport.Interface]
+    let queueBytes: Int
+
+    var report: CaptureReport {
+        let counts = output.interfaceCounts
+        return CaptureReport(id: output.id, pid: peer.pid, instances: instances, interfaces: interfaces.map { interface in
+            var counted = interface
+            counted.frames = counts[interface.ifindex]?.frames ?? 0
+            counted.drops = counts[interface.ifindex]?.drops ?? 0
+            return counted
+        }, queueBytes: queueBytes)
+    }
+}
+
+extension Daemon {
+    /// Bytes a capture client's socket may queue before its copies are dropped: a few thousand
+    /// full-size frames, so a client that is briefly descheduled loses nothing.
+    static let captureQueueBytes: Int32 = 8 << 20
+
+    /// Adds a temporary capture output on `request.instances` (all if empty) for `peer`, within
+    /// `--max-captures`; returns its report and the client's end of the frame socket.
+    func startCapture(_ request: CaptureRequest, peer: ControlPeer) throws(CaptureRefusal) -> (CaptureReport, FileDescriptor) {
+        guard captures[peer.connection] == nil else {
+            throw CaptureRefusal("this connection already has a capture; one capture per connection")
+        }
+        let known = Set(mirrorRules().map(\.instance))
+        if let unknown = request.instances.first(where: { !known.contains($0) }) {
+            throw CaptureRefusal("no mirror instance named '\(unknown)' (instances: \(known.sorted().joined(separator: ", ")))")
+        }
+        let wanted = request.instances.isEmpty ? known : Set(request.instances)
+        let rules = mirrorRules().filter { wanted.contains($0.instance) && $0.ringRule != nil }
+        guard !rules.isEmpty else {
+            throw CaptureRefusal("nothing to capture: no rule of \(wanted.sorted().joined(separator: ", ")) has its interface and output up")
+        }
+        guard captures.count < options.maximumCaptures else {
+            throw CaptureRefusal("\(captures.count) captures are running, the limit (spantapd --max-captures) is \(options.maximumCaptures)")
+        }
+        var interfaces: [CaptureReport.Interface] = []
+        for rule in rules {
+            let ifindex = UInt32(rule.ifindex)
+            if let index = interfaces.firstIndex(where: { $0.ifindex == ifindex }) {
+                if !interfaces[index].instances.contains(rule.instance) { interfaces[index].instances.append(rule.instance) }
+                // 0 (whole frames) is the largest snap length of all.
+                if interfaces[index].snapLength != 0 { interfaces[index].snapLength = rule.snapLength == 0 ? 0 : max(interfaces[index].snapLength, rule.snapLength) }
+            } else {
+                // A unit rule (fwd-a.100) mirrors frames of the port: the IDB names the port.
+                let name = ((try? control.link(index: rule.ifindex)) ?? nil)?.name ?? rule.interface
+                interfaces.append(CaptureReport.Interface(name: name, ifindex: ifindex, instances: [rule.instance], snapLength: rule.snapLength))
+            }
+        }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw CaptureRefusal("socketpair: \(Errno.last)")
+        }
+        _ = fcntl(pair[0], F_SETFL, O_NONBLOCK)
+        var queueBytes = Self.captureQueueBytes
+        // SO_SNDBUFFORCE (root) goes past net.core.wmem_max; SO_SNDBUF is the fallback.
+        if setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &queueBytes, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &queueBytes, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &queueBytes, &length)
+        let selections = Set(rules.map {
+            CaptureOutput.Selection(outputID: $0.outputID, ifindex: UInt32($0.ifindex), direction: $0.direction)
+        })
+        let output = CaptureOutput(id: nextCaptureID, selections: selections, descriptor: FileDescriptor(rawValue: pair[0]))
+        nextCaptureID += 1
+        let capture = ActiveCapture(output: output, peer: peer, instances: wanted.sorted(), interfaces: interfaces,
+                                    queueBytes: Int(queueBytes))
+        captures[peer.connection] = capture
+        sink.addCapture(output)
+        logger.info("capture started", metadata: ["capture": "\(output.id)", "pid": "\(peer.pid)",
+                                                  "instances": "\(capture.instances.joined(separator: ","))"])
+        return (capture.report, FileDescriptor(rawValue: pair[1]))
+    }
+
+    /// Ends the capture of `connection` (asked for, or the client went away): the sink lets go of
+    /// its socket, which is closed, so the client reads what is queued and then end of file.
+    /// Returns its final counts.
+    @discardableResult
+    func endCapture(connection: Int) -> CaptureReport? {
+        guard let capture = captures.removeValue(forKey: connection) else { return nil }
+        sink.removeCapture(id: capture.output.id)
+        try? capture.output.descriptor.close()
+        let report = capture.report
+        logger.info("capture ended", metadata: ["capture": "\(report.id)", "pid": "\(report.pid)",
+                                                "frames": "\(report.frames)", "drops": "\(report.drops)"])
+        return report
+    }
+
+    /// Captures whose client closed its frame socket without closing the control connection.
+    func endAbandonedCaptures() {
+        for (connection, capture) in captures where capture.output.clientGone { endCapture(connection: connection) }
+    }
+}
+
+/// Why a `capture` was refused, as the operator reads it.
+struct CaptureRefusal: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Glibc
+import SpanTapControl
+import SpanTapTestSupport
+import Testing
+
+/// `spantap capture` through the real forwarder: an analyzer mirrors ingress of both ports and
+/// egress of one, and the pcapng file says for every frame which port it crossed and which way,
+/// with the counts the TAP got and the ISB counts status shows.
+@Suite(.serialized, .enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+struct CaptureDaemonTests {
+    init() { NamespaceLab.ensureBPFFS() }
+
+    static func config(_ hosts: NamespaceLab, tap: String) -> String {
+        """
+        set forwarding-options analyzer ports input ingress interface \(hosts.forwarderA)
+        set forwarding-options analyzer ports input ingress interface \(hosts.forwarderB)
+        set forwarding-options analyzer ports input egress interface \(hosts.forwarderB)
+        set forwarding-options analyzer ports input maximum-packet-length 128
+        set forwarding-options analyzer ports output interface \(tap)
+        set dataplane xdp-mode generic
+        set dataplane cross-connect wire0 interface \(hosts.forwarderA)
+        set dataplane cross-connect wire0 interface \(hosts.forwarderB)
+
+        """
+    }
+
+    /// `spantap capture ARGS`, started in the background (through sh, so a test can pipe it).
+    static func startCapture(_ lab: DaemonLab, _ arguments: String) throws -> Process {
+        let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \(spantap) --control-socket \(lab.socketPath) capture \(arguments)"]
+        try process.run()
+        return process
+    }
+
+    static func tsharkRows(_ arguments: [String]) throws -> [[String]] {
+        // `run` merges tshark's stderr ("running as root"): rows are the lines with fields.
+        try run(["tshark"] + arguments).split(separator: "\n").filter { $0.contains("\t") }
+            .map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Static neighbours both ways, so no ARP crosses the forwarder and the counts are exact.
+    static func pinNeighbours(_ hosts: NamespaceLab) throws {
+        let macA = try hosts.inA("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        let macB = try hosts.inB("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        try hosts.inA("ip", "neigh", "replace", hosts.addressB, "lladdr", macB, "dev", "eth0", "nud", "permanent")
+        try hosts.inB("ip", "neigh", "replace", hosts.addressA, "lladdr", macA, "dev", "eth0", "nud", "permanent")
+    }
+
+    /// The forwarder lab with the analyzer above, neighbours pinned, spantapd started and its
+    /// cross-connect up. The caller defers `lab.cleanUp()` and `hosts.teardown()`.
+    static func forwarderLab() throws -> (NamespaceLab, DaemonLab) {
+        let hosts = try NamespaceLab()
+        do {
+            try pinNeighbours(hosts)
+            let tap = uniqueName("out")
+            let lab = try DaemonLab(config: config(hosts, tap: tap))
+            lab.interfaces = [tap]
+            do {
+                try lab.start()
+                guard waitUntil({ lab.log().contains("cross-connect started") }) else {
+                    throw CommandFailure(command: ["spantapd"], status: -1, output: "no cross-connect: \(lab.log())")
+                }
+            } catch {
+                lab.cleanUp()
+                throw error
+            }
+            return (hosts, lab)
+        } catch {
+            hosts.teardown()
+            throw error
+        }
+    }
+
+    static func delivered(_ lab: DaemonLab) -> UInt64 { (try? lab.status().instances.first?.deliveredPackets) ?? 0 }
+
+    /// Waits until the TAP's delivered count stops moving, and returns it.
+    static func settledDelivered(_ lab: DaemonLab) -> UInt64 {
+        var last = delivered(lab)
+        while true {
+            usleep(400_000)
+            let now = delivered(lab)
+            if now == last { return now }
+            last = now
+        }
+    }
+
+    @Test func everyFrameCarriesItsPortAndDirectionAndTheCountsAgreeWithTheTapAndStatus() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("capture.pcapng").path
+
+        let before = Self.settledDelivered(lab)
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        try hosts.inA("ping", "-c", "20", "-i", "0.05", "-s", "500", "-W", "2", hosts.addressB)
+        let tapGot = Self.settledDelivered(lab) - before
+        let running = try #require(try lab.status().captures?.first)
+        #expect(running.pid == capture.processIdentifier && running.instances == ["ports"])
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+        #expect(capture.terminationStatus == 0)
+
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.packet_flags_direction",
+                                        "-e", "frame.len", "-e", "frame.cap_len", "-e", "icmp.type"])
+        let inbound = "0x00000001", outbound = "0x00000002"
+        #expect(UInt64(rows.count) == tapGot && tapGot == 60, "\(rows.count) frames in the file, the TAP got \(tapGot)")
+        #expect(UInt64(rows.count) == running.frames && running.drops == 0, "\(running)")
+        // Egress of A is not selected: nothing on A goes out.
+        #expect(rows.allSatisfy { $0[0] != hosts.forwarderA || $0[1] == inbound })
+        #expect(rows.allSatisfy { $0[0] == hosts.forwarderA || $0[0] == hosts.forwarderB })
+        let requests = rows.filter { $0[4] == "8" }, replies = rows.filter { $0[4] == "0" }
+        #expect(requests.filter { $0[0] == hosts.forwarderA && $0[1] == inbound }.count == 20)
+        #expect(requests.filter { $0[0] == hosts.forwarderB && $0[1] == outbound }.count == 20)
+        #expect(requests.count == 40 && replies.count == 20)
+        #expect(replies.allSatisfy { $0[0] == hosts.forwarderB && $0[1] == inbound })
+        // 500 bytes of ICMP payload + 8 + 20 + 14, clipped by maximum-packet-length 128.
+        #expect((requests + replies).allSatisfy { $0[2] == "542" && $0[3] == "128" })
+
+        let info = try run("capinfos", "-c", path)
+        #expect(!info.lowercased().contains("warn") && info.contains("\(rows.count)"), "\(info)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.count == 2)
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops)
+        #expect(statistics.reduce(0) { $0 + ($1.delivered ?? 0) } == UInt64(rows.count))
+        #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "the capture ended with its client")
+    }
+
+    /// `-c 100` twice at once: one streamed into `tshark -r -`, one into a file; both end with
+    /// exactly 100 frames while more keep coming.
+    @Test func countEndsWithExactlyThatManyFramesStreamedAndInAFile() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("hundred.pcapng").path
+        let streamed = lab.directory.appendingPathComponent("streamed.txt").path
+
+        let file = try Self.startCapture(lab, "-c 100 -w \(path)")
+        let stream = try Self.startCapture(lab, "ports -c 100 -w - | tshark -r - -T fields -e frame.interface_name > \(streamed) 2>/dev/null")
+        defer { [file, stream].filter(\.isRunning).forEach { kill($0.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 2 })
+        try hosts.inA("ping", "-c", "60", "-i", "0.01", "-W", "2", hosts.addressB)
+        #expect(waitUntil(seconds: 10) { !file.isRunning && !stream.isRunning })
+
+        let names = try String(contentsOfFile: streamed, encoding: .utf8).split(separator: "\n")
+        #expect(names.count == 100 && names.allSatisfy { $0 == hosts.forwarderA || $0 == hosts.forwarderB })
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
+        #expect(rows.count == 100)
+        #expect(try run("capinfos", "-c", path).contains("100"))
+        #expect(PcapngStatistics.read(Array(try Data(contentsOf: URL(fileURLWithPath: path)))).reduce(0) { $0 + ($1.delivered ?? 0) } == 100)
+    }
+
+    /// A client stopped with SIGSTOP while 30000 frames arrive at 20 kpps drops its own copies
+    /// (counted in status and in its ISBs) and the TAP still gets every frame.
+    @Test func aStoppedClientDropsOnlyItsOwnCopies() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("stopped.pcapng").path
+        let a = hosts.addressA.split(separator: ".").compactMap { UInt8($0) }
+        let b = hosts.addressB.split(separator: ".").compactMap { UInt8($0) }
+        let frame = IPFrames.frame(source: a, destination: b, .udp(source: 40000, destination: 5001))
+        let trafgenConfig = lab.directory.appendingPathComponent("frame.cfg").path
+        try ("{ " + frame.map { String(format: "0x%02x", $0) }.joined(separator: ", ") + " }\n")
+            .write(toFile: trafgenConfig, atomically: true, encoding: .utf8)
+
+        let before = Self.settledDelivered(lab)
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        kill(capture.processIdentifier, SIGSTOP)
+        // 50 us apart: a steady 20 kpps for 1.5 s, each frame mirrored on A's ingress and B's egress.
+        try hosts.inA("trafgen", "--dev", "eth0", "--conf", trafgenConfig, "-n", "30000", "-t", "50us", "--no-sock-mem", "-q")
+        let tapGot = Self.settledDelivered(lab) - before
+        usleep(500_000)
+        kill(capture.processIdentifier, SIGCONT)
+        let running = try #require(try lab.status().captures?.first)
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+
+        #expect(tapGot == 60_000, "the TAP got \(tapGot) of 60000")
+        #expect(running.frames == 60_000 && running.drops > 0, "\(running)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 0) } == running.drops)
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
+        #expect(UInt64(rows.count) == running.frames - running.drops, "\(rows.count) frames in the file")
+    }
+
+    /// `--duration` ends the capture by itself with a complete file (SHB, IDB, ISB, no frames).
+    @Test func durationEndsWithAValidFile() throws {
+        let (lab, _) = try DaemonLab.startedWithTap()
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("quiet.pcapng").path
+        let started = monotonicSeconds()
+        let capture = try Self.startCapture(lab, "span1 --duration 1 -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        capture.waitUntilExit()
+        let took = monotonicSeconds() - started
+        #expect(capture.terminationStatus == 0 && took >= 1 && took < 5, "exit \(capture.terminationStatus) after \(took) s")
+        let info = try run("capinfos", "-I", path)
+        #expect(info.contains("Number of packets = 0") && info.contains("Number of stat entries = 1"), "\(info)")
+        #expect(try PcapngStatistics.read(path: path).map(\.received) == [0])
+    }
+
+    @Test func moreCapturesThanTheLimitAreRefusedAndAGoneClientEndsItsCapture() throws {
+        let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--max-captures", "1"])
+        defer { lab.cleanUp() }
+        var first: ControlClient? = try ControlClient(path: lab.socketPath)
+        let (granted, descriptors) = try #require(first).send(.capture(CaptureRequest()))
+        #expect(granted.ok && granted.capture?.interfaces.count == 1 && descriptors.count == 1, "\(granted)")
+        descriptors.forEach { try? $0.close() }
+        let refused = try ControlClient(path: lab.socketPath).send(.capture(CaptureRequest())).0
+        #expect(refused.ok == false && refused.error?.contains("the limit (spantapd --max-captures) is 1") == true, "\(refused)")
+        let unknown = try ControlClient(path: lab.socketPath).send(.capture(CaptureRequest(instances: ["nope"]))).0
+        #expect(unknown.error?.contains("no mirror instance named 'nope'") == true, "\(unknown)")
+        #expect(try lab.status().captures?.count == 1)
+        first = nil
+        #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "closing the connection ends the capture")
+        let again = try ControlClient(path: lab.socketPath)
+        #expect(try again.send(.capture(CaptureRequest())).0.ok)
+        #expect(try again.send(.captureStop).0.capture?.frames == 0)
+    }
+}
