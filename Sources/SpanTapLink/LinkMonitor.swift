@@ -57,6 +57,9 @@ public final class LinkMonitor: @unchecked Sendable {
         var seen: Set<Int32> = []
         /// Notifications were lost or the dump was interrupted: do another one afterwards.
         var repeatWhenDone = false
+        /// The kernel refused this request (EBUSY) while it still ran a dump we abandoned: ask
+        /// again once the socket is drained, which is when that dump has ended.
+        var refusedAsBusy = false
     }
 
     /// - Parameter receiveBufferSize: SO_RCVBUF for the notification socket; nil keeps the
@@ -140,6 +143,7 @@ public final class LinkMonitor: @unchecked Sendable {
             case .success(let length):
                 try process(length)
             case .failure(.resourceTemporarilyUnavailable):
+                if dump?.refusedAsBusy == true { try requestDump() }
                 return
             case .failure(.interrupted):
                 continue
@@ -170,8 +174,14 @@ public final class LinkMonitor: @unchecked Sendable {
             try finishDump()  // NLMSG_DONE of our dump: only that makes mnl_cb_run stop
         } else if status == MNL_CB_ERROR {
             let errno = Errno.last
-            // ESRCH: a leftover reply with an old sequence number; nothing to do with it.
-            guard errno != .noSuchProcess else { return }
+            // ESRCH: a reply for another port; EPROTO: a reply of a dump we abandoned (another
+            // sequence number; its pieces keep coming after we asked for a new one). Nothing to
+            // do with either.
+            guard errno != .noSuchProcess, errno != Errno(rawValue: EPROTO) else { return }
+            if errno == .resourceBusy, dump != nil {
+                dump?.refusedAsBusy = true
+                return
+            }
             if errno == .interrupted, dump != nil {
                 // NLM_F_DUMP_INTR: links changed while the kernel walked the list, and libmnl
                 // stops at the first such message. The dump is incomplete: ask for a new one.

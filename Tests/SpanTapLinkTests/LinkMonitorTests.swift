@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import SpanTapLink
 import SpanTapTestSupport
 import Testing
@@ -123,6 +124,49 @@ struct LinkMonitorOverrunTests {
         #expect(monitor.overruns > 0, "the test did not provoke an overrun; it proves nothing")
         for name in names {
             #expect(monitor.links.contains { $0.name == name })
+        }
+    }
+}
+
+/// A host whose links change all the time (other tests, containers coming and going): the
+/// seeding dump is interrupted (NLM_F_DUMP_INTR), replies of the abandoned dump keep arriving
+/// and the kernel refuses a new dump while it still runs the old one (EBUSY). start() must still
+/// succeed, every time, with a complete table.
+@Suite(.serialized)
+struct LinkMonitorChurnTests {
+    @Test(.enabled(if: Privileges.testsMayRun, Comment(rawValue: Privileges.skipReason)))
+    func startSucceedsWhileLinksChangeUnderTheDump() throws {
+        // Enough links that a dump takes several replies, so changes can land in the middle.
+        let standing = (0..<150).map { _ in (uniqueName("chs"), uniqueName("chp")) }
+        defer { for (name, _) in standing { removeLinkIfPresent(name) } }
+        for (name, peer) in standing { try addVethPair(name, peer: peer) }
+        // Four shells adding and deleting links as fast as `ip` goes, through every attempt.
+        let churn = (0..<4).map { _ in (uniqueName("chn"), uniqueName("chq")) }
+        defer { for (name, _) in churn { removeLinkIfPresent(name) } }
+        let churners = try churn.map { name, peer in
+            let churner = Process()
+            churner.executableURL = URL(fileURLWithPath: "/bin/sh")
+            churner.arguments = ["-c", "while :; do ip link add \(name) type veth peer name \(peer); ip link del \(name); done"]
+            try churner.run()
+            return churner
+        }
+        defer {
+            for churner in churners {
+                churner.terminate()
+                churner.waitUntilExit()
+            }
+        }
+        for attempt in 0..<100 {
+            let monitor = try LinkMonitor(queue: DispatchQueue(label: "test.link-monitor.churn"), handler: { _ in })
+            do {
+                try monitor.start()
+            } catch {
+                Issue.record("start \(attempt) failed under link churn: \(error)")
+                return
+            }
+            let names = Set(monitor.links.map(\.name))
+            monitor.cancel()
+            #expect(standing.allSatisfy { names.contains($0.0) }, "start \(attempt): a standing link is missing")
         }
     }
 }
