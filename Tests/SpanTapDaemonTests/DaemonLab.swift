@@ -20,7 +20,7 @@ final class DaemonLab {
     var environment: [String: String] = [:]
     /// A command spantapd runs under, e.g. `setpriv` limiting its capabilities.
     var launcher: [String] = []
-    private(set) var process: Process?
+    private(set) var process: SpawnedProcess?
 
     init(config: String) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(uniqueName("d"))
@@ -38,24 +38,15 @@ final class DaemonLab {
     /// Starts spantapd and waits (at most 10 s) until `ready` holds, by default until its control
     /// socket answers.
     func start(extraArguments: [String] = [], until ready: (() -> Bool)? = nil) throws {
-        let process = Process()
         let daemon = [Self.buildDirectory.appendingPathComponent("spantapd").path, "--config", configPath,
                       "--control-socket", socketPath, "--ring-slots", "1024"] + extraArguments
         let command = launcher + daemon
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        logFile.seekToEndOfFile()
-        process.standardOutput = logFile
-        process.standardError = logFile
-        try process.run()
+        let process = try SpawnedProcess(command, output: logPath, environment: environment)
         self.process = process
         let ready = ready ?? { (try? ControlClient(path: self.socketPath).send(.status).0.ok) == true }
         guard waitUntil(seconds: 10, { ready() || !process.isRunning }),
               process.isRunning else {
-            throw CommandFailure(command: command, status: process.isRunning ? -1 : process.terminationStatus, output: log())
+            throw CommandFailure(command: command, status: process.terminationStatus ?? -1, output: log())
         }
     }
 
@@ -72,10 +63,10 @@ final class DaemonLab {
     /// Sends `signal` and waits up to `seconds` for the exit; returns its status, nil if it did not exit.
     func stop(signal: Int32 = SIGTERM, seconds: Double = 5) -> Int32? {
         guard let process else { return nil }
-        kill(process.processIdentifier, signal)
+        process.signal(signal)
         guard waitUntil(seconds: seconds, { !process.isRunning }) else { return nil }
         self.process = nil
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return process.terminationStatus
     }
 
     /// The port `--metrics IP:0` picked, from spantapd's log.
@@ -94,7 +85,7 @@ final class DaemonLab {
 
     func cleanUp() {
         if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            process.signal(SIGKILL)
             process.waitUntilExit()
         }
         interfaces.forEach(removeLinkIfPresent)

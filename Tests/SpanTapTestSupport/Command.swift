@@ -54,15 +54,18 @@ public func run(_ arguments: [String]) throws -> String {
 /// Starts `arguments[0]` (looked up in PATH unless it has a slash) with each `(fd, target)` pair
 /// dup2-ed onto target in the child; dup2 clears close-on-exec on the copy, so the child inherits
 /// exactly those.
-func spawn(_ arguments: [String], redirecting: [(fd: Int32, target: Int32)]) throws -> pid_t {
+func spawn(_ arguments: [String], redirecting: [(fd: Int32, target: Int32)], environment: [String]? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     for (fd, target) in redirecting { posix_spawn_file_actions_adddup2(&actions, fd, target) }
     let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
+    let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+    defer { envp?.forEach { free($0) } }
     var pid = pid_t()
-    let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+    let spawned = envp.map { envp in envp.withUnsafeBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0.baseAddress) } }
+        ?? posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
     guard spawned == 0 else {
         throw CommandFailure(command: arguments, status: spawned, output: "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
     }
@@ -73,5 +76,5 @@ func spawn(_ arguments: [String], redirecting: [(fd: Int32, target: Int32)]) thr
 func exitStatus(of pid: pid_t) -> Int32 {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return SpawnedProcess.exitStatus(status)
 }

@@ -8,7 +8,7 @@ import Glibc
 /// the sink writes in one io_uring batch) and waited for until it listens, so no frame sent after
 /// `init` returns is missed. `stop()` ends it (tcpdump flushes the file on SIGTERM) and parses the file.
 public final class PcapCapture {
-    private let process: Process
+    private let process: SpawnedProcess
     private let file: URL
     private let log: URL
 
@@ -18,21 +18,16 @@ public final class PcapCapture {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory())
         file = directory.appendingPathComponent(uniqueName("p") + ".pcap")
         log = directory.appendingPathComponent(uniqueName("p") + ".log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = (namespace.map { ["ip", "netns", "exec", $0] } ?? [])
-            + ["tcpdump", "--immediate-mode", "-U", "-n", "-B", "65536", "-Q", direction, "-i", interface, "-w", file.path] + filter
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
+        process = try SpawnedProcess((namespace.map { ["ip", "netns", "exec", $0] } ?? [])
+            + ["tcpdump", "--immediate-mode", "-U", "-n", "-B", "65536", "-Q", direction, "-i", interface, "-w", file.path] + filter,
+            output: log.path)
         let listening = waitUntil(seconds: 5) {
             ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("listening on") || !process.isRunning
         }
         guard listening, process.isRunning else {
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             stopProcess()
-            throw CommandFailure(command: process.arguments ?? [], status: -1, output: output)
+            throw CommandFailure(command: process.arguments, status: -1, output: output)
         }
     }
 
@@ -51,8 +46,8 @@ public final class PcapCapture {
     private func stopProcess() {
         guard process.isRunning else { return }
         // SIGTERM, not SIGINT: a child of the test runner may inherit SIGINT ignored.
-        kill(process.processIdentifier, SIGTERM)
-        if !waitUntil(seconds: 5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGTERM)
+        if !waitUntil(seconds: 5, { !process.isRunning }) { process.signal(SIGKILL) }
         process.waitUntilExit()
     }
 
