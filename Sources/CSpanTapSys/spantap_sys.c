@@ -39,6 +39,11 @@ int spantap_pipe_cloexec(int ends[2])
     return pipe2(ends, O_CLOEXEC);
 }
 
+int spantap_spawn_close_from(posix_spawn_file_actions_t *actions, int from)
+{
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
 int spantap_tun_set_tap(int fd, char *name, int multi_queue)
 {
     struct ifreq ifr;

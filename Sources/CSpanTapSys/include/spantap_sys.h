@@ -6,6 +6,7 @@
 #ifndef SPANTAP_SYS_H
 #define SPANTAP_SYS_H
 
+#include <spawn.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -19,6 +20,10 @@ int spantap_eventfd(void);
 /* pipe2(2) with O_CLOEXEC (glibc declares pipe2 only under _GNU_SOURCE): no child spawned by
  * another thread inherits either end. */
 int spantap_pipe_cloexec(int ends[2]);
+
+/* posix_spawn_file_actions_addclosefrom_np (glibc declares it only under _GNU_SOURCE): the child
+ * closes every descriptor from `from` on, so it inherits none another thread left inheritable. */
+int spantap_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 /* TUNSETIFF with IFF_TAP | IFF_NO_PI (| IFF_MULTI_QUEUE if multi_queue) on an open /dev/net/tun
  * fd. name is in/out (IFNAMSIZ bytes): empty asks the kernel to pick one. With multi_queue, each
