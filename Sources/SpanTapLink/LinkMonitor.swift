@@ -94,7 +94,8 @@ public final class LinkMonitor: @unchecked Sendable {
         try lifecycle.withLock { state in
             guard case .created = state else { return }
             try requestDump()
-            while dump != nil {
+            // Seeded once one dump is complete; one it asks to repeat goes on in the read source.
+            while !isSeeded {
                 var poller = pollfd(fd: socket.fileDescriptor, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&poller, 1, Self.seedTimeoutMilliseconds)
                 if ready < 0 && Glibc.errno == EINTR { continue }
@@ -162,6 +163,7 @@ public final class LinkMonitor: @unchecked Sendable {
     }
 
     private func process(_ length: Int) throws {
+        acceptInterruptedDump(length)
         let status = mnl_cb_run(
             buffer.baseAddress, length, dump?.sequence ?? 0, socket.portID,
             { header, context in
@@ -182,13 +184,6 @@ public final class LinkMonitor: @unchecked Sendable {
                 dump?.refusedAsBusy = true
                 return
             }
-            if errno == .interrupted, dump != nil {
-                // NLM_F_DUMP_INTR: links changed while the kernel walked the list, and libmnl
-                // stops at the first such message. The dump is incomplete: ask for a new one.
-                logger.info("link dump was interrupted by link changes; dumping again")
-                try requestDump()
-                return
-            }
             dump = nil
             throw LinkError(operation: "dump links", device: "", errno: errno)
         }
@@ -199,9 +194,6 @@ public final class LinkMonitor: @unchecked Sendable {
         let type = Int(header.pointee.nlmsg_type)
         guard type == RTM_NEWLINK || type == RTM_DELLINK, let link = LinkMessage.parse(header) else { return }
         if header.pointee.nlmsg_seq != 0, dump != nil {
-            if Int32(header.pointee.nlmsg_flags) & NLM_F_DUMP_INTR != 0 {
-                dump?.repeatWhenDone = true  // the link list changed while the kernel walked it
-            }
             dump?.seen.insert(link.ifindex)
             let events = table.withLock { $0.update(link) }
             if dump?.reportsChanges == true { pendingEvents += events }
@@ -210,6 +202,22 @@ public final class LinkMonitor: @unchecked Sendable {
             pendingEvents += table.withLock { $0.update(link) }
         } else {
             pendingEvents += table.withLock { $0.remove(link) }
+        }
+    }
+
+    /// A message flagged NLM_F_DUMP_INTR says the link list changed while the kernel walked it.
+    /// libmnl stops at the first one and drops the rest of the reply, so under steady churn every
+    /// dump would be cut short and links late in the list never reported. What the messages say
+    /// is still true: the flag is cleared, the dump read to its end and then done again.
+    private func acceptInterruptedDump(_ length: Int) {
+        var remaining = Int32(length)
+        var header = buffer.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
+        while mnl_nlmsg_ok(header, remaining) {
+            if Int32(header.pointee.nlmsg_flags) & NLM_F_DUMP_INTR != 0 {
+                header.pointee.nlmsg_flags &= ~UInt16(NLM_F_DUMP_INTR)
+                if header.pointee.nlmsg_seq == dump?.sequence { dump?.repeatWhenDone = true }
+            }
+            header = mnl_nlmsg_next(header, &remaining)
         }
     }
 
