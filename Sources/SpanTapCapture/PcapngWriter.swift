@@ -64,12 +64,13 @@ public struct PcapngWriter {
         public var endTime: UInt64
         /// `isb_ifrecv`: frames selected for this capture on the interface.
         public var received: UInt64
-        /// `isb_ifdrop`: of those, frames lost before they reached the capture client.
-        public var dropped: UInt64
+        /// `isb_ifdrop`: of those, frames lost before they reached the capture client; nil when
+        /// not known for this file (the option is left out rather than claim none).
+        public var dropped: UInt64?
         /// `isb_usrdeliv`: frames written into this file.
         public var delivered: UInt64
 
-        public init(startTime: UInt64, endTime: UInt64, received: UInt64, dropped: UInt64, delivered: UInt64) {
+        public init(startTime: UInt64, endTime: UInt64, received: UInt64, dropped: UInt64?, delivered: UInt64) {
             self.startTime = startTime
             self.endTime = endTime
             self.received = received
@@ -84,8 +85,8 @@ public struct PcapngWriter {
         body.u32(interface)
         body.u32(UInt32(truncatingIfNeeded: statistics.endTime >> 32))
         body.u32(UInt32(truncatingIfNeeded: statistics.endTime))
-        body.options([.timestamp(2, statistics.startTime), .timestamp(3, statistics.endTime),
-                      .u64(4, statistics.received), .u64(5, statistics.dropped), .u64(8, statistics.delivered)])
+        body.options([.timestamp(2, statistics.startTime), .timestamp(3, statistics.endTime), .u64(4, statistics.received)]
+                     + (statistics.dropped.map { [.u64(5, $0)] } ?? []) + [.u64(8, statistics.delivered)])
         return Self.block(type: 5, body: body.bytes)
     }
 

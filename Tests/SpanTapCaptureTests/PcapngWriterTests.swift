@@ -82,6 +82,16 @@ import Testing
         #expect(statistics.first?.startTime == 1_765_000_000_123_456_789)
     }
 
+    /// A rotated file's ISB does not know its drops: isb_ifdrop is left out, the rest stays.
+    @Test func isbWithoutDropsLeavesTheOptionOut() {
+        let block = PcapngWriter().interfaceStatistics(interface: 1, .init(startTime: 5, endTime: 9, received: 4, dropped: nil, delivered: 4))
+        let statistics = PcapngStatistics.read(block)
+        #expect(statistics.count == 1 && statistics.first?.interface == 1)
+        #expect(statistics.first?.dropped == nil && statistics.first?.received == 4 && statistics.first?.delivered == 4)
+        #expect(block.count == PcapngWriter().interfaceStatistics(interface: 1, .init(
+            startTime: 5, endTime: 9, received: 4, dropped: 0, delivered: 4)).count - 12)
+    }
+
     /// Block framing checked byte by byte: every block's two length words agree and are a multiple
     /// of 4, and the blocks tile the file exactly.
     @Test func blocksTileTheFileAndTheirLengthsAgree() {

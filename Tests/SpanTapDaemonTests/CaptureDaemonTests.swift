@@ -25,12 +25,13 @@ struct CaptureDaemonTests {
         """
     }
 
-    /// `spantap capture ARGS`, started in the background (through sh, so a test can pipe it).
-    static func startCapture(_ lab: DaemonLab, _ arguments: String) throws -> Process {
+    /// `spantap capture ARGS`, started in the background (through sh, so a test can pipe it);
+    /// `environment`: assignments for spantap's environment (`TZ=...`).
+    static func startCapture(_ lab: DaemonLab, _ arguments: String, environment: String = "") throws -> Process {
         let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec \(spantap) --control-socket \(lab.socketPath) capture \(arguments)"]
+        process.arguments = ["-c", "\(environment) exec \(spantap) --control-socket \(lab.socketPath) capture \(arguments)"]
         try process.run()
         return process
     }
@@ -72,6 +73,17 @@ struct CaptureDaemonTests {
             hosts.teardown()
             throw error
         }
+    }
+
+    /// A trafgen config of one UDP frame from A to B, for steady load through the forwarder.
+    static func trafgenConfig(_ lab: DaemonLab, _ hosts: NamespaceLab) throws -> String {
+        let a = hosts.addressA.split(separator: ".").compactMap { UInt8($0) }
+        let b = hosts.addressB.split(separator: ".").compactMap { UInt8($0) }
+        let frame = IPFrames.frame(source: a, destination: b, .udp(source: 40000, destination: 5001))
+        let path = lab.directory.appendingPathComponent("frame.cfg").path
+        try ("{ " + frame.map { String(format: "0x%02x", $0) }.joined(separator: ", ") + " }\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     static func delivered(_ lab: DaemonLab) -> UInt64 { (try? lab.status().instances.first?.deliveredPackets) ?? 0 }
@@ -162,12 +174,7 @@ struct CaptureDaemonTests {
         defer { hosts.teardown() }
         defer { lab.cleanUp() }
         let path = lab.directory.appendingPathComponent("stopped.pcapng").path
-        let a = hosts.addressA.split(separator: ".").compactMap { UInt8($0) }
-        let b = hosts.addressB.split(separator: ".").compactMap { UInt8($0) }
-        let frame = IPFrames.frame(source: a, destination: b, .udp(source: 40000, destination: 5001))
-        let trafgenConfig = lab.directory.appendingPathComponent("frame.cfg").path
-        try ("{ " + frame.map { String(format: "0x%02x", $0) }.joined(separator: ", ") + " }\n")
-            .write(toFile: trafgenConfig, atomically: true, encoding: .utf8)
+        let trafgenConfig = try Self.trafgenConfig(lab, hosts)
 
         let before = Self.settledDelivered(lab)
         let capture = try Self.startCapture(lab, "ports -w \(path)")
@@ -206,6 +213,153 @@ struct CaptureDaemonTests {
         let info = try run("capinfos", "-I", path)
         #expect(info.contains("Number of packets = 0") && info.contains("Number of stat entries = 1"), "\(info)")
         #expect(try PcapngStatistics.read(path: path).map(\.received) == [0])
+    }
+
+    /// One rotated file on its own: what capinfos and tshark count in it (they must agree, without
+    /// warnings) and its ISBs.
+    static func rotatedFile(_ path: String) throws -> (frames: Int, statistics: [PcapngStatistics]) {
+        let info = try run("capinfos", "-c", "-M", path)
+        let counted = info.split(separator: "\n").first { $0.hasPrefix("Number of packets") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") }
+        let rows = try tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
+        #expect(!info.lowercased().contains("warn") && counted == rows.count, "\(path): \(info)")
+        return (rows.count, try PcapngStatistics.read(path: path))
+    }
+
+    /// The rotated files in `directory` whose names begin with `prefix`, sorted.
+    static func files(in directory: String, prefix: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(prefix) }.sorted()
+    }
+
+    /// spantap's closing line on stderr: "spantap: N frames written (...), M selected ...".
+    static func writtenCount(log: String) throws -> Int? {
+        let line = try String(contentsOfFile: log, encoding: .utf8)
+        guard let range = line.range(of: "spantap: ") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// `-C 1` while 60000 frames (over 6 MB of pcapng) cross: FILE, FILE1, FILE2, ... as tcpdump
+    /// names them, none over 1,000,000 bytes, each read by capinfos and tshark on its own, and
+    /// together every frame not dropped, with ISBs that add up to status's counts (drops in the
+    /// last file only). A `-C 1 -W 3` capture of the same frames keeps FILE0..FILE2, reused.
+    @Test func sizeRotationMakesCompleteFilesWithTcpdumpsNamesThatAddUp() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let directory = lab.directory.appendingPathComponent("rotated").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let trafgenConfig = try Self.trafgenConfig(lab, hosts)
+
+        let linear = try Self.startCapture(lab, "ports -C 1 -w \(directory)/cap.pcapng 2>\(lab.directory.path)/cap.log")
+        let ring = try Self.startCapture(lab, "ports -C 1 -W 3 -w \(directory)/ring.pcapng 2>/dev/null")
+        defer { [linear, ring].filter(\.isRunning).forEach { kill($0.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 2 })
+        try hosts.inA("trafgen", "--dev", "eth0", "--conf", trafgenConfig, "-n", "30000", "-t", "50us", "--no-sock-mem", "-q")
+        // Until the sink is done with them; on a loaded machine the ring may drop a few before it
+        // (mirror_drops_queue_full), which changes how many files there are, not what they hold.
+        _ = Self.settledDelivered(lab)
+        let running = try #require(try lab.status().captures?.first { $0.pid == linear.processIdentifier })
+        for capture in [linear, ring] { kill(capture.processIdentifier, SIGINT) }
+        for capture in [linear, ring] { capture.waitUntilExit() }
+        #expect(linear.terminationStatus == 0 && ring.terminationStatus == 0)
+
+        let names = try Self.files(in: directory, prefix: "cap.pcapng")
+        #expect(names.count >= 3 && Set(names) == Set(["cap.pcapng"] + (1..<names.count).map { "cap.pcapng\($0)" }), "\(names)")
+        let ordered = ["cap.pcapng"] + (1..<max(1, names.count)).map { "cap.pcapng\($0)" }
+        var frames = 0, statistics: [[PcapngStatistics]] = []
+        for name in ordered {
+            let path = "\(directory)/\(name)"
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(size <= 1_000_000, "\(name): \(size) bytes")
+            let file = try Self.rotatedFile(path)
+            frames += file.frames
+            statistics.append(file.statistics)
+        }
+        #expect(UInt64(frames) == running.frames - running.drops && frames > 0, "\(frames) frames in the files, \(running)")
+        #expect(try Self.writtenCount(log: "\(lab.directory.path)/cap.log") == frames)
+        #expect(statistics.allSatisfy { $0.count == 2 })
+        #expect(statistics.dropLast().joined().allSatisfy { $0.dropped == nil && $0.received == $0.delivered },
+                "a file closed by rotation counts what it holds and claims no drops")
+        #expect(statistics.last?.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops)
+        #expect(statistics.joined().reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        #expect(statistics.joined().reduce(0) { $0 + ($1.delivered ?? 0) } == UInt64(frames))
+
+        #expect(try Self.files(in: directory, prefix: "ring.pcapng") == ["ring.pcapng0", "ring.pcapng1", "ring.pcapng2"])
+        for name in try Self.files(in: directory, prefix: "ring.pcapng") {
+            let path = "\(directory)/\(name)"
+            #expect(try Self.rotatedFile(path).frames > 0)
+            #expect(try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) <= 1_000_000)
+        }
+    }
+
+    /// `-G 1 -W 3 -w g-%Y%m%d-%H%M%S.pcapng` while pings cross: three files, each named by the
+    /// local second it began in (TZ=Asia/Kolkata; checked against Foundation's formatter), a second
+    /// apart, each complete; the capture stops by itself after the third, as tcpdump's -G -W does.
+    @Test func timeRotationNamesFilesByTheirLocalSecondAndStopsAfterTheFileLimit() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let directory = lab.directory.appendingPathComponent("timed").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let log = "\(lab.directory.path)/timed.log"
+
+        let started = time(nil)
+        // A zone with a half-hour offset, so a name in UTC or in the test's zone would not pass.
+        let zone = "Asia/Kolkata"
+        let capture = try Self.startCapture(lab, "ports -G 1 -W 3 -w '\(directory)/g-%Y%m%d-%H%M%S.pcapng' 2>\(log)", environment: "TZ=\(zone)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        try hosts.inA("ping", "-c", "60", "-i", "0.05", "-W", "2", hosts.addressB)
+        #expect(waitUntil(seconds: 10) { !capture.isRunning }, "-W 3 ends the capture")
+        capture.waitUntilExit()
+        #expect(capture.terminationStatus == 0)
+        let ended = time(nil)
+
+        let names = try Self.files(in: directory, prefix: "g-")
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = try #require(TimeZone(identifier: zone))
+        formatter.dateFormat = "'g-'yyyyMMdd-HHmmss'.pcapng'"
+        let seconds = names.map { name in
+            (started...ended).first { formatter.string(from: Date(timeIntervalSince1970: TimeInterval($0))) == name }
+        }
+        #expect(names.count == 3 && seconds.allSatisfy { $0 != nil }, "\(names) for \(started)...\(ended)")
+        let known = seconds.compactMap { $0 }
+        #expect(zip(known, known.dropFirst()).allSatisfy { $1 - $0 >= 1 }, "\(names)")
+        var frames = 0, statistics: [[PcapngStatistics]] = []
+        for name in names {
+            let file = try Self.rotatedFile("\(directory)/\(name)")
+            frames += file.frames
+            statistics.append(file.statistics)
+        }
+        let written = try Self.writtenCount(log: log)
+        #expect(frames > 0 && written == frames, "\(frames) frames in the files, \(written.map(String.init) ?? "no count") written")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("stopped after -W 3 files"))
+        #expect(statistics.dropLast().joined().allSatisfy { $0.dropped == nil })
+        #expect(statistics.last?.allSatisfy { $0.dropped != nil } == true)
+    }
+
+    /// -C, -G and -W refused where they cannot work, before spantap asks spantapd for anything.
+    @Test func rotationOptionsAreRefusedWithStandardOutputAndWithoutSizeOrTime() throws {
+        let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
+        let refusals: [([String], String)] = [
+            (["-w", "-", "-C", "1"], "cannot be used with -w - (standard output)"),
+            (["-w", "-", "-G", "1"], "cannot be used with -w - (standard output)"),
+            (["-w", "x", "-W", "2"], "-W needs -C or -G"),
+            (["-w", "x", "-C", "0.5"], "-C wants a positive whole number of megabytes"),
+            (["-w", "x", "-C", "0"], "-C wants a positive whole number of megabytes"),
+            (["-w", "x", "-G", "1.5"], "-G wants a positive whole number of seconds"),
+            (["-w", "x", "-G", "1", "-W", "0"], "-W wants a positive whole number of files"),
+        ]
+        for (arguments, message) in refusals {
+            let output: String
+            do {
+                output = try run([spantap, "--control-socket", "/nonexistent", "capture"] + arguments)
+            } catch let failure as CommandFailure {
+                output = failure.output
+            }
+            #expect(output.contains(message), "\(arguments): \(output)")
+        }
     }
 
     @Test func moreCapturesThanTheLimitAreRefusedAndAGoneClientEndsItsCapture() throws {
