@@ -14,9 +14,10 @@
 //                         SpanTapLink, SpanTapRing, SpanTapSystem, CSpanTapRing
 //   SpanTapFastPath   AF_XDP reference forwarder; mirror hook -> per-binding ring
 //                     ──► SpanTapRing, SpanTapSystem, CLibXDP, CSpanTapSys
-//   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency)
-//                     and copies selected records to capture clients
-//                     ──► SpanTapCapture, SpanTapRing, CSpanTapUring
+//   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency),
+//                     builds ERSPAN/GRE headers for remote outputs, copies selected records to
+//                     capture clients
+//                     ──► SpanTapCapture, SpanTapRing, SpanTapSystem, CSpanTapUring
 //   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing, status
 //                     ──► SpanTapRing, SpanTapSystem, CSpanTapSys
 //   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs, the
@@ -93,7 +94,7 @@ let package = Package(
         ]),
         .target(name: "SpanTapCapture"),
         .target(name: "SpanTapSink", dependencies: [
-            "SpanTapCapture", "SpanTapRing", "CSpanTapUring",
+            "SpanTapCapture", "SpanTapRing", "SpanTapSystem", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),

@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -201,4 +203,45 @@ int spantap_place_thread(int tid, int policy, int nice, const int *cpus, int cou
     }
     *step = "cpus";
     return sched_setaffinity(tid, sizeof set, &set);
+}
+
+int spantap_gre_socket(int family, const void *remote, const void *local, const char **step)
+{
+    struct sockaddr_storage to = { 0 }, from = { 0 };
+    socklen_t length;
+    if (family == AF_INET) {
+        struct sockaddr_in *r = (struct sockaddr_in *)&to, *l = (struct sockaddr_in *)&from;
+        r->sin_family = l->sin_family = AF_INET;
+        memcpy(&r->sin_addr, remote, 4);
+        if (local)
+            memcpy(&l->sin_addr, local, 4);
+        length = sizeof *r;
+    } else {
+        struct sockaddr_in6 *r = (struct sockaddr_in6 *)&to, *l = (struct sockaddr_in6 *)&from;
+        r->sin6_family = l->sin6_family = AF_INET6;
+        memcpy(&r->sin6_addr, remote, 16);
+        if (local)
+            memcpy(&l->sin6_addr, local, 16);
+        length = sizeof *r;
+    }
+    *step = "socket";
+    int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_GRE);
+    if (fd < 0)
+        return -1;
+    struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+    struct sock_fprog nothing = { .len = 1, .filter = &drop };
+    int on = 1, probe = family == AF_INET ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
+    if ((*step = "attach drop-all filter", setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &nothing, sizeof nothing)) < 0 ||
+        (family == AF_INET
+             ? (*step = "set IP_MTU_DISCOVER", setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe))
+             : ((*step = "set IPV6_MTU_DISCOVER", setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof probe)) < 0 ||
+                (*step = "set IPV6_DONTFRAG", setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof on)))) < 0 ||
+        (local && (*step = "bind local address", bind(fd, (struct sockaddr *)&from, length)) < 0) ||
+        (*step = "connect to remote", connect(fd, (struct sockaddr *)&to, length)) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 }

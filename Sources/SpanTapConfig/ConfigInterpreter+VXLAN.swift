@@ -14,7 +14,7 @@ extension ConfigInterpreter {
         }
     }
 
-    private static func address(_ word: LocatedWord, what: String) throws(ConfigError) -> String {
+    static func address(_ word: LocatedWord, what: String) throws(ConfigError) -> String {
         guard let address = VXLANTunnel.canonicalUnicastAddress(word.text) else {
             throw ConfigError(word.location, "\(what) must be a unicast IPv4 or IPv6 address, not '\(word.text)'")
         }

@@ -11,6 +11,7 @@
 ///     forwarding-options port-mirroring instance NAME output persistent
 ///     forwarding-options port-mirroring instance NAME output queues N|auto
 ///     forwarding-options port-mirroring instance NAME output vxlan remote|vni|local|dstport VALUE
+///     forwarding-options port-mirroring instance NAME output erspan|gre ...  (ConfigInterpreter+GRE.swift)
 ///     forwarding-options analyzer NAME input (as an instance's, plus) egress interface IFNAME[.UNIT]
 ///     forwarding-options analyzer NAME output (as an instance's)
 ///     dataplane xdp-mode native|generic|auto
@@ -28,6 +29,9 @@ struct ConfigInterpreter {
     private(set) var crossConnectLocations: [String: SourceLocation] = [:]
     /// Where each instance's `vxlan` stanza was first written.
     private(set) var vxlanLocations: [String: SourceLocation] = [:]
+    /// Where each instance's `erspan` / `gre` stanza was first written, and each of its fields.
+    private(set) var greLocations: [String: SourceLocation] = [:]
+    private(set) var greFieldLocations: [String: [String: SourceLocation]] = [:]
     /// Where an instance set its output's queues, to name both when two instances disagree.
     private(set) var queuesLocations: [String: SourceLocation] = [:]
     /// Each instance's `input filter` as written; compiled by the validator, which knows the snap length.
@@ -106,7 +110,7 @@ struct ConfigInterpreter {
                 }
             }
         default:
-            switch try cursor.keyword(["interface", "persistent", "queues", "vxlan"]) {
+            switch try cursor.keyword(["interface", "persistent", "queues", "vxlan", "erspan", "gre"]) {
             case "interface":
                 let interface = try Self.interfaceName(cursor.value("interface name"))
                 config.instances[index].output.interface = interface.text
@@ -117,6 +121,17 @@ struct ConfigInterpreter {
                 queuesLocations[name.text] = word.location
             case "persistent":
                 config.instances[index].output.persistent = true
+            case "erspan", "gre":
+                let stanza = cursor.words[cursor.position - 1]
+                if greLocations[name.text] == nil { greLocations[name.text] = stanza.location }
+                var tunnel = config.instances[index].output.gre ?? GRETunnel(
+                    remote: "", encapsulation: stanza.text == "erspan" ? .erspan(GRETunnel.ERSPAN()) : .gre(key: nil, sequenceNumbers: false))
+                guard tunnel.kind == stanza.text else {
+                    throw ConfigError(stanza.location, "the output of instance \(name.text) is already a \(tunnel.kind) output (line \(greLocations[name.text]!.line)); an output is one of erspan or gre")
+                }
+                let field = try Self.applyGRE(&cursor, to: &tunnel)
+                greFieldLocations[name.text, default: [:]][field] = cursor.words[cursor.position - (field == "sequence" ? 1 : 2)].location
+                config.instances[index].output.gre = tunnel
             default:
                 if vxlanLocations[name.text] == nil { vxlanLocations[name.text] = cursor.lastWordLocation }
                 // Without `interface`, the stanza itself names the output (stv<vni>).

@@ -5,7 +5,7 @@ struct ConfigValidator {
     let interpreter: ConfigInterpreter
 
     func validated() throws(ConfigError) -> SpanTapConfig {
-        let config = try compilingFilters(resolvingVXLAN(interpreter.config))
+        let config = try compilingFilters(checkingGRE(resolvingVXLAN(interpreter.config)))
         for instance in config.instances {
             let location = interpreter.instanceLocations[instance.name]!
             guard !instance.output.interface.isEmpty else {

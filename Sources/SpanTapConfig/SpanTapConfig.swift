@@ -89,16 +89,35 @@ public struct InterfaceUnit: Equatable, Sendable {
 /// owned by spantapd (removed at shutdown unless `persistent`) with `queues` queues; an existing
 /// one receives the frames as is. With `vxlan { ... }` the output is a VXLAN device spantapd
 /// creates instead, named `interface` or, without it, `stv<vni>` (the validator fills the name in).
+/// With `erspan { ... }` or `gre { ... }` spantapd sends the frames to a collector in GRE itself;
+/// `interface` then only names the output.
 public struct MirrorOutput: Equatable, Sendable {
     public var interface: String
     public var persistent: Bool
     public var vxlan: VXLANTunnel?
+    public var gre: GRETunnel?
     public var queues: OutputQueues
 
-    public init(interface: String, persistent: Bool = false, vxlan: VXLANTunnel? = nil, queues: OutputQueues = .count(1)) {
+    /// What spantapd builds for the output besides its name, compared as one value to tell
+    /// whether a reload must make the output again.
+    public struct Tunnel: Equatable, Sendable {
+        public var vxlan: VXLANTunnel?
+        public var gre: GRETunnel?
+
+        public init(vxlan: VXLANTunnel? = nil, gre: GRETunnel? = nil) {
+            self.vxlan = vxlan
+            self.gre = gre
+        }
+    }
+
+    public var tunnel: Tunnel { Tunnel(vxlan: vxlan, gre: gre) }
+
+    public init(interface: String, persistent: Bool = false, vxlan: VXLANTunnel? = nil, gre: GRETunnel? = nil,
+                queues: OutputQueues = .count(1)) {
         self.interface = interface
         self.persistent = persistent
         self.vxlan = vxlan
+        self.gre = gre
         self.queues = queues
     }
 }

@@ -60,13 +60,15 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// "tap" (created or re-attached by spantapd), "port" (an existing interface), "vxlan" (a
         /// VXLAN device spantapd created), "missing".
         public var kind: String
-        /// A vxlan output's tunnel, as configured.
+        /// A vxlan, erspan or gre output's tunnel, as configured.
         public var remote: String?
         public var local: String?
         public var vni: UInt32?
         public var dstport: UInt16?
         /// Why frames were not sent, for outputs that can tell more than `write_errors`.
         public var writeErrorReasons: WriteErrorReasons?
+        /// An erspan or gre output's session.
+        public var session: RemoteSession?
         /// How long delivered frames waited from their producer's timestamp to the end of their write.
         public var latency: Latency?
 
@@ -106,6 +108,42 @@ public struct StatusReport: Codable, Equatable, Sendable {
             self.maxUs = maxUs
             self.sumUs = sumUs
             self.buckets = buckets
+        }
+    }
+
+    /// An ERSPAN or GRE session spantapd sends itself: what it puts on each frame, and what
+    /// became of the frames it could not send whole. Frames and bytes sent are the instance's
+    /// `delivered_packets` / `delivered_bytes` (bytes of the mirrored frames, without the
+    /// encapsulation); each send error is also in its `write_errors`.
+    public struct RemoteSession: Codable, Equatable, Sendable {
+        /// ERSPAN: 2 (Type II) or 3 (Type III); nil for plain GRE.
+        public var version: UInt8?
+        public var sessionId: UInt16?
+        /// ERSPAN Type II.
+        public var index: UInt32?
+        /// ERSPAN Type III.
+        public var hardwareId: UInt8?
+        /// GRE key; nil: none.
+        public var key: UInt32?
+        public var sequenceNumbers: Bool
+        /// The path MTU to the remote the kernel knows now (outer IP header included).
+        public var pathMtu: Int
+        /// ERSPAN frames cut to fit the path MTU (sent with the T bit).
+        public var truncated: UInt64 = 0
+        /// GRE frames larger than the path MTU takes, dropped (GRE cannot say a frame was cut).
+        public var tooBig: UInt64 = 0
+        /// Sends refused: no route to the remote.
+        public var noRoute: UInt64 = 0
+        /// Sends refused as over a path MTU that had shrunk since spantapd last read it.
+        public var messageTooLong: UInt64 = 0
+        /// Sends refused because the socket's send queue was full.
+        public var queueFull: UInt64 = 0
+        /// Sends refused with any other errno.
+        public var otherErrors: UInt64 = 0
+
+        public init(sequenceNumbers: Bool, pathMtu: Int) {
+            self.sequenceNumbers = sequenceNumbers
+            self.pathMtu = pathMtu
         }
     }
 

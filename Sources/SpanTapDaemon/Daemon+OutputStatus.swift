@@ -5,11 +5,18 @@ import SpanTapSink
 
 extension Daemon {
     /// An instance's output as status shows it; a vxlan output adds its tunnel and why frames
-    /// were not sent (its kernel transmit errors count in `write_errors` too).
+    /// were not sent (its kernel transmit errors count in `write_errors` too), an erspan or gre
+    /// output its session.
     func outputStatus(_ configured: MirrorOutput, _ output: ManagedOutput?, transmitErrors: TransmitErrors) -> StatusReport.Output {
         var status = StatusReport.Output(interface: output?.currentName ?? configured.interface,
                                          ifindex: output?.ifindex ?? 0, kind: output?.kind ?? "missing")
         status.latency = output.map { Self.latencyStatus($0.counters.latency.snapshot()) }
+        if let tunnel = configured.gre {
+            status.remote = tunnel.remote
+            status.local = tunnel.local
+            if case .remote(_, let session) = output?.attachment { status.session = Self.sessionStatus(tunnel, session) }
+            return status
+        }
         guard let tunnel = configured.vxlan else { return status }
         status.remote = tunnel.remote
         status.local = tunnel.local
@@ -21,6 +28,26 @@ extension Daemon {
         reasons.routingLoop = transmitErrors.routingLoop
         reasons.transmitFailed = transmitErrors.other
         status.writeErrorReasons = reasons
+        return status
+    }
+
+    private static func sessionStatus(_ tunnel: GRETunnel, _ session: TunnelSession) -> StatusReport.RemoteSession {
+        var status = StatusReport.RemoteSession(sequenceNumbers: session.header.hasSequenceNumbers, pathMtu: session.pathMTU)
+        switch tunnel.encapsulation {
+        case .erspan(let erspan):
+            status.version = erspan.version
+            status.sessionId = erspan.sessionID
+            if erspan.version == 2 { status.index = erspan.index } else { status.hardwareId = erspan.hardwareID }
+        case .gre(let key, _):
+            status.key = key
+        }
+        let counters = session.counters
+        status.truncated = counters.truncated
+        status.tooBig = counters.tooBig
+        status.noRoute = counters.noRoute
+        status.messageTooLong = counters.messageTooLong
+        status.queueFull = counters.queueFull
+        status.otherErrors = counters.other
         return status
     }
 

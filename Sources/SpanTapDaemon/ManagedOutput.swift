@@ -3,7 +3,7 @@ import SpanTapLink
 import SpanTapSink
 
 /// One mirror output of the running config: the interface an `output { interface X; }` (or a
-/// `vxlan` stanza) names, what spantapd has attached to it, and counters that outlive
+/// `vxlan`, `erspan` or `gre` stanza) names, what spantapd has attached to it, and counters that outlive
 /// re-creations of its device.
 final class ManagedOutput {
     enum Attachment {
@@ -13,6 +13,8 @@ final class ManagedOutput {
         case port(PortOutput)
         /// A VXLAN device spantapd created; frames leave encapsulated towards its remote.
         case vxlan(VXLANOutput)
+        /// An ERSPAN or GRE session spantapd sends itself; no device.
+        case remote(GRESocket, TunnelSession)
         /// A port output whose interface is gone; records for it count as no_binding until it returns.
         case missing
     }
@@ -31,13 +33,13 @@ final class ManagedOutput {
     let counters: OutputCounters
     /// Times the TAP or VXLAN device was re-created after it vanished.
     var recreated: UInt64 = 0
-    /// The tunnel the config asks for; nil for a TAP or port output.
-    var vxlan: VXLANTunnel?
+    /// The tunnel the config asks for; neither for a TAP or port output.
+    var tunnel: MirrorOutput.Tunnel
     /// Kernel transmit errors of VXLAN devices this output has since replaced (a new device
     /// starts from zero). A device deleted behind spantapd's back takes its count with it.
     var retiredTransmitErrors = TransmitErrors()
 
-    init(id: UInt32, name: String, persistent: Bool, queues: Int, alias: String, vxlan: VXLANTunnel?, attachment: Attachment,
+    init(id: UInt32, name: String, persistent: Bool, queues: Int, alias: String, tunnel: MirrorOutput.Tunnel, attachment: Attachment,
          counters: OutputCounters = OutputCounters()) {
         self.id = id
         self.counters = counters
@@ -46,7 +48,7 @@ final class ManagedOutput {
         self.persistent = persistent
         self.queues = queues
         self.alias = alias
-        self.vxlan = vxlan
+        self.tunnel = tunnel
         self.attachment = attachment
     }
 
@@ -54,7 +56,7 @@ final class ManagedOutput {
     var ownsDevice: Bool {
         switch attachment {
         case .tap, .vxlan: true
-        case .port, .missing: false
+        case .port, .remote, .missing: false
         }
     }
 
@@ -70,7 +72,7 @@ final class ManagedOutput {
         case .tap(let tap): tap.ifindex
         case .port(let port): port.ifindex
         case .vxlan(let device): device.ifindex
-        case .missing: 0
+        case .remote, .missing: 0
         }
     }
 
@@ -79,6 +81,7 @@ final class ManagedOutput {
         case .tap: "tap"
         case .port: "port"
         case .vxlan: "vxlan"
+        case .remote: tunnel.gre?.kind ?? "gre"
         case .missing: "missing"
         }
     }
@@ -89,7 +92,23 @@ final class ManagedOutput {
         case .tap(let tap): SinkOutput(id: id, name: currentName, descriptors: tap.fds, counters: counters)
         case .port(let port): SinkOutput(id: id, name: currentName, descriptor: port.descriptor, counters: counters)
         case .vxlan(let device): SinkOutput(id: id, name: currentName, descriptor: device.port.descriptor, counters: counters)
+        case .remote(let socket, let session):
+            SinkOutput(id: id, name: currentName, descriptor: socket.descriptor, counters: counters, tunnel: session)
         case .missing: nil
+        }
+    }
+}
+
+extension GRETunnel {
+    /// The header the sink builds for this configuration.
+    var headerKind: TunnelHeader.Kind {
+        switch encapsulation {
+        case .erspan(let erspan) where erspan.version == 3:
+            .erspanTypeIII(sessionID: erspan.sessionID, hardwareID: erspan.hardwareID)
+        case .erspan(let erspan):
+            .erspanTypeII(sessionID: erspan.sessionID, index: erspan.index)
+        case .gre(let key, let sequenceNumbers):
+            .gre(key: key, sequenceNumbers: sequenceNumbers)
         }
     }
 }

@@ -42,6 +42,7 @@ public final class MetricsExporter {
             record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, instance.deliveredBytes)
             record("spantap_write_errors_total", "Writes to the output that failed.", labels, instance.writeErrors)
             record("spantap_recreated_total", "Times the output TAP was re-created after it vanished.", labels, instance.recreated)
+            if let session = instance.output.session { record(session, labels) }
         }
         for binding in report.bindings {
             let labels = [("interface", binding.interface), ("queue", "\(binding.queue)")]
@@ -69,6 +70,20 @@ public final class MetricsExporter {
         gauge("spantap_producers_attached", "External producers attached now.", daemon.producersAttached)
         gauge("spantap_ring_memory_bytes", "Mapping sizes of all producer rings attached now.", daemon.ringMemoryBytes)
         gauge("spantap_control_connections", "Control connections open now.", daemon.controlConnections)
+    }
+
+    /// An ERSPAN or GRE output's own series: frames cut or dropped for the path MTU, send errors by reason.
+    private func record(_ session: StatusReport.RemoteSession, _ labels: [(String, String)]) {
+        record("spantap_remote_truncated_total", "ERSPAN frames cut to fit the path MTU to the collector (sent with the T bit).",
+               labels, session.truncated)
+        record("spantap_remote_too_big_total", "GRE frames larger than the path MTU to the collector, dropped.", labels, session.tooBig)
+        gauge("spantap_remote_path_mtu_bytes", "Path MTU to the collector the kernel knows now, outer IP header included.",
+              session.pathMtu, labels)
+        let help = "Sends to the collector the kernel refused, by reason (no_route, message_too_long, queue_full, other)."
+        for (reason, value) in [("no_route", session.noRoute), ("message_too_long", session.messageTooLong),
+                                ("queue_full", session.queueFull), ("other", session.otherErrors)] {
+            record("spantap_remote_send_errors_total", help, labels + [("reason", reason)], value)
+        }
     }
 
     /// A mirror source's counters, one series per field of the schema (`MirrorCounters.fields`):

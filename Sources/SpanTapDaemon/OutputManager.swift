@@ -27,9 +27,9 @@ final class OutputManager {
         fileprivate(set) var added: [ManagedOutput] = []
         fileprivate(set) var removed: [String] = []
         fileprivate(set) var persistence: [String: Bool] = [:]
-        /// Outputs whose VXLAN settings (or kind) changed, already re-made in place (same id, same
+        /// Outputs whose tunnel settings (or kind) changed, already re-made in place (same id, same
         /// counters) but out of the sink until `commit`: their records count as no_binding meanwhile.
-        fileprivate(set) var replaced: [(output: ManagedOutput, previous: VXLANTunnel?)] = []
+        fileprivate(set) var replaced: [(output: ManagedOutput, previous: MirrorOutput.Tunnel)] = []
         /// Existing outputs whose TAP must be made again with another number of queues.
         fileprivate(set) var requeued: [String: Int] = [:]
     }
@@ -39,7 +39,7 @@ final class OutputManager {
         var instances: [String] = []
         /// The validator makes every instance sharing an output name give the same tunnel and
         /// the same queues.
-        var vxlan: VXLANTunnel?
+        var tunnel = MirrorOutput.Tunnel()
         var queues = 1
     }
 
@@ -53,7 +53,7 @@ final class OutputManager {
             let name = instance.output.interface
             wanted[name, default: Wanted()].persistent = wanted[name, default: Wanted()].persistent || instance.output.persistent
             wanted[name, default: Wanted()].instances.append(instance.name)
-            wanted[name, default: Wanted()].vxlan = instance.output.vxlan
+            wanted[name, default: Wanted()].tunnel = instance.output.tunnel
             wanted[name, default: Wanted()].queues = queueCount(instance.output.queues)
         }
         var usedIDs = Set(outputs.values.map(\.id))
@@ -61,23 +61,23 @@ final class OutputManager {
             for name in wanted.keys.sorted() {
                 let want = wanted[name]!
                 if let output = outputs[name] {
-                    guard output.vxlan != want.vxlan else { continue }
-                    plan.replaced.append((output, output.vxlan))
-                    try replace(output, with: want.vxlan)
+                    guard output.tunnel != want.tunnel else { continue }
+                    plan.replaced.append((output, output.tunnel))
+                    try replace(output, with: want.tunnel)
                     continue
                 }
                 let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
                 usedIDs.insert(id)
                 let alias = Self.alias(for: want.instances)
-                let attachment = try attach(name, persistent: want.persistent, queues: want.queues, alias: alias, vxlan: want.vxlan)
+                let attachment = try attach(name, persistent: want.persistent, queues: want.queues, alias: alias, tunnel: want.tunnel)
                 // The same instances' tunnel moving to a new device (a new VNI names a new
                 // stv<vni>) is one output to them: its totals carry on. The two never deliver
                 // at once to the shared counters from two threads: the sink queue is their only writer.
-                let predecessor = want.vxlan == nil ? nil : outputs.values.first {
-                    $0.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
+                let predecessor = want.tunnel.vxlan == nil ? nil : outputs.values.first {
+                    $0.tunnel.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
                 }
                 let output = ManagedOutput(id: id, name: name, persistent: want.persistent, queues: want.queues, alias: alias,
-                                           vxlan: want.vxlan, attachment: attachment,
+                                           tunnel: want.tunnel, attachment: attachment,
                                            counters: predecessor?.counters ?? OutputCounters())
                 if let predecessor {
                     output.recreated = predecessor.recreated
@@ -205,7 +205,7 @@ final class OutputManager {
     private func attachAgain(_ output: ManagedOutput) -> Bool {
         do {
             output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
-                                           alias: output.alias, vxlan: output.vxlan)
+                                           alias: output.alias, tunnel: output.tunnel)
             output.currentName = output.configuredName
             if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
             return true
@@ -216,22 +216,31 @@ final class OutputManager {
         }
     }
 
-    /// Swaps `output`'s device for one made to `vxlan` (nil: a TAP or port), keeping its id and
-    /// counters. Leaves it out of the sink: the caller adds it back when the change is live.
-    private func replace(_ output: ManagedOutput, with vxlan: VXLANTunnel?) throws {
+    /// Swaps `output`'s device for one made to `tunnel` (neither: a TAP or port), keeping its id
+    /// and counters. Leaves it out of the sink: the caller adds it back when the change is live.
+    private func replace(_ output: ManagedOutput, with tunnel: MirrorOutput.Tunnel) throws {
         detach(output)
-        output.vxlan = vxlan
+        output.tunnel = tunnel
         output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
-                                       alias: output.alias, vxlan: vxlan)
+                                       alias: output.alias, tunnel: tunnel)
         output.currentName = output.configuredName
     }
 
-    /// A `vxlan` output is a VXLAN device of ours; otherwise a missing interface becomes a TAP of
-    /// ours (with `queues` queues), an existing TAP is re-attached, and any other existing
-    /// interface is used as a port.
+    /// A `vxlan` output is a VXLAN device of ours, an `erspan` or `gre` one a GRE socket of ours;
+    /// otherwise a missing interface becomes a TAP of ours (with `queues` queues), an existing TAP
+    /// is re-attached, and any other existing interface is used as a port.
     private func attach(_ name: String, persistent: Bool, queues: Int, alias: String,
-                        vxlan: VXLANTunnel?) throws -> ManagedOutput.Attachment {
-        if let vxlan {
+                        tunnel: MirrorOutput.Tunnel) throws -> ManagedOutput.Attachment {
+        if let gre = tunnel.gre {
+            let socket = try GRESocket(name: name, remote: gre.remote, local: gre.local)
+            do {
+                return .remote(socket, try TunnelSession(header: TunnelHeader(gre.headerKind), ipv6: socket.isIPv6,
+                                                         descriptor: socket.descriptor))
+            } catch {
+                throw LinkError(operation: "read path MTU", device: name, errno: error)
+            }
+        }
+        if let vxlan = tunnel.vxlan {
             let configuration = VXLANConfiguration(remote: vxlan.remote, local: vxlan.local, vni: vxlan.vni, dstport: vxlan.dstport,
                                                    mtu: deviceMTU, alias: alias, persistent: persistent)
             return .vxlan(try VXLANOutput.create(name: name, configuration: configuration, control: control))
@@ -268,7 +277,7 @@ final class OutputManager {
             case .vxlan(let device):
                 output.retiredTransmitErrors += device.transmitErrors() ?? TransmitErrors()
                 try device.remove()
-            case .port, .missing: break
+            case .port, .remote, .missing: break
             }
         } catch {
             logger.error("cannot remove output device", metadata: ["output": "\(output.currentName)", "error": "\(error)"])

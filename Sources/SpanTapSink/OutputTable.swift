@@ -8,6 +8,9 @@ final class OutputTable {
     struct Entry {
         /// -1: no output with this id (records for it count as no_binding).
         var descriptor: Int32 = -1
+        /// A remote output's session, unretained: `outputs` holds the output, and so the session,
+        /// for as long as the entry names it.
+        var tunnel: Unmanaged<TunnelSession>?
         var packets: UInt64 = 0
         var bytes: UInt64 = 0
         var errors: UInt64 = 0
@@ -41,12 +44,19 @@ final class OutputTable {
         let index = Int(id)
         if index >= count { grow(to: index + 1) }
         outputs[index] = output
-        entries[index] = Entry(descriptor: output?.descriptor(forWorker: worker).rawValue ?? -1)
+        entries[index] = Entry(descriptor: output?.descriptor(forWorker: worker).rawValue ?? -1,
+                               tunnel: output?.tunnel.map { Unmanaged.passUnretained($0) })
     }
 
     @inline(__always)
     func descriptor(_ id: UInt32) -> Int32 {
         Int(id) < count ? entries[Int(id)].descriptor : -1
+    }
+
+    /// Output `id`'s remote session, nil for a TAP or port (or no output).
+    @inline(__always)
+    func tunnel(_ id: UInt32) -> Unmanaged<TunnelSession>? {
+        Int(id) < count ? entries[Int(id)].tunnel : nil
     }
 
     /// `timestamp`: the record's `timestamp_ns` (0 if its producer did not stamp it).

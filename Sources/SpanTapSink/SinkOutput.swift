@@ -1,8 +1,9 @@
 import Atomics
 import SystemPackage
 
-/// Where the sink writes one output's frames: a TAP device's queue fds, or a packet socket bound to
-/// an existing L2 port. Each write is one whole frame.
+/// Where the sink writes one output's frames: a TAP device's queue fds, a packet socket bound to
+/// an existing L2 port, or a remote session's raw GRE socket (`tunnel`: each frame goes out behind
+/// the header it builds). Each write is one whole frame.
 ///
 /// The output does not own its descriptors: whoever made it (a `TapOutput`) keeps them open until
 /// `SinkService.removeOutput` has returned, after which the sink never touches them again.
@@ -14,19 +15,24 @@ public final class SinkOutput: Sendable {
     /// One per queue of a multi-queue TAP (sink worker `w` writes to `descriptors[w % count]`), or one.
     public let descriptors: [FileDescriptor]
     public let counters: OutputCounters
+    /// An ERSPAN or GRE output's session; nil for a TAP or port.
+    public let tunnel: TunnelSession?
 
     /// Pass the previous `counters` when an output is re-created (its TAP deleted and made again)
     /// so its totals carry on.
-    public init(id: UInt32, name: String, descriptors: [FileDescriptor], counters: OutputCounters = OutputCounters()) {
+    public init(id: UInt32, name: String, descriptors: [FileDescriptor], counters: OutputCounters = OutputCounters(),
+                tunnel: TunnelSession? = nil) {
         precondition(!descriptors.isEmpty, "an output needs at least one descriptor")
         self.id = id
         self.name = name
         self.descriptors = descriptors
         self.counters = counters
+        self.tunnel = tunnel
     }
 
-    public convenience init(id: UInt32, name: String, descriptor: FileDescriptor, counters: OutputCounters = OutputCounters()) {
-        self.init(id: id, name: name, descriptors: [descriptor], counters: counters)
+    public convenience init(id: UInt32, name: String, descriptor: FileDescriptor, counters: OutputCounters = OutputCounters(),
+                            tunnel: TunnelSession? = nil) {
+        self.init(id: id, name: name, descriptors: [descriptor], counters: counters, tunnel: tunnel)
     }
 
     /// The descriptor sink worker `worker` writes to: each worker owns one queue when there are

@@ -40,6 +40,8 @@ final class SinkWorker: @unchecked Sendable {
     /// Capture clients attached now; each gets a copy of the records its selection names.
     private var captures: [CaptureOutput] = []
     private let drainPassesCell = ManagedAtomic<UInt64>(0)
+    /// Where a remote output's header is built before its frame is sent with write(2).
+    private let headerScratch = UnsafeMutableRawPointer.allocate(byteCount: TunnelHeader.maximumLength, alignment: 8)
     /// Empty wake-ups in a row before a ring's eventfd is ignored. A producer that keeps the
     /// protocol causes one now and then (its write raced our last look before sleeping), never
     /// many in a row.
@@ -62,6 +64,8 @@ final class SinkWorker: @unchecked Sendable {
         outputs = OutputTable(worker: index)
         writer = uring.map { .uring($0) } ?? .syscall
     }
+
+    deinit { headerScratch.deallocate() }
 
     // MARK: Outputs (called on `queue`)
 
@@ -240,9 +244,18 @@ final class SinkWorker: @unchecked Sendable {
                 capture(record)
                 return true
             }
-            let written = write(descriptor, record.frame.baseAddress, record.frame.count)
-            switch settle(record.outputID, result: written >= 0 ? written : -Int(errno), length: record.frame.count,
-                          timestamp: record.timestampNanoseconds, final: final) {
+            let tunnel = outputs.tunnel(record.outputID)
+            let (result, length): (Int, Int)
+            if let tunnel {
+                (result, length) = tunnel._withUnsafeGuaranteedRef { $0.send(record, descriptor: descriptor, scratch: headerScratch) }
+            } else {
+                let written = write(descriptor, record.frame.baseAddress, record.frame.count)
+                (result, length) = (written >= 0 ? written : -Int(errno), record.frame.count)
+            }
+            // A remote output never pauses its ring: its sequence numbers are taken, so a retry
+            // would be a gap that is not a loss (see TunnelSession).
+            switch settle(record.outputID, result: result, length: length,
+                          timestamp: record.timestampNanoseconds, final: final || tunnel != nil) {
             case .done: capture(record); return true
             case .noBinding: noBinding += 1; capture(record); return true
             case .wouldBlock: source.blockedOn = record.outputID; return false
@@ -265,7 +278,7 @@ final class SinkWorker: @unchecked Sendable {
             defer { staged += 1 }
             guard let record else { return batch.skip(staged, .badRecord) }
             if let grant, !grant.admits(record) { return batch.skip(staged, .notGranted) }
-            batch.stage(staged, record, descriptor: outputs.descriptor(record.outputID))
+            batch.stage(staged, record, descriptor: outputs.descriptor(record.outputID), tunnel: outputs.tunnel(record.outputID))
         }
         guard peeked > 0 else { return 0 }
         if let failure = batch.submit(peeked) {
@@ -276,8 +289,11 @@ final class SinkWorker: @unchecked Sendable {
             writer = .syscall
             return 0
         }
+        // A remote output's write counts as finished whatever its result: it is never offered
+        // again (see drainWriting), so the ring never pauses on it or before it.
         var lastFinished = -1
-        for index in 0..<peeked where batch.skipReason(index) == .none && batch.result(index) != -Int(EAGAIN) {
+        for index in 0..<peeked where batch.skipReason(index) == .none
+            && (batch.result(index) != -Int(EAGAIN) || batch.isEncapsulated(index)) {
             lastFinished = index
         }
         var consumed = 0, bad = 0, noBinding = 0, notGranted = 0
@@ -286,10 +302,16 @@ final class SinkWorker: @unchecked Sendable {
             case .badRecord: bad += 1
             case .notGranted: notGranted += 1
             case .noBinding: noBinding += 1; capture(batch.record(consumed))
+            case .tooBig: outputs.failed(batch.outputID(consumed)); capture(batch.record(consumed))
             case .none:
                 let outputID = batch.outputID(consumed)
-                switch settle(outputID, result: batch.result(consumed), length: batch.length(consumed),
-                              timestamp: batch.timestamp(consumed), final: final || consumed < lastFinished) {
+                let encapsulated = batch.isEncapsulated(consumed)
+                let result = batch.result(consumed)
+                if encapsulated, result < 0, let tunnel = outputs.tunnel(outputID) {
+                    tunnel._withUnsafeGuaranteedRef { $0.countFailure(Int32(-result), descriptor: outputs.descriptor(outputID)) }
+                }
+                switch settle(outputID, result: result, length: batch.length(consumed),
+                              timestamp: batch.timestamp(consumed), final: final || consumed < lastFinished || encapsulated) {
                 case .done: capture(batch.record(consumed))
                 case .noBinding: noBinding += 1; capture(batch.record(consumed))
                 case .wouldBlock:

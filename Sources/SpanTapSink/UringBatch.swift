@@ -9,7 +9,11 @@ import SystemPackage
 final class UringBatch {
     /// Why a staged record is not written (its fate is decided when the batch is walked, so a
     /// record that is not reached is not counted).
-    enum Skip: UInt8 { case none, badRecord, notGranted, noBinding }
+    enum Skip: UInt8 {
+        case none, badRecord, notGranted, noBinding
+        /// A remote output's session could not send it (too big for plain GRE; counted there).
+        case tooBig
+    }
 
     let capacity: Int
     private let uring: OpaquePointer
@@ -17,6 +21,8 @@ final class UringBatch {
     private let skips: UnsafeMutablePointer<Skip>
     private let outputIDs: UnsafeMutablePointer<UInt32>
     private let timestamps: UnsafeMutablePointer<UInt64>
+    /// One encapsulation header per entry, for records bound to a remote output.
+    private let headers: UnsafeMutableRawPointer
     /// The staged records themselves (they point into slots that stay unreleased until the batch
     /// is walked), for the capture clients' copies.
     private var records: [RingRecord?]
@@ -39,6 +45,7 @@ final class UringBatch {
         outputIDs.initialize(repeating: 0, count: capacity)
         timestamps = .allocate(capacity: capacity)
         timestamps.initialize(repeating: 0, count: capacity)
+        headers = .allocate(byteCount: capacity * TunnelHeader.maximumLength, alignment: 8)
         records = Array(repeating: nil, count: capacity)
     }
 
@@ -48,13 +55,27 @@ final class UringBatch {
         skips.deallocate()
         outputIDs.deallocate()
         timestamps.deallocate()
+        headers.deallocate()
     }
 
+    /// `tunnel`: the session of a remote output, which puts its header in front of the frame
+    /// (and may cut the frame to fit, or refuse it).
     @inline(__always)
-    func stage(_ index: Int, _ record: RingRecord, descriptor: Int32) {
-        writes[index] = spantap_uring_write(buffer: record.frame.baseAddress, length: UInt32(record.frame.count),
-                                            fd: descriptor, result: 0, reserved: 0)
-        skips[index] = descriptor >= 0 ? .none : .noBinding
+    func stage(_ index: Int, _ record: RingRecord, descriptor: Int32, tunnel: Unmanaged<TunnelSession>?) {
+        var header: UnsafeMutableRawPointer?, headerLength = 0, length = record.frame.count
+        var skip: Skip = descriptor >= 0 ? .none : .noBinding
+        if let tunnel, skip == .none {
+            let buffer = headers + index * TunnelHeader.maximumLength
+            if let fitted = tunnel._withUnsafeGuaranteedRef({ $0.encapsulate(record, into: buffer) }) {
+                (header, length) = (buffer, fitted)
+                headerLength = tunnel._withUnsafeGuaranteedRef { $0.header.length }
+            } else {
+                skip = .tooBig
+            }
+        }
+        writes[index] = spantap_uring_write(header: header, buffer: record.frame.baseAddress, length: UInt32(length),
+                                            header_length: UInt32(headerLength), fd: skip == .none ? descriptor : -1, result: 0)
+        skips[index] = skip
         outputIDs[index] = record.outputID
         timestamps[index] = record.timestampNanoseconds
         records[index] = record
@@ -80,6 +101,11 @@ final class UringBatch {
     /// A record staged (not skipped) at `index`, valid until the batch's slots are released.
     @inline(__always) func record(_ index: Int) -> RingRecord { records[index]! }
     @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
-    /// Bytes written, or -errno (-EAGAIN: the output was full; each write's fate is its own).
-    @inline(__always) func result(_ index: Int) -> Int { Int(writes[index].result) }
+    /// Frame bytes written (a header not counted), or -errno (-EAGAIN: the output was full; each
+    /// write's fate is its own).
+    @inline(__always) func result(_ index: Int) -> Int {
+        writes[index].result < 0 ? Int(writes[index].result) : Int(writes[index].result) - Int(writes[index].header_length)
+    }
+    /// Whether the entry went out behind a remote output's header.
+    @inline(__always) func isEncapsulated(_ index: Int) -> Bool { writes[index].header_length != 0 }
 }

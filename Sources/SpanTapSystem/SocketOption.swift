@@ -23,3 +23,14 @@ extension FileDescriptor {
         try Errno.check(result)
     }
 }
+
+extension FileDescriptor {
+    /// The path MTU the kernel knows for a connected IP socket's remote (IP_MTU, IPV6_MTU): the
+    /// largest IP packet, outer header included, it sends there without fragmenting.
+    public func pathMTU(ipv6: Bool) throws(Errno) -> Int {
+        var mtu: Int32 = 0
+        try readSocketOption(level: SocketLevel(rawValue: ipv6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP)),
+                             option: ipv6 ? IPV6_MTU : IP_MTU, into: &mtu)
+        return Int(mtu)
+    }
+}

@@ -5,6 +5,7 @@ import Foundation
 ///
 ///     (test ns) tstU… 10.78.N.1/24 ══veth══ [col-xxx: eth0 10.78.N.2/24, vxlan devices per VNI]
 ///
+/// or, with `ipv6`, fd78:N::1/64 and fd78:N::2/64 (no duplicate address detection: usable at once).
 /// The collector decapsulates with kernel VXLAN devices of its own (`ip link add ... type vxlan
 /// id N dstport 4789`), as an operator's analyzer host would. Addresses exist only on these two
 /// ends. `teardown()` (call it from `defer`) removes everything; `init` cleans up if it fails.
@@ -16,21 +17,25 @@ public final class CollectorLab: @unchecked Sendable {
     public let localAddress: String
     public let collectorAddress: String
 
-    public init() throws {
+    public init(ipv6: Bool = false) throws {
         namespace = "col-" + String(uniqueName("").dropFirst(3))
         underlay = uniqueName("U")
         let subnet = Int.random(in: 1...254)
-        localAddress = "10.78.\(subnet).1"
-        collectorAddress = "10.78.\(subnet).2"
+        localAddress = ipv6 ? "fd78:\(subnet)::1" : "10.78.\(subnet).1"
+        collectorAddress = ipv6 ? "fd78:\(subnet)::2" : "10.78.\(subnet).2"
+        let prefix = ipv6 ? "/64" : "/24", options = ipv6 ? ["nodad"] : []
         do {
             try run("ip", "netns", "add", namespace)
-            // Quiet: no IPv6 anywhere in the lab, so every frame captured is one the test caused.
-            try inCollector("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+            // Quiet: no IPv6 in the lab unless it is the underlay, so every frame captured is one
+            // the test caused (or, with IPv6, neighbour discovery, which filters leave out).
+            if !ipv6 {
+                try inCollector("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+            }
             try run("ip", "link", "add", underlay, "type", "veth", "peer", "name", "eth0", "netns", namespace)
-            try run("sysctl", "-q", "-w", "net.ipv6.conf.\(underlay).disable_ipv6=1")
-            try run("ip", "addr", "add", "\(localAddress)/24", "dev", underlay)
+            if !ipv6 { try run("sysctl", "-q", "-w", "net.ipv6.conf.\(underlay).disable_ipv6=1") }
+            try run(["ip", "addr", "add", localAddress + prefix, "dev", underlay] + options)
             try run("ip", "link", "set", underlay, "up")
-            try run("ip", "-n", namespace, "addr", "add", "\(collectorAddress)/24", "dev", "eth0")
+            try run(["ip", "-n", namespace, "addr", "add", collectorAddress + prefix, "dev", "eth0"] + options)
             try run("ip", "-n", namespace, "link", "set", "lo", "up")
             try run("ip", "-n", namespace, "link", "set", "eth0", "up")
         } catch {

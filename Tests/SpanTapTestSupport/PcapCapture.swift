@@ -9,7 +9,8 @@ import Glibc
 /// `init` returns is missed. `stop()` ends it (tcpdump flushes the file on SIGTERM) and parses the file.
 public final class PcapCapture {
     private let process: SpawnedProcess
-    private let file: URL
+    /// The pcap file, there until the capture is released: for tshark to read after `stop()`.
+    public let file: URL
     private let log: URL
 
     /// - Parameters: `namespace`: where the interface is (nil: this test's own namespace, for a

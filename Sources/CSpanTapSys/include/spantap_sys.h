@@ -36,6 +36,15 @@ int spantap_tun_set_persist(int fd, int persist);
  * port (SPAN to an existing L2 port). With capture != 0 it also receives every frame on the port,
  * with PACKET_AUXDATA on; with capture == 0 it receives nothing, so the kernel copies nothing to it. */
 int spantap_packet_socket(int ifindex, int capture);
+
+/* A raw IP socket of protocol GRE (47) for a remote mirror output, non-blocking: family AF_INET
+ * or AF_INET6, remote and local (NULL: the route's choice) 4 or 16 bytes in network order. It is
+ * connected to remote, so each write is one GRE packet and the kernel adds the outer IP header
+ * from its route; DF is set (IP_PMTUDISC_DO / IPV6_DONTFRAG), so a packet over the path MTU is
+ * refused with EMSGSIZE rather than fragmented; a filter that drops everything keeps the kernel
+ * from queueing to it each GRE packet the host receives. On failure returns -1 with errno set
+ * and *step naming the call that failed. */
+int spantap_gre_socket(int family, const void *remote, const void *local, const char **step);
 /* Receives one frame from a spantap_packet_socket. The kernel moves a received frame's outer VLAN
  * tag into metadata; *tag returns it as (TPID << 16 | TCI), 0 if there was none, so callers can put
  * it back as libpcap does. *outgoing is 1 for frames this host sent out of the port. */
