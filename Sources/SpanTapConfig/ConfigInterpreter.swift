@@ -7,11 +7,8 @@
 ///     forwarding-options port-mirroring instance NAME input maximum-packet-length N
 ///     forwarding-options port-mirroring instance NAME input ingress interface IFNAME[.UNIT]
 ///     forwarding-options port-mirroring instance NAME input filter "TCPDUMP EXPRESSION"
-///     forwarding-options port-mirroring instance NAME output interface IFNAME
-///     forwarding-options port-mirroring instance NAME output persistent
-///     forwarding-options port-mirroring instance NAME output queues N|auto
-///     forwarding-options port-mirroring instance NAME output vxlan remote|vni|local|dstport VALUE
-///     forwarding-options port-mirroring instance NAME output erspan|gre ...  (ConfigInterpreter+GRE.swift)
+///     forwarding-options port-mirroring instance NAME output ...  (ConfigInterpreter+Output.swift)
+///     forwarding-options next-hop-group NAME interface IFNAME ...
 ///     forwarding-options analyzer NAME input (as an instance's, plus) egress interface IFNAME[.UNIT]
 ///     forwarding-options analyzer NAME output (as an instance's)
 ///     dataplane xdp-mode native|generic|auto
@@ -20,20 +17,26 @@
 ///     sink ...  (ConfigInterpreter+Sink.swift)
 ///     firewall ..., interfaces ...  (ConfigInterpreter+Firewall.swift)
 struct ConfigInterpreter {
-    private(set) var config = SpanTapConfig()
+    var config = SpanTapConfig()
     /// Where each instance / cross-connect / ingress was first named, for cross-statement errors.
     private(set) var instanceLocations: [String: SourceLocation] = [:]
     private(set) var ingressLocations: [String: SourceLocation] = [:]
     private(set) var egressLocations: [String: SourceLocation] = [:]
-    private(set) var outputLocations: [String: SourceLocation] = [:]
+    var outputLocations: [String: SourceLocation] = [:]
     private(set) var crossConnectLocations: [String: SourceLocation] = [:]
     /// Where each instance's `vxlan` stanza was first written.
-    private(set) var vxlanLocations: [String: SourceLocation] = [:]
+    var vxlanLocations: [String: SourceLocation] = [:]
     /// Where each instance's `erspan` / `gre` stanza was first written, and each of its fields.
-    private(set) var greLocations: [String: SourceLocation] = [:]
-    private(set) var greFieldLocations: [String: [String: SourceLocation]] = [:]
+    var greLocations: [String: SourceLocation] = [:]
+    var greFieldLocations: [String: [String: SourceLocation]] = [:]
+    /// Outputs of `forwarding-options next-hop-group NAME`, and which instance's output names which group.
+    var nextHopGroups: [String: (location: SourceLocation, outputs: [MirrorOutput])] = [:]
+    var groupReferences: [String: LocatedWord] = [:]
+    /// Where an instance gave settings to "its output" without naming one (`output { erspan {...} }`),
+    /// which says nothing once it has several.
+    var unnamedSettingLocations: [String: SourceLocation] = [:]
     /// Where an instance set its output's queues, to name both when two instances disagree.
-    private(set) var queuesLocations: [String: SourceLocation] = [:]
+    var queuesLocations: [String: SourceLocation] = [:]
     /// Each instance's `input filter` as written; compiled by the validator, which knows the snap length.
     private(set) var filterExpressions: [String: LocatedWord] = [:]
     var firewallFilters: [FirewallFilter] = []
@@ -43,7 +46,10 @@ struct ConfigInterpreter {
         var cursor = PathCursor(path)
         switch try cursor.keyword(["forwarding-options", "dataplane", "sink", "firewall", "interfaces"]) {
         case "forwarding-options":
-            if try cursor.keyword(["port-mirroring", "analyzer"]) == "analyzer" {
+            let section = try cursor.keyword(["port-mirroring", "analyzer", "next-hop-group"])
+            if section == "next-hop-group" {
+                try applyNextHopGroup(&cursor)
+            } else if section == "analyzer" {
                 try applyInstance(&cursor, kind: .analyzer)
             } else if try cursor.keyword(["instance", "mirror-once"]) == "mirror-once" {
                 config.mirrorOnce = true
@@ -110,36 +116,9 @@ struct ConfigInterpreter {
                 }
             }
         default:
-            switch try cursor.keyword(["interface", "persistent", "queues", "vxlan", "erspan", "gre"]) {
-            case "interface":
-                let interface = try Self.interfaceName(cursor.value("interface name"))
-                config.instances[index].output.interface = interface.text
-                outputLocations[name.text] = interface.location
-            case "queues":
-                let word = try cursor.value("queue count")
-                config.instances[index].output.queues = try Self.queues(word)
-                queuesLocations[name.text] = word.location
-            case "persistent":
-                config.instances[index].output.persistent = true
-            case "erspan", "gre":
-                let stanza = cursor.words[cursor.position - 1]
-                if greLocations[name.text] == nil { greLocations[name.text] = stanza.location }
-                var tunnel = config.instances[index].output.gre ?? GRETunnel(
-                    remote: "", encapsulation: stanza.text == "erspan" ? .erspan(GRETunnel.ERSPAN()) : .gre(key: nil, sequenceNumbers: false))
-                guard tunnel.kind == stanza.text else {
-                    throw ConfigError(stanza.location, "the output of instance \(name.text) is already a \(tunnel.kind) output (line \(greLocations[name.text]!.line)); an output is one of erspan or gre")
-                }
-                let field = try Self.applyGRE(&cursor, to: &tunnel)
-                greFieldLocations[name.text, default: [:]][field] = cursor.words[cursor.position - (field == "sequence" ? 1 : 2)].location
-                config.instances[index].output.gre = tunnel
-            default:
-                if vxlanLocations[name.text] == nil { vxlanLocations[name.text] = cursor.lastWordLocation }
-                // Without `interface`, the stanza itself names the output (stv<vni>).
-                if outputLocations[name.text] == nil { outputLocations[name.text] = cursor.lastWordLocation }
-                var tunnel = config.instances[index].output.vxlan ?? VXLANTunnel(remote: "", vni: 0)
-                try Self.applyVXLAN(&cursor, to: &tunnel)
-                config.instances[index].output.vxlan = tunnel
-            }
+            var outputs = config.instances[index].outputs
+            try applyOutput(&cursor, to: &outputs, owner: .instance(name.text))
+            config.instances[index].outputs = outputs
         }
     }
 
@@ -193,7 +172,7 @@ struct ConfigInterpreter {
         return interface
     }
 
-    private static func interfaceName(_ word: LocatedWord) throws(ConfigError) -> LocatedWord {
+    static func interfaceName(_ word: LocatedWord) throws(ConfigError) -> LocatedWord {
         if let problem = NameRules.interfaceNameProblem(word.text) { throw ConfigError(word.location, problem) }
         return word
     }

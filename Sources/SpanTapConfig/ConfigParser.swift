@@ -41,6 +41,7 @@ public enum ConfigParser {
         for path in try ConfigStatements(file: file).paths(text) {
             try interpreter.apply(path)
         }
+        try interpreter.resolveNextHopGroups()
         return try ConfigValidator(interpreter: interpreter).validated()
     }
 }

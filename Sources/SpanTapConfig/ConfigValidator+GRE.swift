@@ -1,14 +1,16 @@
 extension ConfigValidator {
     /// Refuses an `erspan` / `gre` output that is incomplete, sets a field its ERSPAN version has
     /// no room for, asks for what only a TAP has, or means two things under one name.
-    func checkingGRE(_ config: SpanTapConfig) throws(ConfigError) -> SpanTapConfig {
-        for (position, instance) in config.instances.enumerated() {
-            guard let tunnel = instance.output.gre else { continue }
-            let location = interpreter.greLocations[instance.name]!
-            let fields = interpreter.greFieldLocations[instance.name] ?? [:]
-            let what = "\(tunnel.kind) output of instance \(instance.name)"
-            guard instance.output.vxlan == nil else {
-                throw ConfigError(location, "the output of instance \(instance.name) has both vxlan and \(tunnel.kind); an output is one of vxlan, erspan or gre")
+    func checkingGRE(_ config: SpanTapConfig) throws(ConfigError) {
+        let places = outputPlaces(config)
+        let output = { (place: OutputPlace) in config.instances[place.instance].outputs[place.position] }
+        for place in places {
+            guard let tunnel = output(place).gre else { continue }
+            let location = interpreter.greLocations[place.key]!
+            let fields = interpreter.greFieldLocations[place.key] ?? [:]
+            let what = "\(tunnel.kind) output \(place.phrase)"
+            guard output(place).vxlan == nil else {
+                throw ConfigError(location, "\(what) also has vxlan; an output is one of vxlan, erspan or gre")
             }
             guard !tunnel.remote.isEmpty else {
                 throw ConfigError(location, "\(what) has no remote (add 'remote ADDRESS;')")
@@ -16,7 +18,7 @@ extension ConfigValidator {
             if let local = tunnel.local, local.contains(":") != tunnel.isIPv6 {
                 throw ConfigError(fields["local"] ?? location, "\(what): local \(local) and remote \(tunnel.remote) are not of the same address family")
             }
-            guard !instance.output.interface.isEmpty else {
+            guard !output(place).interface.isEmpty else {
                 throw ConfigError(location, "\(what) has no name (add 'interface NAME;': it names the output in status and metrics; no device is created)")
             }
             if case .erspan(let erspan) = tunnel.encapsulation {
@@ -30,22 +32,20 @@ extension ConfigValidator {
                     throw ConfigError(hardwareID, "\(what): hardware-id is a field of ERSPAN Type III (version 3); Type II has none (it has index)")
                 }
             }
-            if let queues = interpreter.queuesLocations[instance.name] {
+            if let queues = interpreter.queuesLocations[place.key] {
                 throw ConfigError(queues, "\(what): queues are a TAP's; a remote output has none")
             }
-            if instance.output.persistent {
+            if output(place).persistent {
                 throw ConfigError(location, "\(what): persistent keeps a device spantapd made, and a remote output has none")
             }
-            for other in config.instances[..<position] where other.output.interface == instance.output.interface && other.output != instance.output {
-                throw ConfigError(location, "instance \(instance.name) names output \(instance.output.interface) like instance \(other.name) but with other settings; instances sharing an output must describe it the same way")
+        }
+        for (index, place) in places.enumerated() {
+            let mine = output(place)
+            for other in places[..<index] where output(other).interface == mine.interface && output(other) != mine
+                && (mine.gre != nil || output(other).gre != nil) {
+                throw ConfigError(interpreter.greLocations[place.key] ?? interpreter.outputLocations[place.key]!,
+                                  "instance \(config.instances[place.instance].name) names output \(mine.interface) like instance \(config.instances[other.instance].name) but with other settings; instances sharing an output must describe it the same way")
             }
         }
-        for instance in config.instances where instance.output.gre == nil {
-            if let owner = config.instances.first(where: { $0.output.gre != nil && $0.output.interface == instance.output.interface }) {
-                throw ConfigError(interpreter.outputLocations[instance.name]!,
-                                  "\(instance.output.interface) is the \(owner.output.gre!.kind) output of instance \(owner.name); instance \(instance.name) cannot also use it as another kind of output")
-            }
-        }
-        return config
     }
 }

@@ -1,41 +1,61 @@
 extension ConfigValidator {
+    /// Every output of every instance: where it is, the key of its locations, and how an error
+    /// names it ("of instance span1" for an instance's only or first output).
+    struct OutputPlace {
+        let instance: Int
+        let position: Int
+        let key: String
+        let phrase: String
+    }
+
+    func outputPlaces(_ config: SpanTapConfig) -> [OutputPlace] {
+        config.instances.indices.flatMap { index in
+            let instance = config.instances[index]
+            return instance.outputs.indices.map { position in
+                let interface = instance.outputs[position].interface
+                return OutputPlace(instance: index, position: position,
+                                   key: ConfigInterpreter.outputKey(.instance(instance.name), position, interface),
+                                   phrase: (position == 0 ? "" : "\(interface) ") + "of instance \(instance.name)")
+            }
+        }
+    }
+
     /// Completes every `vxlan` output (its device name: `interface`, else `stv<vni>`) and refuses
     /// what the kernel would refuse later, or what would make one device mean two things: the
-    /// kernel allows one VXLAN device per VNI and port, so instances naming the same VNI or the
+    /// kernel allows one VXLAN device per VNI and port, so outputs naming the same VNI or the
     /// same device share that device and must describe it identically.
     func resolvingVXLAN(_ config: SpanTapConfig) throws(ConfigError) -> SpanTapConfig {
         var config = config
-        for index in config.instances.indices {
-            let instance = config.instances[index]
-            guard let tunnel = instance.output.vxlan else { continue }
-            let location = interpreter.vxlanLocations[instance.name]!
+        var tunnels: [(output: MirrorOutput, place: OutputPlace)] = []
+        for place in outputPlaces(config) {
+            let output = config.instances[place.instance].outputs[place.position]
+            guard let tunnel = output.vxlan else { continue }
+            let location = interpreter.vxlanLocations[place.key]!
             guard !tunnel.remote.isEmpty else {
-                throw ConfigError(location, "vxlan output of instance \(instance.name) has no remote (add 'remote ADDRESS;')")
+                throw ConfigError(location, "vxlan output \(place.phrase) has no remote (add 'remote ADDRESS;')")
             }
             guard tunnel.vni != 0 else {
-                throw ConfigError(location, "vxlan output of instance \(instance.name) has no VNI (add 'vni N;', 1 to 16777215)")
+                throw ConfigError(location, "vxlan output \(place.phrase) has no VNI (add 'vni N;', 1 to 16777215)")
             }
             if let local = tunnel.local, local.contains(":") != tunnel.isIPv6 {
-                throw ConfigError(location, "vxlan output of instance \(instance.name): local \(local) and remote \(tunnel.remote) are not of the same address family")
+                throw ConfigError(location, "vxlan output \(place.phrase): local \(local) and remote \(tunnel.remote) are not of the same address family")
             }
-            if instance.output.interface.isEmpty {
-                config.instances[index].output.interface = tunnel.defaultInterfaceName
+            if output.interface.isEmpty {
+                config.instances[place.instance].outputs[place.position].interface = tunnel.defaultInterfaceName
             }
-            let output = config.instances[index].output
-            let sharing = config.instances[..<index].first {
-                guard let other = $0.output.vxlan else { return false }
-                return other.vni == tunnel.vni || $0.output.interface == output.interface
+            let named = config.instances[place.instance].outputs[place.position]
+            let sharing = tunnels.first { $0.output.vxlan!.vni == tunnel.vni || $0.output.interface == named.interface }
+            if let sharing, sharing.output.vxlan != tunnel || sharing.output.interface != named.interface {
+                let first = interpreter.vxlanLocations[sharing.place.key]!
+                throw ConfigError(location, "instance \(config.instances[place.instance].name) uses VNI \(tunnel.vni) or device \(named.interface) like instance \(config.instances[sharing.place.instance].name) (line \(first.line)) but with other vxlan settings; the kernel allows one VXLAN device per VNI and port, so instances sharing one must give the same remote, local, dstport and interface")
             }
-            if let sharing, sharing.output.vxlan != tunnel || sharing.output.interface != output.interface {
-                let first = interpreter.vxlanLocations[sharing.name]!
-                throw ConfigError(location, "instance \(instance.name) uses VNI \(tunnel.vni) or device \(output.interface) like instance \(sharing.name) (line \(first.line)) but with other vxlan settings; the kernel allows one VXLAN device per VNI and port, so instances sharing one must give the same remote, local, dstport and interface")
-            }
+            tunnels.append((named, place))
         }
-        for instance in config.instances where instance.output.vxlan == nil {
-            if let owner = config.instances.first(where: { $0.output.vxlan != nil && $0.output.interface == instance.output.interface }) {
-                throw ConfigError(interpreter.outputLocations[instance.name]!,
-                                  "interface \(instance.output.interface) is the vxlan output of instance \(owner.name); instance \(instance.name) cannot also use it as a plain interface output")
-            }
+        for place in outputPlaces(config) {
+            let output = config.instances[place.instance].outputs[place.position]
+            guard output.vxlan == nil, let owner = tunnels.first(where: { $0.output.interface == output.interface }) else { continue }
+            throw ConfigError(interpreter.outputLocations[place.key]!,
+                              "interface \(output.interface) is the vxlan output of instance \(config.instances[owner.place.instance].name); instance \(config.instances[place.instance].name) cannot also use it as a plain interface output")
         }
         return config
     }

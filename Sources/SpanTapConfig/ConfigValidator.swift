@@ -5,36 +5,37 @@ struct ConfigValidator {
     let interpreter: ConfigInterpreter
 
     func validated() throws(ConfigError) -> SpanTapConfig {
-        let config = try compilingFilters(checkingGRE(resolvingVXLAN(interpreter.config)))
+        let config = try compilingFilters(resolvingVXLAN(interpreter.config))
+        try checkingGRE(config)
         for instance in config.instances {
             let location = interpreter.instanceLocations[instance.name]!
-            guard !instance.output.interface.isEmpty else {
+            guard instance.outputs.contains(where: { !$0.interface.isEmpty }) else {
                 throw ConfigError(location, "instance \(instance.name) has no output interface (add 'output { interface NAME; }')")
             }
             guard !instance.ingress.isEmpty || !instance.egress.isEmpty || !instance.firewallSelections.isEmpty else {
                 throw ConfigError(location, "instance \(instance.name) has no ingress interface (add 'input { ingress { interface NAME; } }', or bind a firewall filter that mirrors to it)")
             }
+            try checkFanOut(instance)
         }
         let ingressOwner = try owners(config, "ingress", \.ingress, interpreter.ingressLocations)
         let egressOwner = try owners(config, "egress", \.egress, interpreter.egressLocations)
-        for instance in config.instances {
-            let output = instance.output.interface
+        var queuesOwner: [String: (instance: String, queues: OutputQueues)] = [:]
+        for place in outputPlaces(config) {
+            let instance = config.instances[place.instance], output = instance.outputs[place.position].interface
+            let queues = instance.outputs[place.position].queues
             if let other = ingressOwner[output] ?? egressOwner[output] {
-                throw ConfigError(interpreter.outputLocations[instance.name]!,
+                throw ConfigError(interpreter.outputLocations[place.key]!,
                                   "interface \(output) is the output of instance \(instance.name) and \(ingressOwner[output] != nil ? "an ingress" : "an egress") of instance \(other): it would mirror its own mirrored frames")
             }
             if let unit = InterfaceUnit(output), unit.unit != 0 {
-                throw ConfigError(interpreter.outputLocations[instance.name]!,
+                throw ConfigError(interpreter.outputLocations[place.key]!,
                                   "output interface \(output) names unit \(unit.unit) of \(unit.port); an output is a whole interface")
             }
-        }
-        var queuesOwner: [String: MirrorInstance] = [:]
-        for instance in config.instances {
-            if let other = queuesOwner[instance.output.interface], other.output.queues != instance.output.queues {
-                let location = interpreter.queuesLocations[instance.name] ?? interpreter.outputLocations[instance.name]!
-                throw ConfigError(location, "output \(instance.output.interface) is given \(Self.describe(instance.output.queues)) by instance \(instance.name) but \(Self.describe(other.output.queues)) by instance \(other.name); instances sharing an output must agree on its queues")
+            if let other = queuesOwner[output], other.queues != queues {
+                let location = interpreter.queuesLocations[place.key] ?? interpreter.outputLocations[place.key]!
+                throw ConfigError(location, "output \(output) is given \(Self.describe(queues)) by instance \(instance.name) but \(Self.describe(other.queues)) by instance \(other.instance); instances sharing an output must agree on its queues")
             }
-            queuesOwner[instance.output.interface] = instance
+            queuesOwner[output] = (instance.name, queues)
         }
         var connected: [String: String] = [:]
         for crossConnect in config.dataplane.crossConnects {
@@ -46,7 +47,7 @@ struct ConfigValidator {
                 if let other = connected[interface] {
                     throw ConfigError(location, "interface \(interface) is in both cross-connect \(other) and cross-connect \(crossConnect.name)")
                 }
-                if let instance = config.instances.first(where: { $0.output.interface == interface }) {
+                if let instance = config.instances.first(where: { $0.outputs.contains { $0.interface == interface } }) {
                     throw ConfigError(location, "interface \(interface) is forwarded by cross-connect \(crossConnect.name) and is the mirror output of instance \(instance.name)")
                 }
                 connected[interface] = crossConnect.name
@@ -78,6 +79,25 @@ struct ConfigValidator {
             }
         }
         return owner
+    }
+
+    /// Several outputs: each named once, at most `maximumOutputs`, and no settings given to "the
+    /// output" without saying which.
+    private func checkFanOut(_ instance: MirrorInstance) throws(ConfigError) {
+        guard instance.outputs.count > 1 else { return }
+        let key = { (position: Int) in ConfigInterpreter.outputKey(.instance(instance.name), position, instance.outputs[position].interface) }
+        if instance.outputs.count > MirrorInstance.maximumOutputs {
+            throw ConfigError(interpreter.outputLocations[key(MirrorInstance.maximumOutputs)] ?? interpreter.instanceLocations[instance.name]!,
+                              "instance \(instance.name) has \(instance.outputs.count) outputs; at most \(MirrorInstance.maximumOutputs)")
+        }
+        if let location = interpreter.unnamedSettingLocations[instance.name] {
+            throw ConfigError(location, "instance \(instance.name) has \(instance.outputs.count) outputs; say whose setting this is: output { interface NAME { ... } }")
+        }
+        var seen = Set<String>()
+        for position in instance.outputs.indices where !seen.insert(instance.outputs[position].interface).inserted {
+            throw ConfigError(interpreter.outputLocations[key(position)] ?? interpreter.instanceLocations[instance.name]!,
+                              "instance \(instance.name) names output \(instance.outputs[position].interface) twice (once from its next-hop-group)")
+        }
     }
 
     private static func describe(_ queues: OutputQueues) -> String {

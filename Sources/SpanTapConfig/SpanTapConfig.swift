@@ -43,7 +43,18 @@ public struct MirrorInstance: Equatable, Sendable {
     public var filter: MirrorFilter?
     /// Interfaces that Junos firewall filters mirror to this instance (not in `ingress`/`egress`).
     public var firewallSelections: [FirewallSelection] = []
-    public var output: MirrorOutput
+    /// Where each selected frame goes: one output, or up to `maximumOutputs` (`output { interface
+    /// A; interface B { erspan {...} } }`, or a `next-hop-group`), each getting every frame. A
+    /// frame takes one ring slot whatever their number.
+    public var outputs: [MirrorOutput]
+
+    public static let maximumOutputs = 16
+
+    /// The first output: the only one, unless the instance fans out.
+    public var output: MirrorOutput {
+        get { outputs[0] }
+        set { outputs[0] = newValue }
+    }
 
     public init(name: String, kind: Kind = .portMirroring, rate: UInt32 = 1, runLength: UInt16 = 0,
                 maximumPacketLength: Int? = nil, ingress: [String], egress: [String] = [], output: MirrorOutput) {
@@ -54,7 +65,7 @@ public struct MirrorInstance: Equatable, Sendable {
         self.maximumPacketLength = maximumPacketLength
         self.ingress = ingress
         self.egress = egress
-        self.output = output
+        outputs = [output]
     }
 }
 

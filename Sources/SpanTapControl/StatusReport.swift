@@ -69,6 +69,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var writeErrorReasons: WriteErrorReasons?
         /// An erspan or gre output's session.
         public var session: RemoteSession?
+        /// In an instance's `outputs` (a fan-out) only: what this output delivered of it.
+        public var deliveredPackets: UInt64?
+        public var deliveredBytes: UInt64?
+        public var writeErrors: UInt64?
         /// How long delivered frames waited from their producer's timestamp to the end of their write.
         public var latency: Latency?
 
@@ -181,7 +185,11 @@ public struct StatusReport: Codable, Equatable, Sendable {
         public var filterInstructions: Int?
         /// What Junos firewall filters mirror to this instance; absent when none do.
         public var firewallSelections: [FirewallSelection]?
+        /// The first output; with several, `outputs` has each one, and the delivered and error
+        /// counts here are the first output's.
         public var output: Output
+        /// Present when the instance fans out to several outputs: each one with its own counts.
+        public var outputs: [Output]?
         /// Summed over the rings of the bindings that mirror for it; in JSON beside the other fields.
         public var mirror = MirrorCounters()
         public var deliveredPackets: UInt64
@@ -214,7 +222,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
         /// Every field but `mirror`, whose counters `StatusReport` writes beside these (`FlatEntry`).
         private enum CodingKeys: String, CodingKey {
             case name, kind, rate, runLength, maxPacketsPerSecond, ingress, egress, filter, filterInstructions
-            case firewallSelections, output, deliveredPackets, deliveredBytes, writeErrors, recreated
+            case firewallSelections, output, outputs, deliveredPackets, deliveredBytes, writeErrors, recreated
         }
     }
 

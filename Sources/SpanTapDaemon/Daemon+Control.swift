@@ -59,8 +59,8 @@ extension Daemon {
         return ResolvedRule(interface: selector, ifindex: ifindex, direction: direction, vlanID: vlanID, rate: instance.rate,
                             runLength: instance.runLength, snapLength: UInt32(instance.maximumPacketLength ?? 0),
                             maxPacketsPerSecond: instance.maxPacketsPerSecond,
-                            output: instance.output.interface,
-                            outputID: outputs.outputs[instance.output.interface]?.id ?? UInt32.max, instance: instance.name,
+                            output: instance.outputs.map(\.interface).joined(separator: ","),
+                            outputID: outputs.selectionID(for: instance) ?? UInt32.max, instance: instance.name,
                             filter: filter)
     }
 

@@ -22,6 +22,16 @@ extension Daemon {
                 deliveredBytes: output?.counters.deliveredBytes ?? 0,
                 writeErrors: (output?.counters.writeErrors ?? 0) &+ failed.total,
                 recreated: output?.recreated ?? 0)
+            if instance.outputs.count > 1 {
+                entry.outputs = instance.outputs.map { configured in
+                    let output = outputs.outputs[configured.interface]
+                    var status = outputStatus(configured, output, transmitErrors: output?.transmitErrors ?? TransmitErrors())
+                    status.deliveredPackets = output?.counters.deliveredPackets
+                    status.deliveredBytes = output?.counters.deliveredBytes
+                    status.writeErrors = output?.counters.writeErrors
+                    return status
+                }
+            }
             entry.filter = instance.filter?.expression
             entry.filterInstructions = instance.filter?.program.instructions.count
             entry.firewallSelections = instance.firewallSelections.isEmpty ? nil

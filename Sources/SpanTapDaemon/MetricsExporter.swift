@@ -38,11 +38,15 @@ public final class MetricsExporter {
         for instance in report.instances {
             let labels = [("mirror_instance", instance.name), ("output", instance.output.interface)]
             record(instance.mirror, prefix: "spantap", of: "the instance's bindings", external: false, labels)
-            record("spantap_delivered_packets_total", "Frames written to the output.", labels, instance.deliveredPackets)
-            record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, instance.deliveredBytes)
-            record("spantap_write_errors_total", "Writes to the output that failed.", labels, instance.writeErrors)
             record("spantap_recreated_total", "Times the output TAP was re-created after it vanished.", labels, instance.recreated)
-            if let session = instance.output.session { record(session, labels) }
+            guard let members = instance.outputs else {
+                recordDelivery(labels, instance.deliveredPackets, instance.deliveredBytes, instance.writeErrors, instance.output.session)
+                continue
+            }
+            for member in members {
+                recordDelivery([("mirror_instance", instance.name), ("output", member.interface)], member.deliveredPackets ?? 0,
+                               member.deliveredBytes ?? 0, member.writeErrors ?? 0, member.session)
+            }
         }
         for binding in report.bindings {
             let labels = [("interface", binding.interface), ("queue", "\(binding.queue)")]
@@ -70,6 +74,15 @@ public final class MetricsExporter {
         gauge("spantap_producers_attached", "External producers attached now.", daemon.producersAttached)
         gauge("spantap_ring_memory_bytes", "Mapping sizes of all producer rings attached now.", daemon.ringMemoryBytes)
         gauge("spantap_control_connections", "Control connections open now.", daemon.controlConnections)
+    }
+
+    /// What one output delivered of an instance (each output of a fan-out has its own series).
+    private func recordDelivery(_ labels: [(String, String)], _ packets: UInt64, _ bytes: UInt64, _ errors: UInt64,
+                                _ session: StatusReport.RemoteSession?) {
+        record("spantap_delivered_packets_total", "Frames written to the output.", labels, packets)
+        record("spantap_delivered_bytes_total", "Bytes written to the output.", labels, bytes)
+        record("spantap_write_errors_total", "Writes to the output that failed.", labels, errors)
+        if let session { record(session, labels) }
     }
 
     /// An ERSPAN or GRE output's own series: frames cut or dropped for the path MTU, send errors by reason.

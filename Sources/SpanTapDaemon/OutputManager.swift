@@ -13,6 +13,13 @@ final class OutputManager {
     /// carries, less its Ethernet header, so no mirrored frame is refused for size.
     private let deviceMTU: UInt32
     private(set) var outputs: [String: ManagedOutput] = [:]
+    /// Instances with several outputs: the id their rules carry, and their outputs' names.
+    private(set) var fanOuts: [String: FanOut] = [:]
+
+    struct FanOut: Equatable {
+        let id: UInt32
+        let members: [String]
+    }
 
     init(control: LinkControl, sink: SinkService, logger: Logger, deviceMTU: UInt32) {
         self.control = control
@@ -32,6 +39,8 @@ final class OutputManager {
         fileprivate(set) var replaced: [(output: ManagedOutput, previous: MirrorOutput.Tunnel)] = []
         /// Existing outputs whose TAP must be made again with another number of queues.
         fileprivate(set) var requeued: [String: Int] = [:]
+        /// Every fan-out of the new config (one that stays keeps its id).
+        fileprivate(set) var fanOuts: [String: FanOut] = [:]
     }
 
     private struct Wanted {
@@ -50,13 +59,21 @@ final class OutputManager {
         var plan = Plan()
         var wanted: [String: Wanted] = [:]
         for instance in config.instances {
-            let name = instance.output.interface
-            wanted[name, default: Wanted()].persistent = wanted[name, default: Wanted()].persistent || instance.output.persistent
-            wanted[name, default: Wanted()].instances.append(instance.name)
-            wanted[name, default: Wanted()].tunnel = instance.output.tunnel
-            wanted[name, default: Wanted()].queues = queueCount(instance.output.queues)
+            for output in instance.outputs {
+                let name = output.interface
+                wanted[name, default: Wanted()].persistent = wanted[name, default: Wanted()].persistent || output.persistent
+                wanted[name, default: Wanted()].instances.append(instance.name)
+                wanted[name, default: Wanted()].tunnel = output.tunnel
+                wanted[name, default: Wanted()].queues = queueCount(output.queues)
+            }
         }
-        var usedIDs = Set(outputs.values.map(\.id))
+        var usedIDs = Set(outputs.values.map(\.id)).union(fanOuts.values.map(\.id))
+        for instance in config.instances where instance.outputs.count > 1 {
+            let members = instance.outputs.map(\.interface)
+            let id = fanOuts[instance.name]?.id ?? (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
+            usedIDs.insert(id)
+            plan.fanOuts[instance.name] = FanOut(id: id, members: members)
+        }
         do {
             for name in wanted.keys.sorted() {
                 let want = wanted[name]!
@@ -128,6 +145,11 @@ final class OutputManager {
             logger.info("output removed", metadata: ["output": "\(name)"])
         }
         for (name, persistent) in plan.persistence { outputs[name]?.persistent = persistent }
+        for (instance, fanOut) in plan.fanOuts where fanOuts[instance] != fanOut {
+            sink.setFanOut(id: fanOut.id, members: fanOut.members.compactMap { outputs[$0]?.id })
+        }
+        for (instance, fanOut) in fanOuts where plan.fanOuts[instance] == nil { sink.setFanOut(id: fanOut.id, members: nil) }
+        fanOuts = plan.fanOuts
         for (name, queues) in plan.requeued.sorted(by: { $0.key < $1.key }) {
             guard let output = outputs[name] else { continue }
             requeue(output, to: queues)
@@ -160,8 +182,15 @@ final class OutputManager {
         }
     }
 
+    /// The output id an instance's rules carry: its output's, or its fan-out's.
+    func selectionID(for instance: MirrorInstance) -> UInt32? {
+        instance.outputs.count > 1 ? fanOuts[instance.name]?.id : outputs[instance.output.interface]?.id
+    }
+
     /// Removes every output (devices deleted unless persistent).
     func removeAll() {
+        for fanOut in fanOuts.values { sink.setFanOut(id: fanOut.id, members: nil) }
+        fanOuts.removeAll()
         for output in outputs.values { detach(output) }
         outputs.removeAll()
     }

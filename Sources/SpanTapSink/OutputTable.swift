@@ -16,11 +16,15 @@ final class OutputTable {
         var errors: UInt64 = 0
         /// The oldest producer timestamp among the records delivered since the last flush (0: none).
         var oldestTimestamp: UInt64 = 0
+        /// A fan-out id: its records go to `members(id)`, not to a descriptor of its own.
+        var fansOut = false
     }
 
     private var entries: UnsafeMutablePointer<Entry>
     private(set) var count = 0
     private var outputs: [SinkOutput?] = []
+    /// Per fan-out id, its members' ids.
+    private var fanOuts: [[UInt32]] = []
     /// Which of an output's queue descriptors this table's worker writes to.
     private let worker: Int
 
@@ -47,6 +51,24 @@ final class OutputTable {
         entries[index] = Entry(descriptor: output?.descriptor(forWorker: worker).rawValue ?? -1,
                                tunnel: output?.tunnel.map { Unmanaged.passUnretained($0) })
     }
+
+    /// Makes `id` a fan-out to `members`, or with nil an id of nothing.
+    func setFanOut(_ members: [UInt32]?, id: UInt32) {
+        flush()
+        let index = Int(id)
+        if index >= count { grow(to: index + 1) }
+        outputs[index] = nil
+        fanOuts[index] = members ?? []
+        entries[index] = Entry(fansOut: members != nil)
+    }
+
+    @inline(__always)
+    func fansOut(_ id: UInt32) -> Bool {
+        Int(id) < count && entries[Int(id)].fansOut
+    }
+
+    /// The members of fan-out `id`.
+    func members(_ id: UInt32) -> [UInt32] { fanOuts[Int(id)] }
 
     @inline(__always)
     func descriptor(_ id: UInt32) -> Int32 {
@@ -102,6 +124,7 @@ final class OutputTable {
         entries.deallocate()
         entries = grown
         outputs += Array(repeating: nil, count: newCount - count)
+        fanOuts += Array(repeating: [], count: newCount - count)
         count = newCount
     }
 }

@@ -69,6 +69,14 @@ public final class SinkService: Sendable {
         for worker in workers { worker.queue.sync { worker.removeOutput(id: id) } }
     }
 
+    /// Routes records with `id` to every output in `members` (each an output added by its own
+    /// id), or with nil stops: one ring slot per frame, a copy per member. Members never pause
+    /// the ring: a member that would block drops its own copy (a write error of that member), so
+    /// one slow or failing output never delays or drops another's copies.
+    public func setFanOut(id: UInt32, members: [UInt32]?) {
+        for worker in workers { worker.queue.sync { worker.setFanOut(id: id, members: members) } }
+    }
+
     // MARK: Captures
 
     /// Starts copying the records `capture` selects to its client, on every worker.

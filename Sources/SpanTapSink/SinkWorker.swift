@@ -86,6 +86,11 @@ final class SinkWorker: @unchecked Sendable {
         resumeRings(blockedOn: id)
     }
 
+    func setFanOut(id: UInt32, members: [UInt32]?) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        outputs.setFanOut(members, id: id)
+    }
+
     // MARK: Captures (called on `queue`)
 
     func addCapture(_ capture: CaptureOutput) {
@@ -238,24 +243,22 @@ final class SinkWorker: @unchecked Sendable {
                 notGranted += 1
                 return true
             }
+            if outputs.fansOut(record.outputID) {
+                noBinding += fanOut(record)
+                capture(record)
+                return true
+            }
             let descriptor = outputs.descriptor(record.outputID)
             guard descriptor >= 0 else {
                 noBinding += 1
                 capture(record)
                 return true
             }
-            let tunnel = outputs.tunnel(record.outputID)
-            let (result, length): (Int, Int)
-            if let tunnel {
-                (result, length) = tunnel._withUnsafeGuaranteedRef { $0.send(record, descriptor: descriptor, scratch: headerScratch) }
-            } else {
-                let written = write(descriptor, record.frame.baseAddress, record.frame.count)
-                (result, length) = (written >= 0 ? written : -Int(errno), record.frame.count)
-            }
+            let (result, length) = write(record, to: record.outputID, descriptor: descriptor)
             // A remote output never pauses its ring: its sequence numbers are taken, so a retry
             // would be a gap that is not a loss (see TunnelSession).
             switch settle(record.outputID, result: result, length: length,
-                          timestamp: record.timestampNanoseconds, final: final || tunnel != nil) {
+                          timestamp: record.timestampNanoseconds, final: final || outputs.tunnel(record.outputID) != nil) {
             case .done: capture(record); return true
             case .noBinding: noBinding += 1; capture(record); return true
             case .wouldBlock: source.blockedOn = record.outputID; return false
@@ -278,6 +281,7 @@ final class SinkWorker: @unchecked Sendable {
             defer { staged += 1 }
             guard let record else { return batch.skip(staged, .badRecord) }
             if let grant, !grant.admits(record) { return batch.skip(staged, .notGranted) }
+            if outputs.fansOut(record.outputID) { return batch.skip(staged, .fanOut, record: record) }
             batch.stage(staged, record, descriptor: outputs.descriptor(record.outputID), tunnel: outputs.tunnel(record.outputID))
         }
         guard peeked > 0 else { return 0 }
@@ -303,6 +307,7 @@ final class SinkWorker: @unchecked Sendable {
             case .notGranted: notGranted += 1
             case .noBinding: noBinding += 1; capture(batch.record(consumed))
             case .tooBig: outputs.failed(batch.outputID(consumed)); capture(batch.record(consumed))
+            case .fanOut: noBinding += fanOut(batch.record(consumed)); capture(batch.record(consumed))
             case .none:
                 let outputID = batch.outputID(consumed)
                 let encapsulated = batch.isEncapsulated(consumed)
@@ -325,6 +330,35 @@ final class SinkWorker: @unchecked Sendable {
         source.consumer.countDropsNoBinding(noBinding)
         source.counters.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
         return consumed
+    }
+
+    /// One frame to one output with a syscall: write(2), or the output's tunnel's writev.
+    @inline(__always)
+    private func write(_ record: RingRecord, to outputID: UInt32, descriptor: Int32) -> (result: Int, length: Int) {
+        if let tunnel = outputs.tunnel(outputID) {
+            return tunnel._withUnsafeGuaranteedRef { $0.send(record, descriptor: descriptor, scratch: headerScratch) }
+        }
+        let written = Glibc.write(descriptor, record.frame.baseAddress, record.frame.count)
+        return (written >= 0 ? written : -Int(errno), record.frame.count)
+    }
+
+    /// A copy of `record` to every member of its fan-out, each settled as final: a member that
+    /// would block drops its copy and nobody waits for it. Returns how many members are missing
+    /// (removed, or their device gone), which count as no_binding.
+    private func fanOut(_ record: RingRecord) -> Int {
+        var missing = 0
+        for member in outputs.members(record.outputID) {
+            let descriptor = outputs.descriptor(member)
+            guard descriptor >= 0 else {
+                missing += 1
+                continue
+            }
+            let (result, length) = write(record, to: member, descriptor: descriptor)
+            if case .noBinding = settle(member, result: result, length: length, timestamp: record.timestampNanoseconds, final: true) {
+                missing += 1
+            }
+        }
+        return missing
     }
 
     private enum Delivery { case done, noBinding, wouldBlock }

@@ -13,6 +13,8 @@ final class UringBatch {
         case none, badRecord, notGranted, noBinding
         /// A remote output's session could not send it (too big for plain GRE; counted there).
         case tooBig
+        /// Bound to a fan-out: written to each member when the batch is walked.
+        case fanOut
     }
 
     let capacity: Int
@@ -81,10 +83,12 @@ final class UringBatch {
         records[index] = record
     }
 
+    /// `record`: for a fan-out, what the walk writes to its members.
     @inline(__always)
-    func skip(_ index: Int, _ reason: Skip) {
+    func skip(_ index: Int, _ reason: Skip, record: RingRecord? = nil) {
         writes[index].fd = -1
         skips[index] = reason
+        records[index] = record
     }
 
     /// Writes the staged entries `0..<count` as one submission of independent (unlinked) writes and
