@@ -5,6 +5,7 @@ struct ConfigValidator {
     let interpreter: ConfigInterpreter
 
     func validated() throws(ConfigError) -> SpanTapConfig {
+        for instance in interpreter.config.instances { try checkFanOut(instance) }
         let config = try compilingFilters(resolvingVXLAN(interpreter.config))
         try checkingGRE(config)
         for instance in config.instances {
@@ -15,7 +16,6 @@ struct ConfigValidator {
             guard !instance.ingress.isEmpty || !instance.egress.isEmpty || !instance.firewallSelections.isEmpty else {
                 throw ConfigError(location, "instance \(instance.name) has no ingress interface (add 'input { ingress { interface NAME; } }', or bind a firewall filter that mirrors to it)")
             }
-            try checkFanOut(instance)
         }
         let ingressOwner = try owners(config, "ingress", \.ingress, interpreter.ingressLocations)
         let egressOwner = try owners(config, "egress", \.egress, interpreter.egressLocations)

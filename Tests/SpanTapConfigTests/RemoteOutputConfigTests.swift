@@ -18,6 +18,24 @@ import Testing
         #expect(hierarchical.instances.map { $0.output.gre?.kind } == ["erspan", "erspan", "gre"])
     }
 
+    @Test func aNextHopGroupAddsItsOutputsAfterTheInstancesOwn() throws {
+        let config = try VXLANConfigTests.parse("fan-out-group.conf")
+        #expect(config.instances[0].outputs == [
+            MirrorOutput(interface: "span0"),
+            MirrorOutput(interface: "ers1", gre: GRETunnel(remote: "192.0.2.9", encapsulation: .erspan(.init(sessionID: 9)))),
+            MirrorOutput(interface: "stv77", vxlan: VXLANTunnel(remote: "192.0.2.10", vni: 77)),
+        ])
+        let flat = try ConfigParser.parse("""
+            set forwarding-options port-mirroring instance span1 input ingress interface fwd-a
+            set forwarding-options port-mirroring instance span1 output interface span0
+            set forwarding-options port-mirroring instance span1 output interface ers1 erspan remote 192.0.2.9
+            set forwarding-options port-mirroring instance span1 output interface ers1 erspan session-id 9
+            set forwarding-options port-mirroring instance span1 output interface stv77 vxlan remote 192.0.2.10
+            set forwarding-options port-mirroring instance span1 output interface stv77 vxlan vni 77
+            """)
+        #expect(flat.instances[0].outputs == config.instances[0].outputs, "the same outputs named in the instance itself")
+    }
+
     @Test func twoInstancesMayShareOneSessionDescribedAlike() throws {
         let session = """
             output interface ers1

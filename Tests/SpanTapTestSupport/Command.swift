@@ -52,14 +52,14 @@ public func run(_ arguments: [String]) throws -> String {
 }
 
 /// Starts `arguments[0]` (looked up in PATH unless it has a slash) with each `(fd, target)` pair
-/// (targets 0-2) dup2-ed onto target in the child and every descriptor from 3 on closed, so the
-/// child holds exactly its stdio whatever other tests' threads have open.
+/// dup2-ed onto target in the child and every descriptor above the highest target (and above 2)
+/// closed, so the child holds exactly its stdio and those, whatever other tests' threads have open.
 func spawn(_ arguments: [String], redirecting: [(fd: Int32, target: Int32)], environment: [String]? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     for (fd, target) in redirecting { posix_spawn_file_actions_adddup2(&actions, fd, target) }
-    spantap_spawn_close_from(&actions, 3)
+    spantap_spawn_close_from(&actions, max(3, (redirecting.map(\.target).max() ?? 0) + 1))
     let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
