@@ -138,6 +138,7 @@ let package = Package(
             "CSpanTapRing", "SpanTapRing", "SpanTapSink", "SpanTapLink", "SpanTapFastPath", "SpanTapSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
 
         // Tests.

@@ -47,6 +47,7 @@ class Tools:
         recipes = {
             "tap_write_loop": ["-O2", "-Wall", "Benchmarks/tap_write_loop.c"],
             "paced_sender": ["-O2", "-Wall", "Benchmarks/paced_sender.c"],
+            "gre_send_loop": ["-O2", "-Wall", "Benchmarks/gre_send_loop.c"],
             "spantap_producer": ["-std=c11", "-O2", "-pthread", *ring, "Examples/c-producer/spantap_producer.c"],
             "c_producer_bench": ["-std=c11", "-O2", "-pthread", *ring, "Benchmarks/c_producer_bench.c"],
             "filter_bench": ["-O2", "-Wall", *ring, "Benchmarks/filter_bench.c", "-lpcap"],

@@ -51,4 +51,4 @@ def table_order(table_row):
 
 
 # Registration order is table order.
-from rows import sink, hook, forward, daemon, producer, filter  # noqa: E402,F401
+from rows import sink, remote, hook, forward, daemon, producer, filter  # noqa: E402,F401

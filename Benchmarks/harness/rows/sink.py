@@ -11,6 +11,25 @@ from tools import key_values
 GEOMETRY = {64: (65536, 128), 512: (32768, 576), 1500: (16384, 1536)}
 
 
+def versus_baseline(run, measure_baseline, sink_args, *, id_prefix, row, what, write_label, baseline):
+    """SinkService with io_uring and with its write(2) fallback, each against `measure_baseline()`
+    (a C program's fps), repetitions alternating so drift hits all three alike: one ratio figure
+    per write method. `baseline`: (its name in the figure's parts, how the table names it)."""
+    c, uring, write = [], [], []
+    for _ in range(run.reps):
+        c.append(measure_baseline())
+        for method, samples in (("on", uring), ("off", write)):
+            samples.append(run.bench("sink", *sink_args, "--io-uring", method)["fps"])
+    c = stat(c)
+    figures = []
+    for name, samples, label in (("io_uring", uring, "io_uring"), ("write", write, write_label)):
+        s = stat(samples)
+        figures.append(ratio_figure(
+            f"{id_prefix}.{name}", row, f"{what}, {label}",
+            f"SinkService {s['median']:.0f} fps / {baseline[1]} {c['median']:.0f} fps", ("sink_fps", s), (baseline[0], c)))
+    return figures
+
+
 @row("1", c_programs=("tap_write_loop",), commands=("tcpdump",))
 def sink_throughput(run):
     """fps of SinkService (io_uring, write(2)) vs a C write(2) loop into one TAP, 3 sizes, no reader / tcpdump."""
@@ -21,22 +40,14 @@ def sink_throughput(run):
         for reader in ("none", "tcpdump"):
             run.say(f"row 1: {size} B, reader {reader} ({run.reps}x: C write(2), io_uring, write(2))")
             tcpdump = lab.tcpdump(tap) if reader == "tcpdump" else None
-            c, uring, write = [], [], []
-            for _ in range(run.reps):   # alternately, so drift hits all three alike
-                line = lab.run(run.tools.tap_write_loop, tap, size, slots, stride, 1)
-                c.append(key_values(line, ["fps"], "tap_write_loop")["fps"])
-                for method, samples in (("on", uring), ("off", write)):
-                    samples.append(run.bench("sink", "--tap", tap, "--size", size, "--slots", slots, "--seconds", 1,
-                                             "--io-uring", method)["fps"])
+            baseline = lambda: key_values(lab.run(run.tools.tap_write_loop, tap, size, slots, stride, 1),
+                                          ["fps"], "tap_write_loop")["fps"]
+            figures += versus_baseline(run, baseline, ["--tap", tap, "--size", size, "--slots", slots, "--seconds", 1],
+                                       id_prefix=f"1.sink.{size}.{reader}", row="1",
+                                       what=f"sink throughput, {size} B, reader: {reader}", write_label="write(2) fallback",
+                                       baseline=("c_write_fps", "C write(2)"))
             if tcpdump:
                 lab.stop(tcpdump, signal.SIGINT)
-            c = stat(c)
-            for name, samples, label in (("io_uring", uring, "io_uring"), ("write", write, "write(2) fallback")):
-                s = stat(samples)
-                figures.append(ratio_figure(
-                    f"1.sink.{size}.{reader}.{name}", "1", f"sink throughput, {size} B, reader: {reader}, {label}",
-                    f"SinkService {s['median']:.0f} fps / C write(2) {c['median']:.0f} fps",
-                    ("sink_fps", s), ("c_write_fps", c)))
     return figures
 
 
