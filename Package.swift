@@ -17,7 +17,7 @@
 //   SpanTapSink       drains rings into outputs (Dispatch workers; io_uring batches; latency),
 //                     builds ERSPAN/GRE headers for remote outputs, copies selected records to
 //                     capture clients
-//                     ──► SpanTapCapture, SpanTapRing, SpanTapSystem, CSpanTapUring
+//                     ──► SpanTapCapture, SpanTapRing, SpanTapSystem, CSpanTapSys, CSpanTapUring
 //   SpanTapControl    control socket: JSON-lines protocol, server, client, fd passing, status
 //                     ──► SpanTapRing, SpanTapSystem, CSpanTapSys
 //   SpanTapRing       shared-memory SPSC handoff ring, its rule table and filter programs, the
@@ -94,7 +94,7 @@ let package = Package(
         ]),
         .target(name: "SpanTapCapture"),
         .target(name: "SpanTapSink", dependencies: [
-            "SpanTapCapture", "SpanTapRing", "SpanTapSystem", "CSpanTapUring",
+            "SpanTapCapture", "SpanTapRing", "SpanTapSystem", "CSpanTapSys", "CSpanTapUring",
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),

@@ -1,13 +1,14 @@
 /* gre_send_loop.c - the ERSPAN row's baseline: the least a remote output can do, prebuilt ERSPAN
  * Type III packets (a 20-byte GRE + ERSPAN header, then the benchmark frame) sent with sendmmsg
  * in batches of BATCH through a raw GRE socket set up as spantapd's (connected to REMOTE, from
- * LOCAL, DF set, receiving nothing).
+ * LOCAL, DF set, receiving nothing). SLOTS packets are laid out one after another and sent in
+ * turn: the memory the sink reads its frames from, so neither side has the cache to itself.
  *
  * The frame is byte for byte spantap-bench's: 02:00:00:00:00:02 <- 02:00:00:00:00:01, EtherType
  * 0x88b5, 8-byte sequence number, 0xa5 fill. The headers are prebuilt once: no per-packet work.
  *
  * Build: cc -O2 -o gre_send_loop gre_send_loop.c
- * Run:   gre_send_loop REMOTE LOCAL SIZE SECONDS BATCH   -> impl=c-sendmmsg size=.. frames=.. fps=..
+ * Run:   gre_send_loop REMOTE LOCAL SIZE SLOTS SECONDS BATCH   -> impl=c-sendmmsg size=.. frames=.. fps=..
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,16 +27,17 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: gre_send_loop REMOTE LOCAL SIZE SECONDS BATCH\n");
+    if (argc != 7) {
+        fprintf(stderr, "usage: gre_send_loop REMOTE LOCAL SIZE SLOTS SECONDS BATCH\n");
         return 1;
     }
-    size_t size = (size_t)atol(argv[3]);
-    double seconds = atof(argv[4]);
-    unsigned batch = (unsigned)atoi(argv[5]);
+    size_t size = (size_t)atol(argv[3]), slots = (size_t)atol(argv[4]);
+    double seconds = atof(argv[5]);
+    unsigned batch = (unsigned)atoi(argv[6]);
     struct sockaddr_in remote = { .sin_family = AF_INET }, local = { .sin_family = AF_INET };
-    if (inet_pton(AF_INET, argv[1], &remote.sin_addr) != 1 || inet_pton(AF_INET, argv[2], &local.sin_addr) != 1 || batch < 1) {
-        fprintf(stderr, "gre_send_loop: REMOTE and LOCAL are IPv4 addresses, BATCH at least 1\n");
+    if (inet_pton(AF_INET, argv[1], &remote.sin_addr) != 1 || inet_pton(AF_INET, argv[2], &local.sin_addr) != 1 || batch < 1 ||
+        slots % batch) {
+        fprintf(stderr, "gre_send_loop: REMOTE and LOCAL are IPv4 addresses, SLOTS a multiple of BATCH\n");
         return 1;
     }
     int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_GRE);
@@ -52,10 +54,10 @@ int main(int argc, char **argv)
     static const unsigned char erspan[20] = { 0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 0, 0x20, 0x00, 0x00, 0x01,
                                               0, 0, 0, 0, 0, 0, 0x00, 0x02 };
     static const unsigned char ethernet[14] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5 };
-    unsigned char *packets = malloc(batch * (sizeof erspan + size));
-    struct iovec *vectors = calloc(batch, sizeof *vectors);
-    struct mmsghdr *messages = calloc(batch, sizeof *messages);
-    for (unsigned i = 0; i < batch; i++) {
+    unsigned char *packets = malloc(slots * (sizeof erspan + size));
+    struct iovec *vectors = calloc(slots, sizeof *vectors);
+    struct mmsghdr *messages = calloc(slots, sizeof *messages);
+    for (size_t i = 0; i < slots; i++) {
         unsigned char *packet = packets + i * (sizeof erspan + size);
         memcpy(packet, erspan, sizeof erspan);
         memset(packet + sizeof erspan, 0xa5, size);
@@ -67,9 +69,9 @@ int main(int argc, char **argv)
     }
     unsigned long long frames = 0, errors = 0;
     double start = now(), end = start + seconds, stop;
-    for (;;) {
-        for (int round = 0; round < 128; round++) {
-            int sent = sendmmsg(fd, messages, batch, 0);
+    for (size_t next = 0;;) {
+        for (int round = 0; round < 128; round++, next = (next + batch) % slots) {
+            int sent = sendmmsg(fd, messages + next, batch, 0);
             if (sent < 0) {
                 errors++;
                 frames++;

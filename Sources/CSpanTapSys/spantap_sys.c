@@ -2,6 +2,7 @@
 #include "spantap_sys.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -244,4 +245,12 @@ int spantap_gre_socket(int family, const void *remote, const void *local, const 
         return -1;
     }
     return fd;
+}
+
+_Static_assert(sizeof(struct spantap_mmsghdr) == sizeof(struct mmsghdr), "spantap_mmsghdr is struct mmsghdr");
+_Static_assert(offsetof(struct spantap_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "spantap_mmsghdr is struct mmsghdr");
+
+int spantap_sendmmsg(int fd, struct spantap_mmsghdr *messages, unsigned int count, int flags)
+{
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
 }

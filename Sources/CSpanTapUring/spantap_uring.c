@@ -5,14 +5,10 @@
 #include <linux/fs.h>
 #include <liburing.h>
 #include <stdlib.h>
-#include <sys/uio.h>
 
 struct spantap_uring {
     struct io_uring ring;
     unsigned entries;
-    /* Per entry, the (header, frame) pair of an encapsulated write: the kernel reads the vector
-     * when the write is issued, which may be after io_uring_submit returns, so it lives here. */
-    struct iovec (*vectors)[2];
 };
 
 struct spantap_uring *spantap_uring_open(unsigned entries, int *error)
@@ -30,15 +26,12 @@ struct spantap_uring *spantap_uring_open(unsigned entries, int *error)
         return NULL;
     }
     struct io_uring_probe *probe = io_uring_get_probe_ring(&uring->ring);
-    int writes = probe && io_uring_opcode_supported(probe, IORING_OP_WRITE)
-        && io_uring_opcode_supported(probe, IORING_OP_WRITEV);
+    int writes = probe && io_uring_opcode_supported(probe, IORING_OP_WRITE);
     io_uring_free_probe(probe);
-    uring->vectors = calloc(entries, sizeof *uring->vectors);
-    if (!writes || !uring->vectors) {
+    if (!writes) {
         io_uring_queue_exit(&uring->ring);
-        free(uring->vectors);
         free(uring);
-        *error = writes ? -ENOMEM : -EOPNOTSUPP;
+        *error = -EOPNOTSUPP;
         return NULL;
     }
     uring->entries = entries;
@@ -50,7 +43,6 @@ void spantap_uring_close(struct spantap_uring *uring)
     if (!uring)
         return;
     io_uring_queue_exit(&uring->ring);
-    free(uring->vectors);
     free(uring);
 }
 
@@ -66,14 +58,7 @@ int spantap_uring_write_batch(struct spantap_uring *uring, struct spantap_uring_
         if (!sqe)
             return -EBUSY; /* cannot happen: every call reaps all it submitted */
         /* Offset -1: "the current position", which is what write(2) uses (TAPs have none). */
-        if (writes[i].header_length) {
-            struct iovec *vector = uring->vectors[i];
-            vector[0] = (struct iovec){ (void *)writes[i].header, writes[i].header_length };
-            vector[1] = (struct iovec){ (void *)writes[i].buffer, writes[i].length };
-            io_uring_prep_writev(sqe, writes[i].fd, vector, 2, (uint64_t)-1);
-        } else {
-            io_uring_prep_write(sqe, writes[i].fd, writes[i].buffer, writes[i].length, (uint64_t)-1);
-        }
+        io_uring_prep_write(sqe, writes[i].fd, writes[i].buffer, writes[i].length, (uint64_t)-1);
         /* Without it io_uring does not answer EAGAIN for a full non-blocking socket: it arms a
          * poll and completes the write whenever the reader makes room (in any order), and the
          * wait below would stall the sink on a slow reader. */

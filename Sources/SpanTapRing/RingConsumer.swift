@@ -69,9 +69,11 @@ public struct RingConsumer: ~Copyable {
 
     /// Hands up to `limit` records to `body`, oldest first. `body` returns false to stop *without*
     /// consuming that record (its output would block); it is offered again on the next drain.
-    /// Consumed slots are released to the producer once, at the end. Returns how many were consumed,
-    /// bad records included (they are skipped, not handed to `body`).
-    public mutating func drain(limit: Int, _ body: (RingRecord) -> Bool) throws(RingViolation) -> Int {
+    /// Consumed slots are released to the producer once, at the end, after `beforeRelease` has
+    /// run (sends still reading the slots finish there). Returns how many were consumed, bad
+    /// records included (they are skipped, not handed to `body`).
+    public mutating func drain(limit: Int, _ body: (RingRecord) -> Bool,
+                               beforeRelease: () -> Void = {}) throws(RingViolation) -> Int {
         let available = try published()
         var consumed = 0, bad = 0
         while consumed < min(available, limit) {
@@ -83,6 +85,7 @@ public struct RingConsumer: ~Copyable {
             guard body(record) else { break }
             consumed += 1
         }
+        beforeRelease()
         release(consumed, badRecords: bad)
         return consumed
     }

@@ -40,8 +40,8 @@ final class SinkWorker: @unchecked Sendable {
     /// Capture clients attached now; each gets a copy of the records its selection names.
     private var captures: [CaptureOutput] = []
     private let drainPassesCell = ManagedAtomic<UInt64>(0)
-    /// Where a remote output's header is built before its frame is sent with write(2).
-    private let headerScratch = UnsafeMutableRawPointer.allocate(byteCount: TunnelHeader.maximumLength, alignment: 8)
+    /// Frames for remote outputs, sent with sendmmsg before each batch's slots are released.
+    private let tunnels: TunnelBatch
     /// Empty wake-ups in a row before a ring's eventfd is ignored. A producer that keeps the
     /// protocol causes one now and then (its write raced our last look before sleeping), never
     /// many in a row.
@@ -63,9 +63,8 @@ final class SinkWorker: @unchecked Sendable {
         queue = DispatchQueue(label: "spantap.sink.\(index)")
         outputs = OutputTable(worker: index)
         writer = uring.map { .uring($0) } ?? .syscall
+        tunnels = TunnelBatch(capacity: batchSize)
     }
-
-    deinit { headerScratch.deallocate() }
 
     // MARK: Outputs (called on `queue`)
 
@@ -254,15 +253,20 @@ final class SinkWorker: @unchecked Sendable {
                 capture(record)
                 return true
             }
-            let (result, length) = write(record, to: record.outputID, descriptor: descriptor)
-            // A remote output never pauses its ring: its sequence numbers are taken, so a retry
-            // would be a gap that is not a loss (see TunnelSession).
-            switch settle(record.outputID, result: result, length: length,
-                          timestamp: record.timestampNanoseconds, final: final || outputs.tunnel(record.outputID) != nil) {
+            if let tunnel = outputs.tunnel(record.outputID) {
+                tunnels.append(record, outputID: record.outputID, descriptor: descriptor, tunnel: tunnel, outputs: outputs)
+                capture(record)
+                return true
+            }
+            let written = write(descriptor, record.frame.baseAddress, record.frame.count)
+            switch settle(record.outputID, result: written >= 0 ? written : -Int(errno), length: record.frame.count,
+                          timestamp: record.timestampNanoseconds, final: final) {
             case .done: capture(record); return true
             case .noBinding: noBinding += 1; capture(record); return true
             case .wouldBlock: source.blockedOn = record.outputID; return false
             }
+        } beforeRelease: {
+            tunnels.flush(outputs)
         }
         source.consumer.countDropsNoBinding(noBinding)
         source.counters.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
@@ -282,7 +286,12 @@ final class SinkWorker: @unchecked Sendable {
             guard let record else { return batch.skip(staged, .badRecord) }
             if let grant, !grant.admits(record) { return batch.skip(staged, .notGranted) }
             if outputs.fansOut(record.outputID) { return batch.skip(staged, .fanOut, record: record) }
-            batch.stage(staged, record, descriptor: outputs.descriptor(record.outputID), tunnel: outputs.tunnel(record.outputID))
+            let descriptor = outputs.descriptor(record.outputID)
+            if descriptor >= 0, let tunnel = outputs.tunnel(record.outputID) {
+                tunnels.append(record, outputID: record.outputID, descriptor: descriptor, tunnel: tunnel, outputs: outputs)
+                return batch.skip(staged, .tunnel, record: record)
+            }
+            batch.stage(staged, record, descriptor: descriptor)
         }
         guard peeked > 0 else { return 0 }
         if let failure = batch.submit(peeked) {
@@ -293,11 +302,12 @@ final class SinkWorker: @unchecked Sendable {
             writer = .syscall
             return 0
         }
-        // A remote output's write counts as finished whatever its result: it is never offered
-        // again (see drainWriting), so the ring never pauses on it or before it.
+        // A remote output's frame is sent (or counted) by `tunnels` whatever happens to the rest
+        // and never offered again (a second sequence number would be a gap that is no loss), so
+        // it counts as finished: the ring never pauses before it.
         var lastFinished = -1
-        for index in 0..<peeked where batch.skipReason(index) == .none
-            && (batch.result(index) != -Int(EAGAIN) || batch.isEncapsulated(index)) {
+        for index in 0..<peeked where (batch.skipReason(index) == .none && batch.result(index) != -Int(EAGAIN))
+            || batch.skipReason(index) == .tunnel {
             lastFinished = index
         }
         var consumed = 0, bad = 0, noBinding = 0, notGranted = 0
@@ -306,17 +316,12 @@ final class SinkWorker: @unchecked Sendable {
             case .badRecord: bad += 1
             case .notGranted: notGranted += 1
             case .noBinding: noBinding += 1; capture(batch.record(consumed))
-            case .tooBig: outputs.failed(batch.outputID(consumed)); capture(batch.record(consumed))
+            case .tunnel: capture(batch.record(consumed))
             case .fanOut: noBinding += fanOut(batch.record(consumed)); capture(batch.record(consumed))
             case .none:
                 let outputID = batch.outputID(consumed)
-                let encapsulated = batch.isEncapsulated(consumed)
-                let result = batch.result(consumed)
-                if encapsulated, result < 0, let tunnel = outputs.tunnel(outputID) {
-                    tunnel._withUnsafeGuaranteedRef { $0.countFailure(Int32(-result), descriptor: outputs.descriptor(outputID)) }
-                }
-                switch settle(outputID, result: result, length: batch.length(consumed),
-                              timestamp: batch.timestamp(consumed), final: final || consumed < lastFinished || encapsulated) {
+                switch settle(outputID, result: batch.result(consumed), length: batch.length(consumed),
+                              timestamp: batch.timestamp(consumed), final: final || consumed < lastFinished) {
                 case .done: capture(batch.record(consumed))
                 case .noBinding: noBinding += 1; capture(batch.record(consumed))
                 case .wouldBlock:
@@ -326,25 +331,17 @@ final class SinkWorker: @unchecked Sendable {
             }
             consumed += 1
         }
+        tunnels.flush(outputs)
         source.consumer.release(consumed, badRecords: bad)
         source.consumer.countDropsNoBinding(noBinding)
         source.counters.add(notGranted: notGranted, badRecordTotal: source.consumer.badRecords)
         return consumed
     }
 
-    /// One frame to one output with a syscall: write(2), or the output's tunnel's writev.
-    @inline(__always)
-    private func write(_ record: RingRecord, to outputID: UInt32, descriptor: Int32) -> (result: Int, length: Int) {
-        if let tunnel = outputs.tunnel(outputID) {
-            return tunnel._withUnsafeGuaranteedRef { $0.send(record, descriptor: descriptor, scratch: headerScratch) }
-        }
-        let written = Glibc.write(descriptor, record.frame.baseAddress, record.frame.count)
-        return (written >= 0 ? written : -Int(errno), record.frame.count)
-    }
-
-    /// A copy of `record` to every member of its fan-out, each settled as final: a member that
-    /// would block drops its copy and nobody waits for it. Returns how many members are missing
-    /// (removed, or their device gone), which count as no_binding.
+    /// A copy of `record` to every member of its fan-out: write(2) to a TAP or port, settled as
+    /// final (a member that would block drops its copy and nobody waits for it), or into
+    /// `tunnels` for a remote one. Returns how many members are missing (removed, or their
+    /// device gone), which count as no_binding.
     private func fanOut(_ record: RingRecord) -> Int {
         var missing = 0
         for member in outputs.members(record.outputID) {
@@ -353,8 +350,13 @@ final class SinkWorker: @unchecked Sendable {
                 missing += 1
                 continue
             }
-            let (result, length) = write(record, to: member, descriptor: descriptor)
-            if case .noBinding = settle(member, result: result, length: length, timestamp: record.timestampNanoseconds, final: true) {
+            if let tunnel = outputs.tunnel(member) {
+                tunnels.append(record, outputID: member, descriptor: descriptor, tunnel: tunnel, outputs: outputs)
+                continue
+            }
+            let written = write(descriptor, record.frame.baseAddress, record.frame.count)
+            if case .noBinding = settle(member, result: written >= 0 ? written : -Int(errno), length: record.frame.count,
+                                        timestamp: record.timestampNanoseconds, final: true) {
                 missing += 1
             }
         }

@@ -114,23 +114,4 @@ public final class TunnelSession: Sendable {
             otherCell.wrappingIncrement(ordering: .relaxed)
         }
     }
-
-    /// Sends `record` encapsulated (one writev: header, frame) and returns what `SinkWorker.settle`
-    /// takes: the frame bytes sent, or -errno (-EMSGSIZE for a frame `encapsulate` refused), and
-    /// the frame length it compares them with.
-    @inline(__always)
-    func send(_ record: RingRecord, descriptor: Int32, scratch: UnsafeMutableRawPointer) -> (result: Int, length: Int) {
-        guard let length = encapsulate(record, into: scratch) else { return (-Int(EMSGSIZE), record.frame.count) }
-        var parts = (iovec(iov_base: scratch, iov_len: header.length),
-                     iovec(iov_base: UnsafeMutableRawPointer(mutating: record.frame.baseAddress), iov_len: length))
-        let sent = withUnsafeMutableBytes(of: &parts) {
-            writev(descriptor, $0.baseAddress!.assumingMemoryBound(to: iovec.self), 2)
-        }
-        guard sent >= 0 else {
-            let error = errno
-            countFailure(error, descriptor: descriptor)
-            return (-Int(error), length)
-        }
-        return (sent - header.length, length)
-    }
 }

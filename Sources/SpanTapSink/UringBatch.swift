@@ -11,8 +11,8 @@ final class UringBatch {
     /// record that is not reached is not counted).
     enum Skip: UInt8 {
         case none, badRecord, notGranted, noBinding
-        /// A remote output's session could not send it (too big for plain GRE; counted there).
-        case tooBig
+        /// Bound to a remote output: sent with its session's sendmmsg batch (`TunnelBatch`).
+        case tunnel
         /// Bound to a fan-out: written to each member when the batch is walked.
         case fanOut
     }
@@ -23,8 +23,6 @@ final class UringBatch {
     private let skips: UnsafeMutablePointer<Skip>
     private let outputIDs: UnsafeMutablePointer<UInt32>
     private let timestamps: UnsafeMutablePointer<UInt64>
-    /// One encapsulation header per entry, for records bound to a remote output.
-    private let headers: UnsafeMutableRawPointer
     /// The staged records themselves (they point into slots that stay unreleased until the batch
     /// is walked), for the capture clients' copies.
     private var records: [RingRecord?]
@@ -47,7 +45,6 @@ final class UringBatch {
         outputIDs.initialize(repeating: 0, count: capacity)
         timestamps = .allocate(capacity: capacity)
         timestamps.initialize(repeating: 0, count: capacity)
-        headers = .allocate(byteCount: capacity * TunnelHeader.maximumLength, alignment: 8)
         records = Array(repeating: nil, count: capacity)
     }
 
@@ -57,33 +54,20 @@ final class UringBatch {
         skips.deallocate()
         outputIDs.deallocate()
         timestamps.deallocate()
-        headers.deallocate()
     }
 
-    /// `tunnel`: the session of a remote output, which puts its header in front of the frame
-    /// (and may cut the frame to fit, or refuse it).
     @inline(__always)
-    func stage(_ index: Int, _ record: RingRecord, descriptor: Int32, tunnel: Unmanaged<TunnelSession>?) {
-        var header: UnsafeMutableRawPointer?, headerLength = 0, length = record.frame.count
-        var skip: Skip = descriptor >= 0 ? .none : .noBinding
-        if let tunnel, skip == .none {
-            let buffer = headers + index * TunnelHeader.maximumLength
-            if let fitted = tunnel._withUnsafeGuaranteedRef({ $0.encapsulate(record, into: buffer) }) {
-                (header, length) = (buffer, fitted)
-                headerLength = tunnel._withUnsafeGuaranteedRef { $0.header.length }
-            } else {
-                skip = .tooBig
-            }
-        }
-        writes[index] = spantap_uring_write(header: header, buffer: record.frame.baseAddress, length: UInt32(length),
-                                            header_length: UInt32(headerLength), fd: skip == .none ? descriptor : -1, result: 0)
-        skips[index] = skip
+    func stage(_ index: Int, _ record: RingRecord, descriptor: Int32) {
+        writes[index] = spantap_uring_write(buffer: record.frame.baseAddress, length: UInt32(record.frame.count),
+                                            fd: descriptor, result: 0, reserved: 0)
+        skips[index] = descriptor >= 0 ? .none : .noBinding
         outputIDs[index] = record.outputID
         timestamps[index] = record.timestampNanoseconds
         records[index] = record
     }
 
-    /// `record`: for a fan-out, what the walk writes to its members.
+    /// `record`: for a remote output or a fan-out, the record the walk still copies to captures
+    /// (and writes to the members).
     @inline(__always)
     func skip(_ index: Int, _ reason: Skip, record: RingRecord? = nil) {
         writes[index].fd = -1
@@ -105,11 +89,6 @@ final class UringBatch {
     /// A record staged (not skipped) at `index`, valid until the batch's slots are released.
     @inline(__always) func record(_ index: Int) -> RingRecord { records[index]! }
     @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
-    /// Frame bytes written (a header not counted), or -errno (-EAGAIN: the output was full; each
-    /// write's fate is its own).
-    @inline(__always) func result(_ index: Int) -> Int {
-        writes[index].result < 0 ? Int(writes[index].result) : Int(writes[index].result) - Int(writes[index].header_length)
-    }
-    /// Whether the entry went out behind a remote output's header.
-    @inline(__always) func isEncapsulated(_ index: Int) -> Bool { writes[index].header_length != 0 }
+    /// Bytes written, or -errno (-EAGAIN: the output was full; each write's fate is its own).
+    @inline(__always) func result(_ index: Int) -> Int { Int(writes[index].result) }
 }

@@ -7,6 +7,7 @@
 #define SPANTAP_SYS_H
 
 #include <spawn.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -36,6 +37,14 @@ int spantap_tun_set_persist(int fd, int persist);
  * port (SPAN to an existing L2 port). With capture != 0 it also receives every frame on the port,
  * with PACKET_AUXDATA on; with capture == 0 it receives nothing, so the kernel copies nothing to it. */
 int spantap_packet_socket(int ifindex, int capture);
+
+/* struct mmsghdr and sendmmsg(2), which glibc declares only under _GNU_SOURCE (so Swift does not
+ * see them): the same layout (checked in spantap_sys.c), and the call. */
+struct spantap_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+int spantap_sendmmsg(int fd, struct spantap_mmsghdr *messages, unsigned int count, int flags);
 
 /* A raw IP socket of protocol GRE (47) for a remote mirror output, non-blocking: family AF_INET
  * or AF_INET6, remote and local (NULL: the route's choice) 4 or 16 bytes in network order. It is

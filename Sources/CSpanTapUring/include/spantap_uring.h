@@ -15,22 +15,19 @@
 
 struct spantap_uring;
 
-/* One write of the batch. The caller fills fd, buffer, length and, for a frame that goes out
- * behind an encapsulation (a remote output's GRE/ERSPAN header), header and header_length: the
- * two are then written as one writev, one datagram. fd < 0 means "not submitted" (result is then
- * left untouched). result: bytes written (header included) or -errno. */
+/* One write of the batch. The caller fills fd, buffer, length; fd < 0 means "not submitted"
+ * (result is then left untouched). result: bytes written or -errno. */
 struct spantap_uring_write {
-    const void *header;
     const void *buffer;
     uint32_t length;
-    uint32_t header_length;
     int32_t fd;
     int32_t result;
+    uint32_t reserved;
 };
 
 /* A ring for batches of up to `entries` writes. NULL with *error = -errno when io_uring is not
  * there or not allowed (ENOSYS: old kernel or seccomp; EPERM: kernel.io_uring_disabled;
- * EOPNOTSUPP: no IORING_OP_WRITE or IORING_OP_WRITEV). */
+ * EOPNOTSUPP: no IORING_OP_WRITE). */
 struct spantap_uring *spantap_uring_open(unsigned entries, int *error);
 void spantap_uring_close(struct spantap_uring *uring);
 
