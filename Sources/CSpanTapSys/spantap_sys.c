@@ -169,6 +169,24 @@ int spantap_peer_credentials(int sock, uint32_t *uid, int32_t *pid)
     return 0;
 }
 
+int spantap_peer_in_group(int sock, uint32_t gid)
+{
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0)
+        return -1;
+    if (credentials.gid == gid)
+        return 1;
+    gid_t groups[256];
+    length = sizeof groups;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &length) < 0)
+        return -1; /* ERANGE: more than 256 groups; refused rather than guessed */
+    for (size_t i = 0; i < length / sizeof groups[0]; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
 int spantap_gettid(void)
 {
     return (int)gettid();

@@ -90,27 +90,43 @@ extension ControlRequest: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(command, forKey: .command)
         switch self {
-        case .status: try container.encode("status", forKey: .command)
-        case .reload: try container.encode("reload", forKey: .command)
+        case .status, .reload, .captureStop: break
         case .apply(let snapshot):
-            try container.encode("apply", forKey: .command)
             try container.encode(snapshot, forKey: .snapshot)
         case .attachProducer(let request):
-            try container.encode("attach-producer", forKey: .command)
             try container.encode(request.name, forKey: .name)
             try container.encodeIfPresent(request.abi, forKey: .abi)
             try container.encodeIfPresent(request.slotCount, forKey: .slotCount)
             try container.encodeIfPresent(request.slotSize, forKey: .slotSize)
             try container.encodeIfPresent(request.reattaches, forKey: .reattaches)
         case .detachProducer(let name):
-            try container.encode("detach-producer", forKey: .command)
             try container.encode(name, forKey: .name)
         case .capture(let request):
-            try container.encode("capture", forKey: .command)
             try container.encode(request.instances, forKey: .instances)
-        case .captureStop:
-            try container.encode("capture-stop", forKey: .command)
+        }
+    }
+
+    /// The request's name on the wire.
+    public var command: String {
+        switch self {
+        case .status: "status"
+        case .reload: "reload"
+        case .apply: "apply"
+        case .attachProducer: "attach-producer"
+        case .detachProducer: "detach-producer"
+        case .capture: "capture"
+        case .captureStop: "capture-stop"
+        }
+    }
+
+    /// Reads state or copies frames and changes nothing: what a member of the monitoring group
+    /// may ask for.
+    public var onlyWatches: Bool {
+        switch self {
+        case .status, .capture, .captureStop: true
+        case .reload, .apply, .attachProducer, .detachProducer: false
         }
     }
 }

@@ -11,6 +11,9 @@ public struct ControlPeer: Sendable, Hashable {
     public let connection: Int
     public let uid: UInt32
     public let pid: Int32
+    /// Root (or spantapd's own user): may ask for anything. Otherwise a member of the monitoring
+    /// group (`ControlLimits.monitorGroup`), who may only watch: status and capture.
+    public let mayControl: Bool
 }
 
 /// A response plus descriptors to pass with it (SCM_RIGHTS), e.g. a ring's memfd and eventfd.
@@ -40,18 +43,24 @@ public struct ControlLimits: Sendable {
     /// Seconds a connection may go without completing a request (a half-sent one, or none at all)
     /// before it is closed; attached producers are exempt (`--control-idle-timeout`).
     public var idleTimeout: Double
+    /// A group whose members may connect to watch (status, capture) without being root
+    /// (`--control-group`): the socket is then mode 0660 and of that group. nil: root only, 0600.
+    public var monitorGroup: UInt32?
 
-    public init(maximumConnections: Int = 64, idleTimeout: Double = 10) {
+    public init(maximumConnections: Int = 64, idleTimeout: Double = 10, monitorGroup: UInt32? = nil) {
         self.maximumConnections = maximumConnections
         self.idleTimeout = idleTimeout
+        self.monitorGroup = monitorGroup
     }
 }
 
-/// spantapd's control socket: a unix stream socket, mode 0600, that serves root only.
+/// spantapd's control socket: a unix stream socket, mode 0600, that serves root only; with a
+/// monitoring group, mode 0660 of that group, and its members may connect too (`ControlPeer.mayControl`
+/// false: what they may ask is the handler's to decide).
 ///
 /// Requests are JSON lines of at most `ControlCodec.maximumLineBytes`. A malformed or unknown
 /// request gets an error response and the connection stays usable; an oversized one, or a peer
-/// that is not root, gets an error response and is disconnected. Nothing a client sends can stop
+/// that is neither root nor in the monitoring group, gets an error response and is disconnected. Nothing a client sends can stop
 /// the server. A client can hold at most one of `limits.maximumConnections` slots, and only for
 /// `limits.idleTimeout` seconds between complete requests unless it becomes a producer.
 /// Everything runs on `queue`, the same queue the handler's state lives on.
@@ -94,12 +103,17 @@ public final class ControlServer: @unchecked Sendable {
         try removeStaleSocket(address)
         let fd = try makeUnixStreamSocket(path: path)
         // bind creates the file with the socket inode's mode (less the umask): setting 0600 on
-        // the fd first means the file is never more open, and no path is chmod-ed afterwards
-        // (by then the path could be a symlink to anything). Peer credentials are checked on
-        // every connection regardless.
-        guard fchmod(fd, 0o600) == 0, address.withSockaddr({ bind(fd, $0, $1) }) == 0, listen(fd, 16) == 0 else {
+        // the fd first means the file is never more open than that. A monitoring group's
+        // 0660 and group can only be set on the path: the directory is one only root can change
+        // (checked above), so the file bind just made is still ours to change, and it is before
+        // listen, so no connection comes in meanwhile. Peer credentials are checked on every
+        // connection regardless.
+        guard fchmod(fd, 0o600) == 0, address.withSockaddr({ bind(fd, $0, $1) }) == 0,
+              limits.monitorGroup.map({ lchown(path, uid_t.max, $0) == 0 && chmod(path, 0o660) == 0 }) ?? true,
+              listen(fd, 16) == 0 else {
             let error = Errno.last
             Glibc.close(fd)
+            unlink(path)
             throw ControlSocketError(operation: "listen on", path: path, errno: error)
         }
         _ = fcntl(fd, F_SETFL, O_NONBLOCK)
@@ -162,11 +176,13 @@ public final class ControlServer: @unchecked Sendable {
                 Glibc.close(fd)
                 continue
             }
-            let peer = ControlPeer(connection: nextConnection, uid: uid, pid: pid)
+            let mayControl = uid == 0 || uid == geteuid()
+            let peer = ControlPeer(connection: nextConnection, uid: uid, pid: pid, mayControl: mayControl)
             nextConnection += 1
-            guard uid == 0 || uid == geteuid() else {
+            guard mayControl || limits.monitorGroup.map({ spantap_peer_in_group(fd, $0) == 1 }) == true else {
                 logger.warning("control connection refused", metadata: ["uid": "\(uid)", "pid": "\(pid)"])
-                sendReply(ControlReply(.failure("permission denied: spantapd takes control requests from root only (your uid is \(uid))")), on: fd)
+                let who = limits.monitorGroup.map { "root and members of group \(Self.groupName($0))" } ?? "root only"
+                sendReply(ControlReply(.failure("permission denied: spantapd takes control requests from \(who) (your uid is \(uid))")), on: fd)
                 Glibc.close(fd)
                 continue
             }
@@ -180,6 +196,12 @@ public final class ControlServer: @unchecked Sendable {
             connection.activate(queue: queue) { [unowned self, unowned connection] in self.readable(connection) }
             armIdleTimer(connection)
         }
+    }
+
+    /// `spantap` (gid 998), or the number alone for a group the system does not name.
+    public static func groupName(_ gid: UInt32) -> String {
+        guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return "gid \(gid)" }
+        return "\(String(cString: name)) (gid \(gid))"
     }
 
     private func refuse(_ fd: Int32, _ reason: String) {

@@ -6,8 +6,12 @@ import SpanTapRing
 import SystemPackage
 
 extension Daemon {
-    /// Serves one control request (on the daemon queue).
+    /// Serves one control request (on the daemon queue). A member of the monitoring group
+    /// (`--control-group`) may watch, nothing more: status and capture.
     func handle(_ request: ControlRequest, from peer: ControlPeer) -> ControlReply {
+        if !peer.mayControl, !request.onlyWatches {
+            return ControlReply(.failure("permission denied: members of the monitoring group may ask for status and capture only; \(request.command) needs root"))
+        }
         switch request {
         case .status:
             return ControlReply(ControlResponse(status: status()))

@@ -23,8 +23,11 @@ struct SpanTapD: AsyncParsableCommand {
     @Option(help: "Config file (Junos-style port-mirroring statements).")
     var config = DaemonOptions.defaultConfigPath
 
-    @Option(help: "Control socket path (mode 0600, root only).")
+    @Option(help: "Control socket path (mode 0600, root only; see --control-group).")
     var controlSocket = DaemonOptions.defaultControlSocketPath
+
+    @Option(help: ArgumentHelp("A group (name or number) whose members may ask for status and run `spantap capture` without root: the socket becomes mode 0660 of that group.", valueName: "group"))
+    var controlGroup: MonitorGroup?
 
     @Flag(help: "Validate the config and exit without touching the system.")
     var check = false
@@ -84,7 +87,7 @@ struct SpanTapD: AsyncParsableCommand {
                                     ringSlots: ringSlots, ringSlotSize: ringSlotSize, maximumProducers: maxProducers,
                                     maximumRingMemory: maxRingMemory, maximumCaptures: maxCaptures,
                                     controlLimits: ControlLimits(maximumConnections: maxControlConnections,
-                                                                 idleTimeout: controlIdleTimeout))
+                                                                 idleTimeout: controlIdleTimeout, monitorGroup: controlGroup?.gid))
         let service = DaemonService(options: options, config: parsed, metrics: metrics, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
@@ -93,6 +96,23 @@ struct SpanTapD: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--control-group`: a group the system names, or a number (a group with no name is allowed:
+/// membership is all the kernel checks).
+struct MonitorGroup: ExpressibleByArgument {
+    let gid: UInt32
+
+    init?(argument: String) {
+        if let entry = getgrnam(argument) {
+            gid = entry.pointee.gr_gid
+        } else if let number = UInt32(argument), number != UInt32.max {
+            gid = number
+        } else {
+            return nil
+        }
+    }
+
+}
 
 extension ByteCount: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }

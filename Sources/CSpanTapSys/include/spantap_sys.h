@@ -66,6 +66,9 @@ long spantap_send_fds(int sock, const void *buf, size_t len, const int *fds, int
 long spantap_recv_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds);
 /* The uid and pid of the process at the other end of a connected unix socket (SO_PEERCRED). */
 int spantap_peer_credentials(int sock, uint32_t *uid, int32_t *pid);
+/* Whether the peer of a unix socket has group `gid` (its primary group, or one of its
+ * supplementary groups from SO_PEERGROUPS): 1 yes, 0 no, -1 with errno on failure. */
+int spantap_peer_in_group(int sock, uint32_t gid);
 
 /* The calling thread's kernel id (gettid), and its name as /proc and top -H show it (15 bytes). */
 int spantap_gettid(void);
