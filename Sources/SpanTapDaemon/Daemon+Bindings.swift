@@ -53,6 +53,7 @@ extension Daemon {
             producer.ring.publishRules(ringRules, mirrorOnce: mirrorOnce)
             sink.setGrant(grant, for: producer.ring)
         }
+        captureRulesChanged()
     }
 
     /// Brings the running cross-connects in line with `dataplane`: changed or removed ones stop,

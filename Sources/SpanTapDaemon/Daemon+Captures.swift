@@ -7,6 +7,7 @@ import SystemPackage
 struct ActiveCapture {
     let output: CaptureOutput
     let peer: ControlPeer
+    /// The instances it captures (the rules' of these, whatever a reload makes them).
     let instances: [String]
     /// Counts 0 here; `report` fills them from the sink's.
     let interfaces: [CaptureReport.Interface]
@@ -71,15 +72,12 @@ extension Daemon {
         }
         var length = socklen_t(MemoryLayout<Int32>.size)
         _ = getsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &queueBytes, &length)
-        let selections = Set(rules.map {
-            CaptureOutput.Selection(outputID: $0.outputID, ifindex: UInt32($0.ifindex), direction: $0.direction)
-        })
-        let output = CaptureOutput(id: nextCaptureID, selections: selections, descriptor: FileDescriptor(rawValue: pair[0]))
+        let output = CaptureOutput(id: nextCaptureID, descriptor: FileDescriptor(rawValue: pair[0]))
         nextCaptureID += 1
         let capture = ActiveCapture(output: output, peer: peer, instances: wanted.sorted(), interfaces: interfaces,
                                     queueBytes: Int(queueBytes))
         captures[peer.connection] = capture
-        sink.addCapture(output)
+        sink.addCapture(output, selections: captureSelections(capture))
         logger.info("capture started", metadata: ["capture": "\(output.id)", "pid": "\(peer.pid)",
                                                   "instances": "\(capture.instances.joined(separator: ","))"])
         return (capture.report, FileDescriptor(rawValue: pair[1]))
@@ -97,6 +95,21 @@ extension Daemon {
         logger.info("capture ended", metadata: ["capture": "\(report.id)", "pid": "\(report.pid)",
                                                 "frames": "\(report.frames)", "drops": "\(report.drops)"])
         return report
+    }
+
+    /// What `capture` copies under the rules now: its instances' rules on the interfaces it
+    /// announced to its client (which has their Interface Description Blocks; frames of an
+    /// interface a reload adds would have none, so they are left out).
+    func captureSelections(_ capture: ActiveCapture) -> Set<CaptureOutput.Selection> {
+        let announced = Set(capture.interfaces.map(\.ifindex)), instances = Set(capture.instances)
+        return Set(mirrorRules().filter { instances.contains($0.instance) && $0.ringRule != nil && announced.contains(UInt32($0.ifindex)) }.map {
+            CaptureOutput.Selection(outputID: $0.outputID, ifindex: UInt32($0.ifindex), direction: $0.direction)
+        })
+    }
+
+    /// The rules changed (reload, apply, links): every capture follows its instances.
+    func captureRulesChanged() {
+        for capture in captures.values { sink.setSelections(captureSelections(capture), forCapture: capture.output.id) }
     }
 
     /// Captures whose client closed its frame socket without closing the control connection.

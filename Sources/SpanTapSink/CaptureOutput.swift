@@ -4,8 +4,9 @@ import SpanTapRing
 import Synchronization
 import SystemPackage
 
-/// A temporary output for one `spantap capture` client: a copy of every record its selection
-/// names goes to the client's socket (SOCK_SEQPACKET, non-blocking, one message per frame). The
+/// A temporary output for one `spantap capture` client: a copy of every record its selections
+/// (`Selection`s, kept by each sink worker and replaced when the rules change) name goes to the
+/// client's socket (SOCK_SEQPACKET, non-blocking, one message per frame). The
 /// socket's send buffer is the client's bounded queue: when it is full the copy is dropped and
 /// counted here, for this client only, and the sink moves on, so a slow or stopped client never
 /// delays the TAPs, the VXLAN outputs or the producers.
@@ -35,15 +36,13 @@ public final class CaptureOutput: Sendable {
     }
 
     public let id: Int
-    public let selections: Set<Selection>
     public let descriptor: FileDescriptor
     private let counts = Mutex<[UInt32: InterfaceCounts]>([:])
     /// Set once a send finds the client gone; nothing more is sent.
     private let gone = Atomic<Bool>(false)
 
-    public init(id: Int, selections: Set<Selection>, descriptor: FileDescriptor) {
+    public init(id: Int, descriptor: FileDescriptor) {
         self.id = id
-        self.selections = selections
         self.descriptor = descriptor
     }
 
@@ -52,11 +51,6 @@ public final class CaptureOutput: Sendable {
 
     /// The client closed its end (a send failed with EPIPE or ECONNRESET).
     public var clientGone: Bool { gone.load(ordering: .relaxed) }
-
-    @inline(__always)
-    func selects(_ record: RingRecord) -> Bool {
-        selections.contains(Selection(outputID: record.outputID, ifindex: record.ifindex, direction: record.direction))
-    }
 
     /// Sends one copy of `record`; never waits.
     func offer(_ record: RingRecord) {

@@ -79,9 +79,14 @@ public final class SinkService: Sendable {
 
     // MARK: Captures
 
-    /// Starts copying the records `capture` selects to its client, on every worker.
-    public func addCapture(_ capture: CaptureOutput) {
-        for worker in workers { worker.queue.sync { worker.addCapture(capture) } }
+    /// Starts copying the records `selections` name to `capture`'s client, on every worker.
+    public func addCapture(_ capture: CaptureOutput, selections: Set<CaptureOutput.Selection>) {
+        for worker in workers { worker.queue.sync { worker.addCapture(capture, selections: selections) } }
+    }
+
+    /// Replaces what capture `id` copies (the rules it was made from changed: a reload, an apply).
+    public func setSelections(_ selections: Set<CaptureOutput.Selection>, forCapture id: Int) {
+        for worker in workers { worker.queue.sync { worker.setSelections(selections, forCapture: id) } }
     }
 
     /// Stops copying to capture `id`. When this returns no worker touches its descriptor, so the

@@ -37,8 +37,8 @@ final class SinkWorker: @unchecked Sendable {
     private var writer: Writer
     private var writeWatchers: [UInt32: DispatchSourceWrite] = [:]
     private var sources: [ObjectIdentifier: RingSource] = [:]
-    /// Capture clients attached now; each gets a copy of the records its selection names.
-    private var captures: [CaptureOutput] = []
+    /// Capture clients attached now; each gets a copy of the records its selections name.
+    private var captures: [(output: CaptureOutput, selections: Set<CaptureOutput.Selection>)] = []
     private let drainPassesCell = ManagedAtomic<UInt64>(0)
     /// Frames for remote outputs, sent with sendmmsg before each batch's slots are released.
     private let tunnels: TunnelBatch
@@ -92,16 +92,21 @@ final class SinkWorker: @unchecked Sendable {
 
     // MARK: Captures (called on `queue`)
 
-    func addCapture(_ capture: CaptureOutput) {
+    func addCapture(_ capture: CaptureOutput, selections: Set<CaptureOutput.Selection>) {
         dispatchPrecondition(condition: .onQueue(queue))
-        captures.append(capture)
+        captures.append((capture, selections))
+    }
+
+    func setSelections(_ selections: Set<CaptureOutput.Selection>, forCapture id: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        for index in captures.indices where captures[index].output.id == id { captures[index].selections = selections }
     }
 
     /// Captures are offered records only inside a drain, which runs on this queue: once this
     /// returns the worker has let go of the capture's descriptor.
     func removeCapture(id: Int) {
         dispatchPrecondition(condition: .onQueue(queue))
-        captures.removeAll { $0.id == id }
+        captures.removeAll { $0.output.id == id }
     }
 
     /// Copies a record that is consumed (written, failed or without an output, never one that
@@ -109,7 +114,8 @@ final class SinkWorker: @unchecked Sendable {
     @inline(__always)
     private func capture(_ record: RingRecord) {
         guard !captures.isEmpty else { return }
-        for capture in captures where capture.selects(record) { capture.offer(record) }
+        let selection = CaptureOutput.Selection(outputID: record.outputID, ifindex: record.ifindex, direction: record.direction)
+        for capture in captures where capture.selections.contains(selection) { capture.output.offer(record) }
     }
 
     // MARK: Rings (called on `queue`)

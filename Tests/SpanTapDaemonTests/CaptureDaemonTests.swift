@@ -143,6 +143,33 @@ struct CaptureDaemonTests {
         #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "the capture ended with its client")
     }
 
+    /// A reload that gives the instance another output (a new TAP, so its rules carry another
+    /// output id) while a capture runs: the capture follows, and has every frame of both halves.
+    @Test func aCaptureFollowsItsInstanceThroughAReload() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("reload.pcapng").path
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        try hosts.inA("ping", "-c", "10", "-i", "0.05", "-W", "2", hosts.addressB)
+        let moved = uniqueName("mov")
+        lab.interfaces.append(moved)
+        try lab.writeConfig(Self.config(hosts, tap: moved))
+        let reload = try lab.send(.reload)
+        #expect(reload.ok, "\(reload.error ?? "")")
+        try hosts.inA("ping", "-c", "10", "-i", "0.05", "-W", "2", hosts.addressB)
+        _ = Self.settledDelivered(lab)
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+        #expect(capture.terminationStatus == 0)
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "icmp.type"])
+        // Per ping: the request in on A and out on B, the reply in on B.
+        #expect(rows.count == 60 && rows.filter { $0[1] == "8" }.count == 40, "\(rows.count) frames: both halves captured")
+        #expect(try lab.status().instances.first?.output.interface == moved)
+    }
+
     /// `-c 100` twice at once: one streamed into `tshark -r -`, one into a file; both end with
     /// exactly 100 frames while more keep coming.
     @Test func countEndsWithExactlyThatManyFramesStreamedAndInAFile() throws {
