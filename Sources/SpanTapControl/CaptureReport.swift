@@ -24,6 +24,12 @@ public struct CaptureReport: Codable, Equatable, Sendable {
         public var frames: UInt64
         /// Of those, frames dropped because the client's queue was full.
         public var drops: UInt64
+        /// Clones the interface's AF_XDP bindings dropped because their ring was full
+        /// (`mirror_drops_queue_full`) since the capture began: lost before the sink, so before
+        /// the capture too. They may include other instances' clones from the same bindings; an
+        /// external producer's ring belongs to no interface and is not counted. nil from a
+        /// spantapd that predates it.
+        public var ringDrops: UInt64?
 
         public init(name: String, ifindex: UInt32, instances: [String], snapLength: UInt32, frames: UInt64 = 0, drops: UInt64 = 0) {
             self.name = name

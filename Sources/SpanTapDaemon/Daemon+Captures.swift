@@ -12,13 +12,17 @@ struct ActiveCapture {
     /// Counts 0 here; `report` fills them from the sink's.
     let interfaces: [CaptureReport.Interface]
     let queueBytes: Int
+    /// Per interface name, its bindings' ring drops when the capture began.
+    let ringDropsAtStart: [String: UInt64]
 
-    var report: CaptureReport {
+    /// The counts now; `ringDrops`: the bindings' ring drops now, per interface name.
+    func report(ringDrops: [String: UInt64]) -> CaptureReport {
         let counts = output.interfaceCounts
         return CaptureReport(id: output.id, pid: peer.pid, instances: instances, interfaces: interfaces.map { interface in
             var counted = interface
             counted.frames = counts[interface.ifindex]?.frames ?? 0
             counted.drops = counts[interface.ifindex]?.drops ?? 0
+            counted.ringDrops = (ringDrops[interface.name] ?? 0) &- (ringDropsAtStart[interface.name] ?? 0)
             return counted
         }, queueBytes: queueBytes)
     }
@@ -74,13 +78,14 @@ extension Daemon {
         _ = getsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &queueBytes, &length)
         let output = CaptureOutput(id: nextCaptureID, descriptor: FileDescriptor(rawValue: pair[0]))
         nextCaptureID += 1
+        let ringDrops = bindingRingDrops()
         let capture = ActiveCapture(output: output, peer: peer, instances: wanted.sorted(), interfaces: interfaces,
-                                    queueBytes: Int(queueBytes))
+                                    queueBytes: Int(queueBytes), ringDropsAtStart: ringDrops)
         captures[peer.connection] = capture
         sink.addCapture(output, selections: captureSelections(capture))
         logger.info("capture started", metadata: ["capture": "\(output.id)", "pid": "\(peer.pid)",
                                                   "instances": "\(capture.instances.joined(separator: ","))"])
-        return (capture.report, FileDescriptor(rawValue: pair[1]))
+        return (capture.report(ringDrops: ringDrops), FileDescriptor(rawValue: pair[1]))
     }
 
     /// Ends the capture of `connection` (asked for, or the client went away): the sink lets go of
@@ -91,7 +96,7 @@ extension Daemon {
         guard let capture = captures.removeValue(forKey: connection) else { return nil }
         sink.removeCapture(id: capture.output.id)
         try? capture.output.descriptor.close()
-        let report = capture.report
+        let report = capture.report(ringDrops: bindingRingDrops())
         logger.info("capture ended", metadata: ["capture": "\(report.id)", "pid": "\(report.pid)",
                                                 "frames": "\(report.frames)", "drops": "\(report.drops)"])
         return report
@@ -110,6 +115,12 @@ extension Daemon {
     /// The rules changed (reload, apply, links): every capture follows its instances.
     func captureRulesChanged() {
         for capture in captures.values { sink.setSelections(captureSelections(capture), forCapture: capture.output.id) }
+    }
+
+    /// Per interface, the clones its bindings dropped for a full ring since they started (the
+    /// counters of parked cross-connects carry on, so a difference never goes negative).
+    func bindingRingDrops() -> [String: UInt64] {
+        bindingStatus().reduce(into: [:]) { $0[$1.interface, default: 0] &+= $1.mirrorDropsQueueFull }
     }
 
     /// Captures whose client closed its frame socket without closing the control connection.

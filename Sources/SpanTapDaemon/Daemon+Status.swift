@@ -51,7 +51,8 @@ extension Daemon {
         report.daemon.controlConnections = controlConnections
         report.daemon.detachedProducers = detachedProducerCounters
         report.bindings = bindingStatus()
-        report.captures = captures.values.map(\.report).sorted { $0.id < $1.id }
+        let ringDrops = bindingRingDrops()
+        report.captures = captures.values.map { $0.report(ringDrops: ringDrops) }.sorted { $0.id < $1.id }
         return report
     }
 }

@@ -96,12 +96,16 @@ struct CaptureSession {
         written += 1
     }
 
-    /// The last file's ISBs: what spantapd selected for this capture and dropped on the way to it
-    /// (its final counts; without them, only what the files hold), and what the file holds.
+    /// The last file's ISBs: what spantapd selected for this capture and lost on the way to it
+    /// (its final counts; without them, only what the files hold), and what the file holds. A
+    /// clone the interface's ring dropped was received on the interface and lost for the
+    /// capture, so it counts in both `isb_ifrecv` and `isb_ifdrop`.
     mutating func finish(final: CaptureReport?) {
         var counts = [(frames: UInt64, drops: UInt64)?](repeating: nil, count: report.interfaces.count)
         for (ifindex, id) in interfaceIDs {
-            counts[Int(id)] = final?.interfaces.first { $0.ifindex == ifindex }.map { ($0.frames, $0.drops) }
+            counts[Int(id)] = final?.interfaces.first { $0.ifindex == ifindex }.map {
+                ($0.frames &+ ($0.ringDrops ?? 0), $0.drops &+ ($0.ringDrops ?? 0))
+            }
         }
         output.finish(final: counts)
     }

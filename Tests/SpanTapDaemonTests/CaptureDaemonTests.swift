@@ -143,6 +143,37 @@ struct CaptureDaemonTests {
         #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "the capture ended with its client")
     }
 
+    /// A line-rate burst the sink cannot keep up with: clones its bindings' rings drop for being
+    /// full are the capture's losses too, in status's `ring_drops` and in the file's ISBs.
+    @Test func ringDropsDuringTheCaptureAreItsLossesToo() throws {
+        let (hosts, lab) = try Self.forwarderLab()
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("burst.pcapng").path
+        let trafgenConfig = try Self.trafgenConfig(lab, hosts)
+        let ringDrops = { (try? lab.status().bindings.reduce(UInt64(0)) { $0 + $1.mirrorDropsQueueFull }) ?? 0 }
+
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        let before = ringDrops()
+        try hosts.inA("trafgen", "--dev", "eth0", "--conf", trafgenConfig, "-n", "100000", "--no-sock-mem", "-q")
+        _ = Self.settledDelivered(lab)
+        let dropped = ringDrops() - before
+        let running = try #require(try lab.status().captures?.first)
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+
+        let counted = running.interfaces.reduce(UInt64(0)) { $0 + ($1.ringDrops ?? 0) }
+        #expect(dropped > 0, "the burst did not fill a ring; the test proves nothing")
+        #expect(counted == dropped, "the capture counts the \(dropped) ring drops since it began: \(running)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 0) } == running.drops + counted)
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames + counted)
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
+        #expect(UInt64(rows.count) == running.frames - running.drops, "\(rows.count) frames in the file")
+    }
+
     /// A reload that gives the instance another output (a new TAP, so its rules carry another
     /// output id) while a capture runs: the capture follows, and has every frame of both halves.
     @Test func aCaptureFollowsItsInstanceThroughAReload() throws {
