@@ -54,6 +54,37 @@ struct MetricsTests {
         #expect(body.contains("# TYPE spantap_output_latency_seconds histogram"))
     }
 
+    /// An external producer's frames through a fan-out to a TAP and a GRE session: each output
+    /// has its own delivery series and the session its own, with HELP, clean for promtool.
+    @Test func aFanOutWithARemoteOutputIsExposedPerOutput() throws {
+        let producer = try ExternalProducerTests.buildProducer()
+        let collector = try CollectorLab()
+        defer { collector.teardown() }
+        let tap = uniqueName("out"), ingress = try DaemonLab.makeIngress()
+        let instance = "set forwarding-options port-mirroring instance span1"
+        let lab = try DaemonLab(config: ["\(instance) input ingress interface \(ingress)", "\(instance) output interface \(tap)",
+                                         "\(instance) output interface gre1 gre remote \(collector.collectorAddress)",
+                                         "\(instance) output interface gre1 gre local \(collector.localAddress)",
+                                         "\(instance) output interface gre1 gre sequence"].joined(separator: "\n") + "\n")
+        lab.interfaces = [tap, ingress]
+        defer { lab.cleanUp() }
+        try lab.start(extraArguments: ["--metrics", "127.0.0.1:0"])
+        _ = try run(producer, "-s", lab.socketPath, "-n", "fan-out", "-c", "200", "-l", "100")
+        #expect(waitUntil { (try? lab.status().instances.first?.outputs?.compactMap(\.deliveredPackets)) == [200, 200] })
+
+        let body = try scrape(port: try #require(lab.metricsPort())).body
+        let file = lab.directory.appendingPathComponent("metrics.txt")
+        try body.write(to: file, atomically: true, encoding: .utf8)
+        try run("sh", "-c", "promtool check metrics < '\(file.path)'")
+        let samples = Set(body.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init))
+        for output in [tap, "gre1"] {
+            #expect(samples.contains("spantap_delivered_packets_total{mirror_instance=\"span1\",output=\"\(output)\"} 200"), "\(output)")
+        }
+        #expect(samples.contains("spantap_remote_path_mtu_bytes{mirror_instance=\"span1\",output=\"gre1\"} 1500.0"))
+        #expect(samples.contains("spantap_remote_send_errors_total{mirror_instance=\"span1\",output=\"gre1\",reason=\"no_route\"} 0"))
+        #expect(body.contains("# HELP spantap_remote_too_big_total "))
+    }
+
     @Test func idleConnectionsDelayNoScrapeAndAreClosed() throws {
         let (lab, _) = try DaemonLab.startedWithTap(extraArguments: ["--metrics", "127.0.0.1:0"])
         defer { lab.cleanUp() }
