@@ -41,13 +41,12 @@ extension Daemon {
         case .gre(let key, _):
             status.key = key
         }
-        let counters = session.counters
-        status.truncated = counters.truncated
-        status.tooBig = counters.tooBig
-        status.noRoute = counters.noRoute
-        status.messageTooLong = counters.messageTooLong
-        status.queueFull = counters.queueFull
-        status.otherErrors = counters.other
+        status.truncated = session.count(.truncated)
+        status.tooBig = session.count(.tooBig)
+        status.noRoute = session.count(.noRoute)
+        status.messageTooLong = session.count(.messageTooLong)
+        status.queueFull = session.count(.queueFull)
+        status.otherErrors = session.count(.other)
         return status
     }
 

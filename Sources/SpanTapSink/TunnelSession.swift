@@ -23,29 +23,23 @@ public final class TunnelSession: Sendable {
     private let nextSequence = ManagedAtomic<UInt32>(0)
     /// The longest frame that fits the path MTU behind the outer IP header and `header`.
     private let maximumFrameCell: ManagedAtomic<Int>
-    private let truncatedCell = ManagedAtomic<UInt64>(0)
-    private let tooBigCell = ManagedAtomic<UInt64>(0)
-    private let noRouteCell = ManagedAtomic<UInt64>(0)
-    private let messageTooLongCell = ManagedAtomic<UInt64>(0)
-    private let queueFullCell = ManagedAtomic<UInt64>(0)
-    private let otherCell = ManagedAtomic<UInt64>(0)
+    /// One count per `Outcome`, indexed by its raw value.
+    private let tallies: [ManagedAtomic<UInt64>] = Outcome.allCases.map { _ in ManagedAtomic(0) }
 
-    /// Why frames of the session were cut or not sent, since the output was set up.
-    public struct Counters: Equatable, Sendable {
+    /// What became of frames of the session that did not go out whole, since the output was set up.
+    public enum Outcome: Int, CaseIterable, Sendable {
         /// ERSPAN frames cut to fit the path MTU (sent with the T bit).
-        public var truncated: UInt64 = 0
+        case truncated
         /// GRE frames larger than the path MTU takes, dropped.
-        public var tooBig: UInt64 = 0
+        case tooBig
         /// Sends refused: no route to the remote (ENETUNREACH, EHOSTUNREACH).
-        public var noRoute: UInt64 = 0
+        case noRoute
         /// Sends refused as larger than the path MTU, which had shrunk since it was last read (EMSGSIZE).
-        public var messageTooLong: UInt64 = 0
+        case messageTooLong
         /// Sends refused because the socket's send queue was full (EAGAIN, ENOBUFS).
-        public var queueFull: UInt64 = 0
-        /// Any other errno.
-        public var other: UInt64 = 0
-
-        public init() {}
+        case queueFull
+        /// Sends refused with any other errno.
+        case other
     }
 
     /// `descriptor`: the session's connected raw GRE socket, asked for the path MTU now and
@@ -57,16 +51,10 @@ public final class TunnelSession: Sendable {
         try refreshPathMTU(descriptor)
     }
 
-    public var counters: Counters {
-        var counters = Counters()
-        counters.truncated = truncatedCell.load(ordering: .relaxed)
-        counters.tooBig = tooBigCell.load(ordering: .relaxed)
-        counters.noRoute = noRouteCell.load(ordering: .relaxed)
-        counters.messageTooLong = messageTooLongCell.load(ordering: .relaxed)
-        counters.queueFull = queueFullCell.load(ordering: .relaxed)
-        counters.other = otherCell.load(ordering: .relaxed)
-        return counters
-    }
+    /// How many frames of the session ended so.
+    public func count(_ outcome: Outcome) -> UInt64 { tallies[outcome.rawValue].load(ordering: .relaxed) }
+
+    private func tally(_ outcome: Outcome) { tallies[outcome.rawValue].wrappingIncrement(ordering: .relaxed) }
 
     /// The path MTU now known for the remote, outer IP header included.
     public var pathMTU: Int { maximumFrameCell.load(ordering: .relaxed) + outerOverhead }
@@ -87,11 +75,11 @@ public final class TunnelSession: Sendable {
         let maximum = maximumFrameCell.load(ordering: .relaxed)
         if length > maximum {
             guard header.canTruncate else {
-                tooBigCell.wrappingIncrement(ordering: .relaxed)
+                tally(.tooBig)
                 return nil
             }
             length = maximum
-            truncatedCell.wrappingIncrement(ordering: .relaxed)
+            tally(.truncated)
         }
         let stamp = record.timestampNanoseconds != 0 ? record.timestampNanoseconds : RecordClock.now()
         header.write(into: buffer, record: record, sequence: sequence,
@@ -104,14 +92,14 @@ public final class TunnelSession: Sendable {
     func countFailure(_ error: Int32, descriptor: Int32) {
         switch error {
         case ENETUNREACH, EHOSTUNREACH:
-            noRouteCell.wrappingIncrement(ordering: .relaxed)
+            tally(.noRoute)
         case EMSGSIZE:
-            messageTooLongCell.wrappingIncrement(ordering: .relaxed)
+            tally(.messageTooLong)
             try? refreshPathMTU(FileDescriptor(rawValue: descriptor))
         case EAGAIN, ENOBUFS:
-            queueFullCell.wrappingIncrement(ordering: .relaxed)
+            tally(.queueFull)
         default:
-            otherCell.wrappingIncrement(ordering: .relaxed)
+            tally(.other)
         }
     }
 }
