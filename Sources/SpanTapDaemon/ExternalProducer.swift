@@ -6,7 +6,7 @@ import SpanTapSink
 /// A forwarder in another process feeding its own ring, attached over the control socket. Its
 /// lifetime is its connection's: when the socket closes (detach, exit or crash), the ring is
 /// drained into the outputs and freed; if it breaks the ring protocol, it is quarantined instead.
-final class ExternalProducer {
+struct ExternalProducer {
     let name: String
     let peer: ControlPeer
     let ring: HandoffRing
@@ -15,14 +15,6 @@ final class ExternalProducer {
     /// When it attached to this spantapd, and how many times it says it attached before.
     let attachedAt = Date()
     let reattaches: Int
-
-    init(name: String, peer: ControlPeer, ring: HandoffRing, sink: ConsumerCounters, reattaches: Int) {
-        self.name = name
-        self.peer = peer
-        self.ring = ring
-        self.sink = sink
-        self.reattaches = reattaches
-    }
 
     var counters: MirrorCounters {
         var counters = ring.counters
