@@ -146,6 +146,43 @@ struct ERSPANMirrorTests {
         #expect(lab.stop() == 0)
     }
 
+    /// The path changes under a running session: a route with a smaller MTU makes the next big
+    /// frame's send fail (EMSGSIZE, counted), after which frames are cut to the new MTU with the T
+    /// bit; a route that makes the collector unreachable counts its frames as no_route.
+    @Test func aShrunkPathMTUIsReadAgainAndALostRouteIsCounted() throws {
+        let hosts = try NamespaceLab()
+        defer { hosts.teardown() }
+        let collector = try CollectorLab()
+        defer { collector.teardown() }
+        let lab = try DaemonLab(config: Self.config(hosts, collector, "erspan", ["version 2", "session-id 5"]))
+        defer { lab.cleanUp() }
+        try lab.start()
+        let session = { try #require(try lab.status().instances.first?.output.session) }
+        let big = EthernetFrames.ipv4(total: 1400, seed: 4)
+
+        let arriving = try PcapCapture(namespace: collector.namespace, interface: "eth0", direction: "in", filter: ["ip", "proto", "47"])
+        try Self.send(hosts, [big], count: 2, interval: 20_000)
+        _ = try RemoteMirrorTests.settled(lab)
+        try run("ip", "route", "add", "\(collector.collectorAddress)/32", "dev", collector.underlay, "mtu", "lock", "1300")
+        // The unreachable route below is tied to no device: removed here whatever happens.
+        defer { _ = try? run("ip", "route", "del", "\(collector.collectorAddress)/32") }
+        try Self.send(hosts, [big], count: 3, interval: 20_000)
+        _ = try RemoteMirrorTests.settled(lab)
+        usleep(300_000)
+        let packets = try arriving.stop()
+        let shrunk = try session()
+        // 1300 less 20 (IPv4), 8 (GRE with sequence), 8 (ERSPAN Type II).
+        #expect(packets.map(\.count) == [14 + 20 + 16 + 1400, 14 + 20 + 16 + 1400, 14 + 1300, 14 + 1300],
+                "two whole, one refused, two cut to the new MTU: \(packets.map(\.count))")
+        #expect(shrunk.messageTooLong == 1 && shrunk.truncated == 2 && shrunk.pathMtu == 1300, "\(shrunk)")
+
+        try run("ip", "route", "replace", "unreachable", "\(collector.collectorAddress)/32")
+        try Self.send(hosts, [EthernetFrames.ipv4(total: 100, seed: 5)], count: 2, interval: 20_000)
+        let instance = try RemoteMirrorTests.settled(lab)
+        #expect(instance.output.session?.noRoute == 2 && instance.writeErrors == 3, "\(instance.output)")
+        #expect(lab.stop() == 0)
+    }
+
     @Test func greCarriesEthernetWithKeyAndSequenceAndDropsWhatTheMTUCannotTake() throws {
         let hosts = try NamespaceLab()
         defer { hosts.teardown() }
