@@ -5,7 +5,8 @@ import SystemPackage
 
 /// One sink worker's io_uring and the batch it submits: a drained batch of records becomes one
 /// submission of writes (one `io_uring_enter` instead of one `write(2)` per frame). The entries
-/// are allocated once; staging a record stores three words. Confined to the worker's queue.
+/// are allocated once; staging a record stores its write, fate and record. Confined to the
+/// worker's queue.
 final class UringBatch {
     /// Why a staged record is not written (its fate is decided when the batch is walked, so a
     /// record that is not reached is not counted).
@@ -23,9 +24,9 @@ final class UringBatch {
     private let skips: UnsafeMutablePointer<Skip>
     private let outputIDs: UnsafeMutablePointer<UInt32>
     private let timestamps: UnsafeMutablePointer<UInt64>
-    /// The staged records themselves (they point into slots that stay unreleased until the batch
-    /// is walked), for the capture clients' copies.
-    private var records: [RingRecord?]
+    /// The records themselves (they point into slots that stay unreleased until the batch is
+    /// walked), for the capture clients' copies and the fan-outs' members.
+    private let records: UnsafeMutablePointer<RingRecord?>
 
     /// A batch of `capacity` writes, or the errno that says why io_uring cannot be used here.
     static func open(capacity: Int) -> Result<UringBatch, Errno> {
@@ -45,7 +46,8 @@ final class UringBatch {
         outputIDs.initialize(repeating: 0, count: capacity)
         timestamps = .allocate(capacity: capacity)
         timestamps.initialize(repeating: 0, count: capacity)
-        records = Array(repeating: nil, count: capacity)
+        records = .allocate(capacity: capacity)
+        records.initialize(repeating: nil, count: capacity)
     }
 
     deinit {
@@ -54,6 +56,8 @@ final class UringBatch {
         skips.deallocate()
         outputIDs.deallocate()
         timestamps.deallocate()
+        records.deinitialize(count: capacity)
+        records.deallocate()
     }
 
     @inline(__always)
@@ -86,7 +90,8 @@ final class UringBatch {
     @inline(__always) func skipReason(_ index: Int) -> Skip { skips[index] }
     @inline(__always) func outputID(_ index: Int) -> UInt32 { outputIDs[index] }
     @inline(__always) func timestamp(_ index: Int) -> UInt64 { timestamps[index] }
-    /// A record staged (not skipped) at `index`, valid until the batch's slots are released.
+    /// The record at `index` (staged, or skipped for a remote output, a fan-out or no output),
+    /// valid until the batch's slots are released.
     @inline(__always) func record(_ index: Int) -> RingRecord { records[index]! }
     @inline(__always) func length(_ index: Int) -> Int { Int(writes[index].length) }
     /// Bytes written, or -errno (-EAGAIN: the output was full; each write's fate is its own).
