@@ -8,27 +8,25 @@ extension Daemon {
         var report = StatusReport()
         for instance in config.instances {
             let output = outputs.outputs[instance.output.interface]
-            let handed = output?.counters.deliveredPackets ?? 0
             let failed = output?.transmitErrors ?? TransmitErrors()
+            let delivered = output?.delivery(failed) ?? (packets: 0, bytes: 0, errors: 0)
             var entry = StatusReport.Instance(
                 name: instance.name, kind: instance.kind.rawValue, rate: instance.rate, runLength: instance.runLength,
                 maxPacketsPerSecond: instance.maxPacketsPerSecond,
                 ingress: instance.ingress, egress: instance.egress,
                 output: outputStatus(instance.output, output, transmitErrors: failed),
                 mirror: mirrorCounters(instance),
-                // A VXLAN device takes every write and may fail to send later: those frames are
-                // write errors (by reason), not deliveries. Their bytes cannot be told apart and stay in.
-                deliveredPackets: handed - min(handed, failed.total),
-                deliveredBytes: output?.counters.deliveredBytes ?? 0,
-                writeErrors: (output?.counters.writeErrors ?? 0) &+ failed.total,
+                deliveredPackets: delivered.packets, deliveredBytes: delivered.bytes, writeErrors: delivered.errors,
                 recreated: output?.recreated ?? 0)
             if instance.outputs.count > 1 {
                 entry.outputs = instance.outputs.map { configured in
                     let output = outputs.outputs[configured.interface]
-                    var status = outputStatus(configured, output, transmitErrors: output?.transmitErrors ?? TransmitErrors())
-                    status.deliveredPackets = output?.counters.deliveredPackets
-                    status.deliveredBytes = output?.counters.deliveredBytes
-                    status.writeErrors = output?.counters.writeErrors
+                    let failed = output?.transmitErrors ?? TransmitErrors()
+                    var status = outputStatus(configured, output, transmitErrors: failed)
+                    let delivered = output?.delivery(failed)
+                    status.deliveredPackets = delivered?.packets
+                    status.deliveredBytes = delivered?.bytes
+                    status.writeErrors = delivered?.errors
                     return status
                 }
             }

@@ -67,6 +67,15 @@ final class ManagedOutput {
         return errors
     }
 
+    /// What the output delivered, given its device's transmit errors (`transmitErrors`, read once
+    /// by the caller): a VXLAN device takes every write and may fail to send later, so those
+    /// frames are write errors (by reason), not deliveries. Their bytes cannot be told apart and
+    /// stay in.
+    func delivery(_ failed: TransmitErrors) -> (packets: UInt64, bytes: UInt64, errors: UInt64) {
+        let handed = counters.deliveredPackets
+        return (handed - min(handed, failed.total), counters.deliveredBytes, counters.writeErrors &+ failed.total)
+    }
+
     var ifindex: Int32 {
         switch attachment {
         case .tap(let tap): tap.ifindex
