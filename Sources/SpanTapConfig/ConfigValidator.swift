@@ -100,6 +100,27 @@ struct ConfigValidator {
         }
     }
 
+    /// Every output of every instance: where it is, the key of its locations, and how an error
+    /// names it ("of instance span1" for an instance's only or first output).
+    struct OutputPlace {
+        let instance: Int
+        let position: Int
+        let key: String
+        let phrase: String
+    }
+
+    func outputPlaces(_ config: SpanTapConfig) -> [OutputPlace] {
+        config.instances.indices.flatMap { index in
+            let instance = config.instances[index]
+            return instance.outputs.indices.map { position in
+                let interface = instance.outputs[position].interface
+                return OutputPlace(instance: index, position: position,
+                                   key: ConfigInterpreter.outputKey(.instance(instance.name), position, interface),
+                                   phrase: (position == 0 ? "" : "\(interface) ") + "of instance \(instance.name)")
+            }
+        }
+    }
+
     private static func describe(_ queues: OutputQueues) -> String {
         switch queues {
         case .auto: "queues auto"

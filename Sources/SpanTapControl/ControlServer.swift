@@ -199,7 +199,7 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     /// `spantap` (gid 998), or the number alone for a group the system does not name.
-    public static func groupName(_ gid: UInt32) -> String {
+    private static func groupName(_ gid: UInt32) -> String {
         guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return "gid \(gid)" }
         return "\(String(cString: name)) (gid \(gid))"
     }

@@ -38,7 +38,8 @@ extension Daemon {
         // filtered rules: one firewall filter's selections for several instances share a key, and
         // their filters are disjoint (spantap_ring.h's rule table), so all of them stay.
         var onlyFiltered: [RingRule.Key: Bool] = [:]   // per key kept: whether every rule so far has a filter
-        ringRules = mirrorRules().compactMap(\.ringRule).filter { rule in
+        let rules = mirrorRules()
+        ringRules = rules.compactMap(\.ringRule).filter { rule in
             let filtered = rule.filter != nil
             guard let sharable = onlyFiltered[rule.key] else {
                 onlyFiltered[rule.key] = filtered
@@ -53,7 +54,7 @@ extension Daemon {
             producer.ring.publishRules(ringRules, mirrorOnce: mirrorOnce)
             sink.setGrant(grant, for: producer.ring)
         }
-        captureRulesChanged()
+        captureRulesChanged(rules)
     }
 
     /// Brings the running cross-connects in line with `dataplane`: changed or removed ones stop,

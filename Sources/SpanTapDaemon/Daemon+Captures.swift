@@ -39,12 +39,13 @@ extension Daemon {
         guard captures[peer.connection] == nil else {
             throw CaptureRefusal("this connection already has a capture; one capture per connection")
         }
-        let known = Set(mirrorRules().map(\.instance))
+        let all = mirrorRules()
+        let known = Set(all.map(\.instance))
         if let unknown = request.instances.first(where: { !known.contains($0) }) {
             throw CaptureRefusal("no mirror instance named '\(unknown)' (instances: \(known.sorted().joined(separator: ", ")))")
         }
         let wanted = request.instances.isEmpty ? known : Set(request.instances)
-        let rules = mirrorRules().filter { wanted.contains($0.instance) && $0.ringRule != nil }
+        let rules = all.filter { wanted.contains($0.instance) && $0.ringRule != nil }
         guard !rules.isEmpty else {
             throw CaptureRefusal("nothing to capture: no rule of \(wanted.sorted().joined(separator: ", ")) has its interface and output up")
         }
@@ -82,7 +83,7 @@ extension Daemon {
         let capture = ActiveCapture(output: output, peer: peer, instances: wanted.sorted(), interfaces: interfaces,
                                     queueBytes: Int(queueBytes), ringDropsAtStart: ringDrops)
         captures[peer.connection] = capture
-        sink.addCapture(output, selections: captureSelections(capture))
+        sink.addCapture(output, selections: captureSelections(capture, rules: rules))
         logger.info("capture started", metadata: ["capture": "\(output.id)", "pid": "\(peer.pid)",
                                                   "instances": "\(capture.instances.joined(separator: ","))"])
         return (capture.report(ringDrops: ringDrops), FileDescriptor(rawValue: pair[1]))
@@ -102,19 +103,21 @@ extension Daemon {
         return report
     }
 
-    /// What `capture` copies under the rules now: its instances' rules on the interfaces it
-    /// announced to its client (which has their Interface Description Blocks; frames of an
-    /// interface a reload adds would have none, so they are left out).
-    func captureSelections(_ capture: ActiveCapture) -> Set<CaptureOutput.Selection> {
+    /// What `capture` copies under `rules` (the mirror rules now): its instances' rules on the
+    /// interfaces it announced to its client (which has their Interface Description Blocks;
+    /// frames of an interface a reload adds would have none, so they are left out).
+    func captureSelections(_ capture: ActiveCapture, rules: [ResolvedRule]) -> Set<CaptureOutput.Selection> {
         let announced = Set(capture.interfaces.map(\.ifindex)), instances = Set(capture.instances)
-        return Set(mirrorRules().filter { instances.contains($0.instance) && $0.ringRule != nil && announced.contains(UInt32($0.ifindex)) }.map {
+        return Set(rules.filter { instances.contains($0.instance) && $0.ringRule != nil && announced.contains(UInt32($0.ifindex)) }.map {
             CaptureOutput.Selection(outputID: $0.outputID, ifindex: UInt32($0.ifindex), direction: $0.direction)
         })
     }
 
-    /// The rules changed (reload, apply, links): every capture follows its instances.
-    func captureRulesChanged() {
-        for capture in captures.values { sink.setSelections(captureSelections(capture), forCapture: capture.output.id) }
+    /// The rules changed (reload, apply, links) to `rules`: every capture follows its instances.
+    func captureRulesChanged(_ rules: [ResolvedRule]) {
+        for capture in captures.values {
+            sink.setSelections(captureSelections(capture, rules: rules), forCapture: capture.output.id)
+        }
     }
 
     /// Per interface, the clones its bindings dropped for a full ring since they started (the

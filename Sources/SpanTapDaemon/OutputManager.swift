@@ -70,8 +70,7 @@ final class OutputManager {
         var usedIDs = Set(outputs.values.map(\.id)).union(fanOuts.values.map(\.id))
         for instance in config.instances where instance.outputs.count > 1 {
             let members = instance.outputs.map(\.interface)
-            let id = fanOuts[instance.name]?.id ?? (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
-            usedIDs.insert(id)
+            let id = fanOuts[instance.name]?.id ?? Self.takeFreeID(&usedIDs)
             plan.fanOuts[instance.name] = FanOut(id: id, members: members)
         }
         do {
@@ -83,8 +82,7 @@ final class OutputManager {
                     try replace(output, with: want.tunnel)
                     continue
                 }
-                let id = (0...).lazy.map(UInt32.init).first { !usedIDs.contains($0) }!
-                usedIDs.insert(id)
+                let id = Self.takeFreeID(&usedIDs)
                 let alias = Self.alias(for: want.instances)
                 let attachment = try attach(name, persistent: want.persistent, queues: want.queues, alias: alias, tunnel: want.tunnel)
                 // The same instances' tunnel moving to a new device (a new VNI names a new
@@ -180,6 +178,14 @@ final class OutputManager {
         case .auto: sink.workerCount
         case .count(let count): count
         }
+    }
+
+    /// The lowest id not in `used`, now in it: output and fan-out ids share one space, small and
+    /// dense, so the sink finds a record's output by index.
+    private static func takeFreeID(_ used: inout Set<UInt32>) -> UInt32 {
+        let id = (0...).lazy.map(UInt32.init).first { !used.contains($0) }!
+        used.insert(id)
+        return id
     }
 
     /// The output id an instance's rules carry: its output's, or its fan-out's.
