@@ -51,6 +51,7 @@ public struct CaptureReport: Codable, Equatable, Sendable {
 
     public var frames: UInt64 { interfaces.reduce(0) { $0 &+ $1.frames } }
     public var drops: UInt64 { interfaces.reduce(0) { $0 &+ $1.drops } }
+    public var ringDrops: UInt64 { interfaces.reduce(0) { $0 &+ ($1.ringDrops ?? 0) } }
 
     public init(id: Int, pid: Int32, instances: [String], interfaces: [Interface], queueBytes: Int) {
         self.id = id

@@ -137,8 +137,9 @@ struct CaptureDaemonTests {
         #expect(!info.lowercased().contains("warn") && info.contains("\(rows.count)"), "\(info)")
         let statistics = try PcapngStatistics.read(path: path)
         #expect(statistics.count == 2)
-        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
-        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops)
+        // The ISBs count ring drops too (none at this rate, but a loaded machine may have some).
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames + running.ringDrops)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops + running.ringDrops)
         #expect(statistics.reduce(0) { $0 + ($1.delivered ?? 0) } == UInt64(rows.count))
         #expect(waitUntil { (try? lab.status().captures?.isEmpty) == true }, "the capture ended with its client")
     }
@@ -164,7 +165,7 @@ struct CaptureDaemonTests {
         kill(capture.processIdentifier, SIGINT)
         capture.waitUntilExit()
 
-        let counted = running.interfaces.reduce(UInt64(0)) { $0 + ($1.ringDrops ?? 0) }
+        let counted = running.ringDrops
         #expect(dropped > 0, "the burst did not fill a ring; the test proves nothing")
         #expect(counted == dropped, "the capture counts the \(dropped) ring drops since it began: \(running)")
         let statistics = try PcapngStatistics.read(path: path)
@@ -251,8 +252,8 @@ struct CaptureDaemonTests {
         #expect(tapGot == 60_000, "the TAP got \(tapGot) of 60000")
         #expect(running.frames == 60_000 && running.drops > 0, "\(running)")
         let statistics = try PcapngStatistics.read(path: path)
-        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 0) } == running.drops)
-        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        #expect(statistics.reduce(0) { $0 + ($1.dropped ?? 0) } == running.drops + running.ringDrops)
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames + running.ringDrops)
         let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.len"])
         #expect(UInt64(rows.count) == running.frames - running.drops, "\(rows.count) frames in the file")
     }
@@ -338,8 +339,10 @@ struct CaptureDaemonTests {
         #expect(statistics.allSatisfy { $0.count == 2 })
         #expect(statistics.dropLast().joined().allSatisfy { $0.dropped == nil && $0.received == $0.delivered },
                 "a file closed by rotation counts what it holds and claims no drops")
-        #expect(statistics.last?.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops)
-        #expect(statistics.joined().reduce(0) { $0 + ($1.received ?? 0) } == running.frames)
+        // The last file's ISBs carry the capture's losses: its client's and the rings' (a loaded
+        // machine drops some of 60000 frames at the ring).
+        #expect(statistics.last?.reduce(0) { $0 + ($1.dropped ?? 1) } == running.drops + running.ringDrops)
+        #expect(statistics.joined().reduce(0) { $0 + ($1.received ?? 0) } == running.frames + running.ringDrops)
         #expect(statistics.joined().reduce(0) { $0 + ($1.delivered ?? 0) } == UInt64(frames))
 
         #expect(try Self.files(in: directory, prefix: "ring.pcapng") == ["ring.pcapng0", "ring.pcapng1", "ring.pcapng2"])
