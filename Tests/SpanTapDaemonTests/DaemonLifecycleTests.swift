@@ -33,13 +33,9 @@ struct DaemonLifecycleTests {
         try lab.start()
         let capture = try PacketCapture(ifindex: try #require(ifindex(of: tap)))
 
-        let producer = Process()
-        producer.executableURL = URL(fileURLWithPath: hostile)
-        producer.arguments = ["-s", lab.socketPath, "-m", "quiet", "-n", "quiet", "-c", "50", "-w", "30"]
-        let output = Pipe()
-        producer.standardOutput = output
-        try producer.run()
-        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) }; producer.waitUntilExit() }
+        let output = lab.directory.appendingPathComponent("quiet.txt").path
+        let producer = try SpawnedProcess([hostile, "-s", lab.socketPath, "-m", "quiet", "-n", "quiet", "-c", "50", "-w", "30"],
+                                          output: output)
         #expect(waitUntil { (try? lab.status().producers.map(\.name)) == ["quiet"] })
         // Published, but the sink sleeps: nothing may arrive before the shutdown's drain.
         #expect(capture.next(timeoutMilliseconds: 500) == nil, "the sink was woken: this test would prove nothing")
@@ -49,7 +45,7 @@ struct DaemonLifecycleTests {
         #expect(frames.count == 50, "the 50 frames left in the producer's ring reach the TAP at shutdown")
         #expect(lab.log().contains("producer detached; ring drained and freed"), "\(lab.log())")
         producer.waitUntilExit()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(printed.contains("quiet done") && printed.contains("connection closed by spantapd"), "\(printed)")
     }
 

@@ -26,16 +26,10 @@ struct LiveRulesTests {
 
         /// The C example producer claiming frames from `interface`, 2000 per second in batches of
         /// 8, for `seconds`; its output goes to a file in the lab.
-        func startProducer(on interface: String, seconds: Int = 5) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try ExternalProducerTests.buildProducer())
-            process.arguments = ["-s", lab.socketPath, "-n", "live", "-i", interface, "-r", "2000", "-b", "8",
-                                 "-d", "\(seconds)", "-l", "100"]
-            let output = lab.directory.appendingPathComponent("producer.txt")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            try process.run()
-            return process
+        func startProducer(on interface: String, seconds: Int = 5) throws -> SpawnedProcess {
+            try SpawnedProcess([try ExternalProducerTests.buildProducer(), "-s", lab.socketPath, "-n", "live", "-i", interface,
+                                "-r", "2000", "-b", "8", "-d", "\(seconds)", "-l", "100"],
+                               output: lab.directory.appendingPathComponent("producer.txt").path)
         }
 
         func producerOutput() -> String {
@@ -64,7 +58,7 @@ struct LiveRulesTests {
         let captureA = try PacketCapture(ifindex: try #require(ifindex(of: setup.tapA)))
         let captureB = try PacketCapture(ifindex: try #require(ifindex(of: setup.tapB)))
         let producer = try setup.startProducer(on: setup.ingressX)
-        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) } }
+        defer { producer.signal(SIGKILL) }
         #expect(captureA.next(timeoutMilliseconds: 3000) != nil, "frames flow to A first")
 
         try Self.expectFramesMove(from: captureA, to: captureB, rate: 4) {
@@ -85,7 +79,7 @@ struct LiveRulesTests {
         let tapB = try #require(ifindex(of: setup.tapB))
         let captureB = try PacketCapture(ifindex: tapB)
         let producer = try setup.startProducer(on: setup.ingressX)
-        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) } }
+        defer { producer.signal(SIGKILL) }
         #expect(captureA.next(timeoutMilliseconds: 3000) != nil)
 
         let x = try #require(ifindex(of: setup.ingressX))
@@ -103,7 +97,7 @@ struct LiveRulesTests {
         defer { setup.lab.cleanUp() }
         let captureA = try PacketCapture(ifindex: try #require(ifindex(of: setup.tapA)))
         let producer = try setup.startProducer(on: setup.ingressX, seconds: 6)
-        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) } }
+        defer { producer.signal(SIGKILL) }
         #expect(captureA.next(timeoutMilliseconds: 3000) != nil)
         let before = try #require(ifindex(of: setup.ingressX))
 

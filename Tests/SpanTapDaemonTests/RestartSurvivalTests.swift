@@ -11,21 +11,13 @@ import Testing
 struct RestartSurvivalTests {
     /// The example producer running in the background, its per-second lines in a file.
     final class RunningProducer {
-        let process = Process()
+        let process: SpawnedProcess
         let output: URL
 
         init(lab: DaemonLab, name: String, arguments: [String]) throws {
             output = lab.directory.appendingPathComponent("\(name).txt")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: try ExternalProducerTests.buildProducer())
-            process.arguments = ["-s", lab.socketPath, "-n", name] + arguments
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = process.standardOutput
-            try process.run()
-        }
-
-        deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process = try SpawnedProcess([try ExternalProducerTests.buildProducer(), "-s", lab.socketPath, "-n", name] + arguments,
+                                         output: output.path)
         }
 
         var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
@@ -117,7 +109,7 @@ struct RestartSurvivalTests {
     }
 
     /// Waits for `process` to exit by itself (at most `seconds`).
-    func process(_ process: Process, exitsWithin seconds: Double) {
+    func process(_ process: SpawnedProcess, exitsWithin seconds: Double) {
         #expect(waitUntil(seconds: seconds) { !process.isRunning }, "the producer finishes its run")
     }
 }
