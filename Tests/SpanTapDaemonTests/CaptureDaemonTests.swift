@@ -27,13 +27,10 @@ struct CaptureDaemonTests {
 
     /// `spantap capture ARGS`, started in the background (through sh, so a test can pipe it);
     /// `environment`: assignments for spantap's environment (`TZ=...`).
-    static func startCapture(_ lab: DaemonLab, _ arguments: String, environment: String = "") throws -> Process {
+    static func startCapture(_ lab: DaemonLab, _ arguments: String, environment: String = "") throws -> SpawnedProcess {
         let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "\(environment) exec \(spantap) --control-socket \(lab.socketPath) capture \(arguments)"]
-        try process.run()
-        return process
+        return try SpawnedProcess(["/bin/sh", "-c", "\(environment) exec \(spantap) --control-socket \(lab.socketPath) capture \(arguments)"],
+                                  output: lab.directory.appendingPathComponent("capture.log").path)
     }
 
     static func tsharkRows(_ arguments: [String]) throws -> [[String]] {

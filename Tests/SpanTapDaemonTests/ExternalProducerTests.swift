@@ -135,12 +135,7 @@ struct ExternalProducerTests {
         let (lab, _) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
 
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: producer)
-        child.arguments = ["-s", lab.socketPath, "-n", "doomed", "-c", "10", "-w", "60"]
-        child.standardOutput = FileHandle.nullDevice
-        try child.run()
-        defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+        let child = try SpawnedProcess([producer, "-s", lab.socketPath, "-n", "doomed", "-c", "10", "-w", "60"])
         #expect(waitUntil { (try? lab.status().producers.map(\.name)) == ["doomed"] })
         #expect(try lab.status().producers.first?.pid == child.processIdentifier)
         // Attached first, offering a moment later (a loaded machine can show the gap).

@@ -43,7 +43,7 @@ struct FanOutTests {
         // Deleted behind spantapd's back in the middle of a stream: it comes back, and meanwhile
         // only its own copies are lost.
         let ping = try RemoteMirrorTests.startPings(hosts, count: 100)
-        defer { if ping.isRunning { ping.terminate() } }
+        defer { ping.signal(SIGTERM) }
         usleep(300_000)
         try run("ip", "link", "del", tap)
         ping.waitUntilExit()

@@ -91,13 +91,8 @@ struct RemoteMirrorTests {
     }
 
     /// Starts a steady stream from host A to B: `count` echo requests, 10 ms apart.
-    static func startPings(_ hosts: NamespaceLab, count: Int) throws -> Process {
-        let ping = Process()
-        ping.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        ping.arguments = ["ip", "netns", "exec", hosts.namespaceA, "ping", "-q", "-c", "\(count)", "-i", "0.01", hosts.addressB]
-        ping.standardOutput = FileHandle.nullDevice
-        try ping.run()
-        return ping
+    static func startPings(_ hosts: NamespaceLab, count: Int) throws -> SpawnedProcess {
+        try SpawnedProcess(["ip", "netns", "exec", hosts.namespaceA, "ping", "-q", "-c", "\(count)", "-i", "0.01", hosts.addressB])
     }
 
     /// Static neighbour entries both ways: no ARP probe turns up in the middle of an exact count.
@@ -127,7 +122,7 @@ struct RemoteMirrorTests {
         // A reload to a new VNI in the middle of a steady stream: a new device, the old one
         // deleted, and every frame either arrives or is counted.
         var ping = try Self.startPings(hosts, count: 150)
-        defer { if ping.isRunning { ping.terminate() } }
+        defer { ping.signal(SIGTERM) }
         usleep(700_000)
         try lab.writeConfig(Self.config(hosts, vxlan: Self.tunnel(to: collector, vni: second)))
         let reload = try lab.send(.reload)

@@ -21,12 +21,8 @@ struct StatusWatchTests {
     @Test func watchShowsLiveRatesInATerminal() throws {
         let (lab, _) = try DaemonLab.startedWithTap()
         defer { lab.cleanUp() }
-        let producer = Process()
-        producer.executableURL = URL(fileURLWithPath: try ExternalProducerTests.buildProducer())
-        producer.arguments = ["-s", lab.socketPath, "-n", "watched", "-r", "400", "-b", "8", "-d", "6"]
-        producer.standardOutput = FileHandle.nullDevice
-        try producer.run()
-        defer { if producer.isRunning { kill(producer.processIdentifier, SIGKILL) } }
+        let producer = try SpawnedProcess([try ExternalProducerTests.buildProducer(), "-s", lab.socketPath, "-n", "watched",
+                                           "-r", "400", "-b", "8", "-d", "6"])
 
         let session = uniqueName("watch")
         let spantap = DaemonLab.buildDirectory.appendingPathComponent("spantap").path

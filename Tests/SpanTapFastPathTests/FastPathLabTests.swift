@@ -40,7 +40,7 @@ struct FastPathLabTests {
 
         // TCP: iperf3 for 2 s; the server answers one client and exits.
         let server = try lab.startInB("iperf3", "-s", "-1", "-B", lab.addressB)
-        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitUntilExit() }
+        defer { server.signal(SIGKILL); server.waitUntilExit() }
         Thread.sleep(forTimeInterval: 0.5)
         let json = try lab.inA("timeout", "30", "iperf3", "-c", lab.addressB, "-t", "2", "-J")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -107,20 +107,15 @@ struct FastPathLabTests {
         // makes libxdp attach xsk_def_prog through its dispatcher), killed with SIGKILL.
         let readyFile = "/tmp/\(lab.namespaceA)-xsk-ready"
         defer { try? FileManager.default.removeItem(atPath: readyFile) }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        child.arguments = ["python3", "-c", Self.killedXSKUser, lab.forwarderA, readyFile]
-        try child.run()
-        defer { if child.isRunning { kill(child.processIdentifier, SIGKILL); child.waitUntilExit() } }
+        let child = try SpawnedProcess(["python3", "-c", Self.killedXSKUser, lab.forwarderA, readyFile])
         var ready = ""
         for _ in 0..<100 where ready.isEmpty {
             ready = (try? String(contentsOfFile: readyFile, encoding: .utf8)) ?? ""
             if ready.isEmpty { Thread.sleep(forTimeInterval: 0.1) }
         }
         #expect(ready.hasPrefix("ready 0 0"), "child said: \(ready)")
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
-        #expect(child.terminationReason == .uncaughtSignal)
+        child.signal(SIGKILL)
+        #expect(child.waitUntilExit() == 128 + SIGKILL)
         #expect(try NamespaceLab.hasXDPProgram(lab.forwarderA))
         #expect(XDPProgramInspector.inspect(ifindex: if_nametoindex(lab.forwarderA)) == .ours(mode: "native"))
 

@@ -180,15 +180,11 @@ struct LinkMonitorChurnTests {
         let churn = (0..<4).map { _ in (uniqueName("chn"), uniqueName("chq")) }
         defer { for (name, _) in churn { removeLinkIfPresent(name) } }
         let churners = try churn.map { name, peer in
-            let churner = Process()
-            churner.executableURL = URL(fileURLWithPath: "/bin/sh")
-            churner.arguments = ["-c", "while :; do ip link add \(name) type veth peer name \(peer); ip link del \(name); done"]
-            try churner.run()
-            return churner
+            try SpawnedProcess(["/bin/sh", "-c", "while :; do ip link add \(name) type veth peer name \(peer); ip link del \(name); done"])
         }
         defer {
             for churner in churners {
-                churner.terminate()
+                churner.signal(SIGTERM)
                 churner.waitUntilExit()
             }
         }

@@ -83,14 +83,8 @@ public final class NamespaceLab: @unchecked Sendable {
     /// Starts a long-running command (a server) inside host B's namespace, output discarded.
     /// Not through `run`: a server that daemonizes keeps the pipe open and `run` would wait
     /// forever. `teardown()` kills whatever is still running in the namespaces.
-    public func startInB(_ arguments: String...) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespaceB] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    public func startInB(_ arguments: String...) throws -> SpawnedProcess {
+        try SpawnedProcess(["ip", "netns", "exec", namespaceB] + arguments)
     }
 
     /// Kills every process still running in the namespaces, removes links and namespaces.

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 
-/// A child left running in the background (spantapd, tcpdump), started with posix_spawn like
+/// A child left running in the background (spantapd, tcpdump, producers, pings: every one the tests
+/// start; none uses Foundation's `Process`), started with posix_spawn like
 /// `run` and for the same reason: corelibs Foundation's `Process` closes descriptors it does not
 /// own (a `FileHandle` given as its output is closed twice), and under concurrent tests the second
 /// close hits another test's freshly opened pipe (`cannot run sysctl: Bad file descriptor`).
