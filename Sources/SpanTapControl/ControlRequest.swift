@@ -64,7 +64,7 @@ public struct AttachProducer: Codable, Equatable, Sendable {
 }
 
 extension ControlRequest: Codable {
-    private enum CodingKeys: String, CodingKey { case command, snapshot, name, abi, slotCount, slotSize, reattaches, instances }
+    private enum CodingKeys: String, CodingKey { case command, snapshot, name, instances }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -74,11 +74,8 @@ extension ControlRequest: Codable {
         case "reload": self = .reload
         case "apply": self = .apply(try container.decode(ForwarderSnapshot.self, forKey: .snapshot))
         case "attach-producer":
-            self = .attachProducer(AttachProducer(name: try container.decode(String.self, forKey: .name),
-                                                  abi: try container.decodeIfPresent(Int.self, forKey: .abi),
-                                                  slotCount: try container.decodeIfPresent(Int.self, forKey: .slotCount),
-                                                  slotSize: try container.decodeIfPresent(Int.self, forKey: .slotSize),
-                                                  reattaches: try container.decodeIfPresent(Int.self, forKey: .reattaches)))
+            // Its fields sit beside `command` in the same object.
+            self = .attachProducer(try AttachProducer(from: decoder))
         case "detach-producer": self = .detachProducer(name: try container.decode(String.self, forKey: .name))
         case "capture": self = .capture(CaptureRequest(instances: try container.decodeIfPresent([String].self, forKey: .instances) ?? []))
         case "capture-stop": self = .captureStop
@@ -96,11 +93,7 @@ extension ControlRequest: Codable {
         case .apply(let snapshot):
             try container.encode(snapshot, forKey: .snapshot)
         case .attachProducer(let request):
-            try container.encode(request.name, forKey: .name)
-            try container.encodeIfPresent(request.abi, forKey: .abi)
-            try container.encodeIfPresent(request.slotCount, forKey: .slotCount)
-            try container.encodeIfPresent(request.slotSize, forKey: .slotSize)
-            try container.encodeIfPresent(request.reattaches, forKey: .reattaches)
+            try request.encode(to: encoder)
         case .detachProducer(let name):
             try container.encode(name, forKey: .name)
         case .capture(let request):

@@ -1,3 +1,5 @@
+import SpanTapRing
+
 /// The answer to one request, one JSON line: `{"ok":true,...}` or `{"ok":false,"error":"..."}`.
 public struct ControlResponse: Codable, Equatable, Sendable {
     public var ok: Bool
@@ -45,19 +47,18 @@ public struct ProducerGrant: Codable, Equatable, Sendable {
         public var output: String
         public var outputId: UInt32
 
-        public init(ingress: String, ingressIfindex: Int32, direction: String = "received", vlanId: UInt16 = 0, rate: UInt32,
-                    runLength: UInt16 = 0, maximumPacketLength: UInt32 = 0, maxPacketsPerSecond: UInt32 = 0,
-                    output: String, outputId: UInt32) {
+        /// The rule as the ring's table carries it, with the names spantapd knows it by.
+        public init(_ rule: RingRule, ingress: String, output: String) {
             self.ingress = ingress
-            self.ingressIfindex = ingressIfindex
-            self.direction = direction
-            self.vlanId = vlanId
-            self.rate = rate
-            self.runLength = runLength
-            self.maximumPacketLength = maximumPacketLength
-            self.maxPacketsPerSecond = maxPacketsPerSecond
             self.output = output
-            self.outputId = outputId
+            ingressIfindex = Int32(bitPattern: rule.ifindex)
+            direction = rule.direction.description
+            vlanId = rule.vlanID
+            rate = rule.rate
+            runLength = rule.runLength
+            maximumPacketLength = rule.snapLength
+            maxPacketsPerSecond = rule.maxPacketsPerSecond
+            outputId = rule.outputID
         }
     }
 
@@ -68,12 +69,12 @@ public struct ProducerGrant: Codable, Equatable, Sendable {
     public var mappingSize: Int
     public var rules: [Rule]
 
-    public init(name: String, slotCount: Int, slotSize: Int, snapLength: Int, mappingSize: Int, rules: [Rule]) {
+    public init(name: String, geometry: RingGeometry, rules: [Rule]) {
         self.name = name
-        self.slotCount = slotCount
-        self.slotSize = slotSize
-        self.snapLength = snapLength
-        self.mappingSize = mappingSize
         self.rules = rules
+        slotCount = geometry.slotCount
+        slotSize = geometry.slotSize
+        snapLength = geometry.snapLength
+        mappingSize = geometry.mappingSize
     }
 }

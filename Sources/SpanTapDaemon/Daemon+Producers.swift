@@ -62,14 +62,9 @@ extension Daemon {
     /// The attach reply: the ring's geometry and, for convenience, the rules its table holds now
     /// (the table is the truth: it changes on reload and apply, this list does not).
     func grant(for name: String, ring: HandoffRing) -> ProducerGrant {
-        ProducerGrant(name: name, slotCount: ring.geometry.slotCount, slotSize: ring.geometry.slotSize,
-                      snapLength: ring.geometry.snapLength, mappingSize: ring.geometry.mappingSize,
-                      rules: mirrorRules().filter { $0.ringRule.map(ringRules.contains) ?? false }.map {
-                          ProducerGrant.Rule(ingress: $0.interface, ingressIfindex: $0.ifindex, direction: $0.direction.description,
-                                             vlanId: $0.vlanID, rate: $0.rate, runLength: $0.runLength,
-                                             maximumPacketLength: $0.snapLength, maxPacketsPerSecond: $0.maxPacketsPerSecond,
-                                             output: $0.output, outputId: $0.outputID)
-                      })
+        ProducerGrant(name: name, geometry: ring.geometry, rules: mirrorRules().compactMap { rule in
+            rule.ringRule.flatMap { ringRules.contains($0) ? ProducerGrant.Rule($0, ingress: rule.interface, output: rule.output) : nil }
+        })
     }
 
     /// The routes the sink lets external producers' records take: exactly their rule table's.

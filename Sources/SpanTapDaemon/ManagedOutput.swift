@@ -24,32 +24,25 @@ final class ManagedOutput {
     /// The name in the config (the interface may since have been renamed: see `currentName`).
     let configuredName: String
     var currentName: String
-    var persistent: Bool
-    /// Queues of a TAP made for it (`output { queues }`, `auto` resolved to the sink's workers).
-    var queues: Int
+    var settings: OutputSettings
     /// `ifalias` of a TAP made for it: "spantap: <instances>", so `ip link` shows who owns it.
     let alias: String
     var attachment: Attachment
     let counters: OutputCounters
     /// Times the TAP or VXLAN device was re-created after it vanished.
     var recreated: UInt64 = 0
-    /// The tunnel the config asks for; neither for a TAP or port output.
-    var tunnel: MirrorOutput.Tunnel
     /// Kernel transmit errors of VXLAN devices this output has since replaced (a new device
     /// starts from zero). A device deleted behind spantapd's back takes its count with it.
     var retiredTransmitErrors = TransmitErrors()
 
-    init(id: UInt32, name: String, persistent: Bool, queues: Int, alias: String, tunnel: MirrorOutput.Tunnel, attachment: Attachment,
-         counters: OutputCounters = OutputCounters()) {
+    init(id: UInt32, name: String, alias: String, settings: OutputSettings, attachment: Attachment, counters: OutputCounters) {
         self.id = id
-        self.counters = counters
         configuredName = name
         currentName = name
-        self.persistent = persistent
-        self.queues = queues
         self.alias = alias
-        self.tunnel = tunnel
+        self.settings = settings
         self.attachment = attachment
+        self.counters = counters
     }
 
     /// Whether the device is spantapd's own, to re-create when it vanishes.
@@ -90,7 +83,7 @@ final class ManagedOutput {
         case .tap: "tap"
         case .port: "port"
         case .vxlan: "vxlan"
-        case .remote: tunnel.gre?.kind ?? "gre"
+        case .remote: settings.tunnel.gre?.kind ?? "gre"
         case .missing: "missing"
         }
     }
@@ -106,6 +99,17 @@ final class ManagedOutput {
         case .missing: nil
         }
     }
+}
+
+/// What the config asks of one output; every instance sharing the output asks the same (the
+/// validator sees to it), but for `persistent`, which any one of them may ask for.
+struct OutputSettings: Equatable {
+    /// Keep a TAP of ours at shutdown.
+    var persistent = false
+    /// Queues of a TAP made for it (`output { queues }`, `auto` resolved to the sink's workers).
+    var queues = 1
+    /// The tunnel (`vxlan`, `erspan`, `gre`); neither for a TAP or port output.
+    var tunnel = MirrorOutput.Tunnel()
 }
 
 extension GRETunnel {

@@ -44,12 +44,8 @@ final class OutputManager {
     }
 
     private struct Wanted {
-        var persistent = false
+        var settings = OutputSettings()
         var instances: [String] = []
-        /// The validator makes every instance sharing an output name give the same tunnel and
-        /// the same queues.
-        var tunnel = MirrorOutput.Tunnel()
-        var queues = 1
     }
 
     /// Creates or attaches every output `config` needs that does not exist yet, and re-makes those
@@ -61,10 +57,12 @@ final class OutputManager {
         for instance in config.instances {
             for output in instance.outputs {
                 let name = output.interface
-                wanted[name, default: Wanted()].persistent = wanted[name, default: Wanted()].persistent || output.persistent
-                wanted[name, default: Wanted()].instances.append(instance.name)
-                wanted[name, default: Wanted()].tunnel = output.tunnel
-                wanted[name, default: Wanted()].queues = queueCount(output.queues)
+                var want = wanted[name, default: Wanted()]
+                want.settings.persistent = want.settings.persistent || output.persistent
+                want.settings.tunnel = output.tunnel
+                want.settings.queues = queueCount(output.queues)
+                want.instances.append(instance.name)
+                wanted[name] = want
             }
         }
         var usedIDs = Set(outputs.values.map(\.id)).union(fanOuts.values.map(\.id))
@@ -77,22 +75,21 @@ final class OutputManager {
             for name in wanted.keys.sorted() {
                 let want = wanted[name]!
                 if let output = outputs[name] {
-                    guard output.tunnel != want.tunnel else { continue }
-                    plan.replaced.append((output, output.tunnel))
-                    try replace(output, with: want.tunnel)
+                    guard output.settings.tunnel != want.settings.tunnel else { continue }
+                    plan.replaced.append((output, output.settings.tunnel))
+                    try replace(output, with: want.settings.tunnel)
                     continue
                 }
                 let id = Self.takeFreeID(&usedIDs)
                 let alias = Self.alias(for: want.instances)
-                let attachment = try attach(name, persistent: want.persistent, queues: want.queues, alias: alias, tunnel: want.tunnel)
+                let attachment = try attach(name, want.settings, alias: alias)
                 // The same instances' tunnel moving to a new device (a new VNI names a new
                 // stv<vni>) is one output to them: its totals carry on. The two never deliver
                 // at once to the shared counters from two threads: the sink queue is their only writer.
-                let predecessor = want.tunnel.vxlan == nil ? nil : outputs.values.first {
-                    $0.tunnel.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
+                let predecessor = want.settings.tunnel.vxlan == nil ? nil : outputs.values.first {
+                    $0.settings.tunnel.vxlan != nil && $0.alias == alias && wanted[$0.configuredName] == nil
                 }
-                let output = ManagedOutput(id: id, name: name, persistent: want.persistent, queues: want.queues, alias: alias,
-                                           tunnel: want.tunnel, attachment: attachment,
+                let output = ManagedOutput(id: id, name: name, alias: alias, settings: want.settings, attachment: attachment,
                                            counters: predecessor?.counters ?? OutputCounters())
                 if let predecessor {
                     output.recreated = predecessor.recreated
@@ -105,9 +102,9 @@ final class OutputManager {
             throw error
         }
         plan.removed = outputs.keys.filter { wanted[$0] == nil }.sorted()
-        plan.persistence = wanted.mapValues(\.persistent)
+        plan.persistence = wanted.mapValues(\.settings.persistent)
         for (name, output) in outputs {
-            if let queues = wanted[name]?.queues, queues != output.queues { plan.requeued[name] = queues }
+            if let queues = wanted[name]?.settings.queues, queues != output.settings.queues { plan.requeued[name] = queues }
         }
         return plan
     }
@@ -142,7 +139,7 @@ final class OutputManager {
             detach(output)
             logger.info("output removed", metadata: ["output": "\(name)"])
         }
-        for (name, persistent) in plan.persistence { outputs[name]?.persistent = persistent }
+        for (name, persistent) in plan.persistence { outputs[name]?.settings.persistent = persistent }
         for (instance, fanOut) in plan.fanOuts where fanOuts[instance] != fanOut {
             sink.setFanOut(id: fanOut.id, members: fanOut.members.compactMap { outputs[$0]?.id })
         }
@@ -164,9 +161,9 @@ final class OutputManager {
         let wasTap: Bool
         if case .tap = output.attachment { wasTap = true } else { wasTap = false }
         detach(output)
-        if wasTap && output.persistent { try? control.delete(index: ifindex) }
-        let from = output.queues
-        output.queues = queues
+        if wasTap && output.settings.persistent { try? control.delete(index: ifindex) }
+        let from = output.settings.queues
+        output.settings.queues = queues
         guard attachAgain(output) else { return }
         logger.info("output re-created with another number of queues",
                     metadata: ["output": "\(output.configuredName)", "queues": "\(queues)", "was": "\(from)"])
@@ -239,8 +236,7 @@ final class OutputManager {
     /// logged, the output missing) if that fails.
     private func attachAgain(_ output: ManagedOutput) -> Bool {
         do {
-            output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
-                                           alias: output.alias, tunnel: output.tunnel)
+            output.attachment = try attach(output.configuredName, output.settings, alias: output.alias)
             output.currentName = output.configuredName
             if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
             return true
@@ -255,18 +251,16 @@ final class OutputManager {
     /// and counters. Leaves it out of the sink: the caller adds it back when the change is live.
     private func replace(_ output: ManagedOutput, with tunnel: MirrorOutput.Tunnel) throws {
         detach(output)
-        output.tunnel = tunnel
-        output.attachment = try attach(output.configuredName, persistent: output.persistent, queues: output.queues,
-                                       alias: output.alias, tunnel: tunnel)
+        output.settings.tunnel = tunnel
+        output.attachment = try attach(output.configuredName, output.settings, alias: output.alias)
         output.currentName = output.configuredName
     }
 
     /// A `vxlan` output is a VXLAN device of ours, an `erspan` or `gre` one a GRE socket of ours;
-    /// otherwise a missing interface becomes a TAP of ours (with `queues` queues), an existing TAP
+    /// otherwise a missing interface becomes a TAP of ours (with `settings.queues` queues), an existing TAP
     /// is re-attached, and any other existing interface is used as a port.
-    private func attach(_ name: String, persistent: Bool, queues: Int, alias: String,
-                        tunnel: MirrorOutput.Tunnel) throws -> ManagedOutput.Attachment {
-        if let gre = tunnel.gre {
+    private func attach(_ name: String, _ settings: OutputSettings, alias: String) throws -> ManagedOutput.Attachment {
+        if let gre = settings.tunnel.gre {
             let socket = try GRESocket(name: name, remote: gre.remote, local: gre.local)
             do {
                 return .remote(socket, try TunnelSession(header: TunnelHeader(gre.headerKind), ipv6: socket.isIPv6,
@@ -275,15 +269,15 @@ final class OutputManager {
                 throw LinkError(operation: "read path MTU", device: name, errno: error)
             }
         }
-        if let vxlan = tunnel.vxlan {
+        if let vxlan = settings.tunnel.vxlan {
             let configuration = VXLANConfiguration(remote: vxlan.remote, local: vxlan.local, vni: vxlan.vni, dstport: vxlan.dstport,
-                                                   mtu: deviceMTU, alias: alias, persistent: persistent)
+                                                   mtu: deviceMTU, alias: alias, persistent: settings.persistent)
             return .vxlan(try VXLANOutput.create(name: name, configuration: configuration, control: control))
         }
         if let link = try control.link(named: name), link.kind != "tun" {
             return .port(try PortOutput(link))
         }
-        let configuration = TapConfiguration(mtu: deviceMTU, alias: alias, persistent: persistent, queues: queues)
+        let configuration = TapConfiguration(mtu: deviceMTU, alias: alias, persistent: settings.persistent, queues: settings.queues)
         return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
     }
 

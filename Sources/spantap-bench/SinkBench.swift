@@ -22,28 +22,17 @@ import SystemPackage
 /// of K outputs sharing the TAP's (or socket's) descriptors, so the figure is K copies per record.
 struct Sink: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Rows 1 and 1c: frames/s SinkService moves from full rings into a TAP or an ERSPAN session.")
-    @Option(help: "An existing persistent TAP (multi-queue for --queues above 1).")
-    var tap: String?
-    @Option(help: "Send ERSPAN Type III to this IPv4 address instead of writing a TAP.")
-    var remote: String?
-    @Option(help: "Source address for --remote.")
-    var local: String?
-    @Option(help: "Outputs every record goes to (a fan-out above 1).")
-    var fanOut = 1
-    @Option(help: "Frame length in bytes.")
-    var size: Int
-    @Option(help: "Slots per ring.")
-    var slots = 65536
-    @Option(help: "How long to repeat rounds.")
-    var seconds = 1.0
-    @Option(help: "Queue fds to open on the TAP.")
-    var queues = 1
-    @Option(help: "Sink workers.")
-    var workers = 1
-    @Option(help: "Rings per round (default: one per worker).")
-    var rings: Int?
-    @Option(help: "on: io_uring writes; off: the write(2) fallback.")
-    var ioUring = "on"
+    @Option(help: "An existing persistent TAP (multi-queue for --queues above 1).") var tap: String?
+    @Option(help: "Send ERSPAN Type III to this IPv4 address instead of writing a TAP.") var remote: String?
+    @Option(help: "Source address for --remote.") var local: String?
+    @Option(help: "Outputs every record goes to (a fan-out above 1).") var fanOut = 1
+    @Option(help: "Frame length in bytes.") var size: Int
+    @Option(help: "Slots per ring.") var slots = 65536
+    @Option(help: "How long to repeat rounds.") var seconds = 1.0
+    @Option(help: "Queue fds to open on the TAP.") var queues = 1
+    @Option(help: "Sink workers.") var workers = 1
+    @Option(help: "Rings per round (default: one per worker).") var rings: Int?
+    @Option(help: "on: io_uring writes; off: the write(2) fallback.") var ioUring = "on"
 
     func validate() throws {
         guard ["on", "off"].contains(ioUring) else { throw ValidationError("--io-uring must be on or off") }

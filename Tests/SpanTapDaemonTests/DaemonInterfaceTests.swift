@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SpanTapControl
+import SpanTapRing
 import SpanTapTestSupport
 import Testing
 
@@ -48,7 +49,7 @@ struct DaemonInterfaceTests {
         let client = try ControlClient(path: lab.socketPath)
         let (response, descriptors) = try client.send(.attachProducer(AttachProducer(name: "after-apply")))
         defer { descriptors.forEach { try? $0.close() } }
-        #expect(response.producer?.rules == [ProducerGrant.Rule(ingress: "lo", ingressIfindex: 1, rate: 7, maximumPacketLength: 0, output: tap, outputId: 0)])
+        #expect(response.producer?.rules == [ProducerGrant.Rule(RingRule(ifindex: 1, outputID: 0, rate: 7), ingress: "lo", output: tap)])
         #expect(descriptors.count == 2)
 
         // A reload returns to the config.
