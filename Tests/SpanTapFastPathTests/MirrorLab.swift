@@ -6,6 +6,7 @@ import SpanTapRing
 import SpanTapSink
 import SpanTapTestSupport
 import Synchronization
+import Testing
 
 /// A NamespaceLab whose forwarder mirrors host A's frames (ingress on the forwarder's A end)
 /// into per-binding rings drained by a real SinkService into a real TAP.
@@ -60,20 +61,24 @@ final class MirrorLab: @unchecked Sendable {
         mirrors.list.withLock { $0.first { $0.context.interface == interface }?.ring }
     }
 
-    /// Sends `frames` out of host A's eth0 `count` times in turn, `intervalMicroseconds` apart.
-    func sendFromA(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws {
+    /// Sends `frames` out of host A's eth0 `count` times in turn, `intervalMicroseconds` apart;
+    /// returns the seconds from the first send to the last (the sender's own clock).
+    @discardableResult
+    func sendFromA(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws -> Double {
         try send(from: hosts.namespaceA, frames, count: count, intervalMicroseconds: intervalMicroseconds)
     }
 
     /// The same from host B (towards A).
-    func sendFromB(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws {
+    @discardableResult
+    func sendFromB(_ frames: [[UInt8]], count: Int, intervalMicroseconds: Int = 200) throws -> Double {
         try send(from: hosts.namespaceB, frames, count: count, intervalMicroseconds: intervalMicroseconds)
     }
 
-    private func send(from namespace: String, _ frames: [[UInt8]], count: Int, intervalMicroseconds: Int) throws {
+    private func send(from namespace: String, _ frames: [[UInt8]], count: Int, intervalMicroseconds: Int) throws -> Double {
         let sender = try compiledFixture("Tests/Fixtures/send_frames.c")
         let hex = frames.map { $0.map { String(format: "%02x", $0) }.joined() }
-        try run(["ip", "netns", "exec", namespace, sender, "eth0", "\(count)", "\(intervalMicroseconds)"] + hex)
+        let printed = try run(["ip", "netns", "exec", namespace, sender, "eth0", "\(count)", "\(intervalMicroseconds)"] + hex)
+        return try #require(Double(printed.trimmingCharacters(in: .whitespacesAndNewlines)), "send_frames printed \(printed)")
     }
 
     /// The ifindexes of the forwarder's two ends (the rules name these).
