@@ -18,13 +18,17 @@ final class OutputTable {
         var oldestTimestamp: UInt64 = 0
         /// A fan-out id: its records go to `members(id)`, not to a descriptor of its own.
         var fansOut = false
+        /// A fan-out's members: where they are in `memberPool`.
+        var members: Range<Int> = 0..<0
     }
 
     private var entries: UnsafeMutablePointer<Entry>
     private(set) var count = 0
     private var outputs: [SinkOutput?] = []
-    /// Per fan-out id, its members' ids.
+    /// Per fan-out id, its members' ids as set; and the same lists one after another in
+    /// `memberPool`, which a record's copies are read from without taking a reference count.
     private var fanOuts: [[UInt32]] = []
+    private var memberPool = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 0)
     /// Which of an output's queue descriptors this table's worker writes to.
     private let worker: Int
 
@@ -36,6 +40,7 @@ final class OutputTable {
     deinit {
         entries.deinitialize(count: count)
         entries.deallocate()
+        memberPool.deallocate()
     }
 
     subscript(id: UInt32) -> SinkOutput? {
@@ -48,6 +53,7 @@ final class OutputTable {
         let index = Int(id)
         if index >= count { grow(to: index + 1) }
         outputs[index] = output
+        fanOuts[index] = []
         entries[index] = Entry(descriptor: output?.descriptor(forWorker: worker).rawValue ?? -1,
                                tunnel: output?.tunnel.map { Unmanaged.passUnretained($0) })
     }
@@ -60,6 +66,20 @@ final class OutputTable {
         outputs[index] = nil
         fanOuts[index] = members ?? []
         entries[index] = Entry(fansOut: members != nil)
+        packMembers()
+    }
+
+    /// Lays every fan-out's members out in `memberPool` afresh (on a change, never per record).
+    private func packMembers() {
+        memberPool.deallocate()
+        memberPool = .allocate(capacity: fanOuts.reduce(0) { $0 + $1.count })
+        var next = 0
+        for index in 0..<count {
+            let members = fanOuts[index]
+            _ = UnsafeMutableBufferPointer(rebasing: memberPool[next..<(next + members.count)]).initialize(from: members)
+            entries[index].members = next..<(next + members.count)
+            next += members.count
+        }
     }
 
     @inline(__always)
@@ -67,8 +87,11 @@ final class OutputTable {
         Int(id) < count && entries[Int(id)].fansOut
     }
 
-    /// The members of fan-out `id`.
-    func members(_ id: UInt32) -> [UInt32] { fanOuts[Int(id)] }
+    /// The members of fan-out `id`, valid until the next change to the table.
+    @inline(__always)
+    func members(_ id: UInt32) -> UnsafeBufferPointer<UInt32> {
+        UnsafeBufferPointer(rebasing: memberPool[entries[Int(id)].members])
+    }
 
     @inline(__always)
     func descriptor(_ id: UInt32) -> Int32 {
