@@ -1,8 +1,14 @@
 /// One mirrored frame on a capture socket (SOCK_SEQPACKET, so one message is one frame): this
 /// 24-byte little-endian header, then the captured bytes. spantapd's sink writes it; `spantap
 /// capture` reads it. The fields are the ring record's (spantap_record in spantap_ring.h).
+///
+/// A message with `ifindex` 0 (`announcementIfindex`; no interface has it) is not a frame: its
+/// bytes announce an interface the capture is sent frames of from then on, one a reload, an
+/// apply or a link event added to its instances (the JSON of the control protocol's
+/// `CaptureReport.Interface`). spantapd sends it before that interface's first frame.
 public struct CaptureMessage: Equatable, Sendable {
     public static let headerSize = 24
+    public static let announcementIfindex: UInt32 = 0
     /// Captured bytes are at most a ring slot; a reader's buffer of this size takes any message.
     public static let maximumSize = headerSize + 65536
 

@@ -9,11 +9,12 @@ struct ActiveCapture {
     let peer: ControlPeer
     /// The instances it captures (the rules' of these, whatever a reload makes them).
     let instances: [String]
-    /// Counts 0 here; `report` fills them from the sink's.
-    let interfaces: [CaptureReport.Interface]
+    /// The interfaces its client has been told of, at the start and since (announced); counts 0
+    /// here, `report` fills them from the sink's.
+    var interfaces: [CaptureReport.Interface]
     let queueBytes: Int
-    /// Per interface name, its bindings' ring drops when the capture began.
-    let ringDropsAtStart: [String: UInt64]
+    /// Per interface name, its bindings' ring drops when the capture began copying it.
+    var ringDropsAtStart: [String: UInt64]
 
     /// The counts now; `ringDrops`: the bindings' ring drops now, per interface name.
     func report(ringDrops: [String: UInt64]) -> CaptureReport {
@@ -52,19 +53,7 @@ extension Daemon {
         guard captures.count < options.maximumCaptures else {
             throw CaptureRefusal("\(captures.count) captures are running, the limit (spantapd --max-captures) is \(options.maximumCaptures)")
         }
-        var interfaces: [CaptureReport.Interface] = []
-        for rule in rules {
-            let ifindex = UInt32(rule.ifindex)
-            if let index = interfaces.firstIndex(where: { $0.ifindex == ifindex }) {
-                if !interfaces[index].instances.contains(rule.instance) { interfaces[index].instances.append(rule.instance) }
-                // 0 (whole frames) is the largest snap length of all.
-                if interfaces[index].snapLength != 0 { interfaces[index].snapLength = rule.snapLength == 0 ? 0 : max(interfaces[index].snapLength, rule.snapLength) }
-            } else {
-                // A unit rule (fwd-a.100) mirrors frames of the port: the IDB names the port.
-                let name = ((try? control.link(index: rule.ifindex)) ?? nil)?.name ?? rule.interface
-                interfaces.append(CaptureReport.Interface(name: name, ifindex: ifindex, instances: [rule.instance], snapLength: rule.snapLength))
-            }
-        }
+        let interfaces = captureInterfaces(rules)
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw CaptureRefusal("socketpair: \(Errno.last)")
@@ -103,9 +92,28 @@ extension Daemon {
         return report
     }
 
+    /// The interfaces (an Interface Description Block each in the client's file) whose frames
+    /// `rules` select: one per port, with the instances that select it and the largest snap length.
+    func captureInterfaces(_ rules: [ResolvedRule]) -> [CaptureReport.Interface] {
+        var interfaces: [CaptureReport.Interface] = []
+        for rule in rules {
+            let ifindex = UInt32(rule.ifindex)
+            if let index = interfaces.firstIndex(where: { $0.ifindex == ifindex }) {
+                if !interfaces[index].instances.contains(rule.instance) { interfaces[index].instances.append(rule.instance) }
+                // 0 (whole frames) is the largest snap length of all.
+                if interfaces[index].snapLength != 0 { interfaces[index].snapLength = rule.snapLength == 0 ? 0 : max(interfaces[index].snapLength, rule.snapLength) }
+            } else {
+                // A unit rule (fwd-a.100) mirrors frames of the port: the IDB names the port.
+                let name = ((try? control.link(index: rule.ifindex)) ?? nil)?.name ?? rule.interface
+                interfaces.append(CaptureReport.Interface(name: name, ifindex: ifindex, instances: [rule.instance], snapLength: rule.snapLength))
+            }
+        }
+        return interfaces
+    }
+
     /// What `capture` copies under `rules` (the mirror rules now): its instances' rules on the
-    /// interfaces it announced to its client (which has their Interface Description Blocks;
-    /// frames of an interface a reload adds would have none, so they are left out).
+    /// interfaces announced to its client (the client has no Interface Description Block for
+    /// any other, so their frames are left out).
     func captureSelections(_ capture: ActiveCapture, rules: [ResolvedRule]) -> Set<CaptureOutput.Selection> {
         let announced = Set(capture.interfaces.map(\.ifindex)), instances = Set(capture.instances)
         return Set(rules.filter { instances.contains($0.instance) && $0.ringRule != nil && announced.contains(UInt32($0.ifindex)) }.map {
@@ -113,9 +121,28 @@ extension Daemon {
         })
     }
 
-    /// The rules changed (reload, apply, links) to `rules`: every capture follows its instances.
+    /// The rules changed (reload, apply, links) to `rules`: every capture follows its instances,
+    /// onto interfaces it did not have as well: each is announced to the client (which adds an
+    /// IDB) before its frames are selected. One whose announcement finds the client's queue full
+    /// is left out, and logged.
     func captureRulesChanged(_ rules: [ResolvedRule]) {
-        for capture in captures.values {
+        for (connection, var capture) in captures {
+            let instances = Set(capture.instances), announced = Set(capture.interfaces.map(\.ifindex))
+            let added = captureInterfaces(rules.filter { instances.contains($0.instance) && $0.ringRule != nil })
+                .filter { !announced.contains($0.ifindex) }
+            let ringDrops = added.isEmpty ? [:] : bindingRingDrops()
+            for interface in added {
+                guard let bytes = try? ControlCodec.encodeLine(interface), capture.output.announce(bytes) else {
+                    logger.warning("capture: its client's queue is full, so the interface a change added is left out of it",
+                                   metadata: ["capture": "\(capture.output.id)", "interface": "\(interface.name)"])
+                    continue
+                }
+                capture.interfaces.append(interface)
+                capture.ringDropsAtStart[interface.name] = ringDrops[interface.name] ?? 0
+                logger.info("capture follows its instances onto another interface",
+                            metadata: ["capture": "\(capture.output.id)", "interface": "\(interface.name)"])
+            }
+            captures[connection] = capture
             sink.setSelections(captureSelections(capture, rules: rules), forCapture: capture.output.id)
         }
     }

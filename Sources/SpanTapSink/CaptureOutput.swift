@@ -52,6 +52,20 @@ public final class CaptureOutput: Sendable {
     /// The client closed its end (a send failed with EPIPE or ECONNRESET).
     public var clientGone: Bool { gone.load(ordering: .relaxed) }
 
+    /// Queues an interface announcement (`CaptureMessage.announcementIfindex`) with `interface`'s
+    /// bytes; never waits. False if the client's queue had no room or the client is gone: then
+    /// it has not heard of the interface, and its frames must not be selected for it.
+    public func announce(_ interface: [UInt8]) -> Bool {
+        guard !gone.load(ordering: .relaxed) else { return false }
+        var message = [UInt8](repeating: 0, count: CaptureMessage.headerSize) + interface
+        message.withUnsafeMutableBytes {
+            CaptureMessage(ifindex: CaptureMessage.announcementIfindex, direction: 0, originalLength: 0,
+                           capturedLength: UInt32(interface.count), timestampNanoseconds: 0).encode(into: $0.baseAddress!)
+        }
+        let sent = message.withUnsafeBytes { send(descriptor.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        return sent == message.count
+    }
+
     /// Sends one copy of `record`; never waits.
     func offer(_ record: RingRecord) {
         guard !gone.load(ordering: .relaxed) else { return }

@@ -7,7 +7,8 @@ import Synchronization
 private let stopRequested = Atomic<Bool>(false)
 
 /// One running `spantap capture`: reads frame messages from spantapd's capture socket and turns
-/// them into pcapng blocks (an IDB per interface, an EPB per frame) for its RotatingOutput.
+/// them into pcapng blocks (an IDB per interface, an EPB per frame) for its RotatingOutput; an
+/// interface spantapd announces mid-capture gets its IDB then, before its first frame.
 /// The output is flushed whenever the socket runs dry, so `-w -` streams live.
 struct CaptureSession {
     let report: CaptureReport
@@ -15,8 +16,9 @@ struct CaptureSession {
     let limit: UInt64?
     let deadline: Date?
     private let clock = WallClock()
-    /// pcapng interface id by ifindex.
-    private let interfaceIDs: [UInt32: UInt32]
+    private var writer: PcapngWriter
+    /// pcapng interface id by ifindex: the report's interfaces, then those announced since.
+    private var interfaceIDs: [UInt32: UInt32]
     private(set) var output: RotatingOutput
     private(set) var written: UInt64 = 0
     private var outputFailed: Bool { output.failure != nil }
@@ -39,16 +41,20 @@ struct CaptureSession {
         sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
         var writer = PcapngWriter(), ids: [UInt32: UInt32] = [:]
         var header = writer.sectionHeader(userApplication: "spantap \(SpanTapVersion.current)")
-        for interface in report.interfaces {
-            let (id, block) = writer.interfaceDescription(
-                name: interface.name, description: "spantap instance \(interface.instances.joined(separator: ", "))",
-                snapLength: interface.snapLength)
-            ids[interface.ifindex] = id
-            header += block
-        }
-        interfaceIDs = ids
+        for interface in report.interfaces { header += Self.describe(interface, writer: &writer, ids: &ids) }
+        (self.writer, interfaceIDs) = (writer, ids)
         output = RotatingOutput(path: path, rotation: rotation, header: header, interfaces: writer.interfaceCount)
         output.flush()
+    }
+
+    /// The IDB of `interface`, which takes the next interface id.
+    private static func describe(_ interface: CaptureReport.Interface, writer: inout PcapngWriter,
+                                 ids: inout [UInt32: UInt32]) -> [UInt8] {
+        let (id, block) = writer.interfaceDescription(
+            name: interface.name, description: "spantap instance \(interface.instances.joined(separator: ", "))",
+            snapLength: interface.snapLength)
+        ids[interface.ifindex] = id
+        return block
     }
 
     /// Until the count, the deadline, a signal, or the end of the socket (spantapd ended it).
@@ -88,11 +94,20 @@ struct CaptureSession {
     }
 
     private mutating func record(_ message: UnsafeRawBufferPointer) {
-        guard let header = CaptureMessage(decoding: message), let interface = interfaceIDs[header.ifindex] else { return }
+        guard let header = CaptureMessage(decoding: message) else { return }
+        let body = UnsafeRawBufferPointer(rebasing: message[CaptureMessage.headerSize...])
+        if header.ifindex == CaptureMessage.announcementIfindex {
+            if let interface = try? ControlCodec.decode(CaptureReport.Interface.self, from: body),
+               interfaceIDs[interface.ifindex] == nil {
+                output.addInterface(Self.describe(interface, writer: &writer, ids: &interfaceIDs))
+            }
+            return
+        }
+        guard let interface = interfaceIDs[header.ifindex] else { return }
         output.write(PcapngWriter().enhancedPacket(
             interface: interface, timestamp: clock.wallTime(monotonic: header.timestampNanoseconds),
             direction: header.direction == 0 ? .inbound : .outbound, originalLength: header.originalLength,
-            frame: UnsafeRawBufferPointer(rebasing: message[CaptureMessage.headerSize...])), interface: interface)
+            frame: body), interface: interface)
         written += 1
     }
 
@@ -101,7 +116,7 @@ struct CaptureSession {
     /// clone the interface's ring dropped was received on the interface and lost for the
     /// capture, so it counts in both `isb_ifrecv` and `isb_ifdrop`.
     mutating func finish(final: CaptureReport?) {
-        var counts = [(frames: UInt64, drops: UInt64)?](repeating: nil, count: report.interfaces.count)
+        var counts = [(frames: UInt64, drops: UInt64)?](repeating: nil, count: writer.interfaceCount)
         for (ifindex, id) in interfaceIDs {
             counts[Int(id)] = final?.interfaces.first { $0.ifindex == ifindex }.map {
                 ($0.frames &+ ($0.ringDrops ?? 0), $0.drops &+ ($0.ringDrops ?? 0))

@@ -8,10 +8,13 @@ import SpanTapCapture
 struct RotatingOutput {
     private let path: String
     private var rotation: CaptureFileRotation?
-    /// SHB and IDBs, the same at the top of every file so interface ids mean the same in all.
-    private let header: [UInt8]
+    /// SHB and IDBs, the same at the top of every file so interface ids mean the same in all
+    /// (an interface added mid-capture joins it for the files after its own).
+    private var header: [UInt8]
     /// The ISBs at the end of a file, counted into its size so `-C` is a bound on the whole file.
-    private let closingSize: UInt64
+    private var closingSize: UInt64
+    private static let statisticsSize = UInt64(PcapngWriter().interfaceStatistics(interface: 0, .init(
+        startTime: 0, endTime: 0, received: 0, dropped: 0, delivered: 0)).count)
     private var descriptor: Int32 = -1
     private(set) var name = ""
     private var buffer: [UInt8] = []
@@ -34,9 +37,19 @@ struct RotatingOutput {
         self.header = header
         inFile = Array(repeating: 0, count: interfaces)
         inEarlierFiles = inFile
-        let full = PcapngWriter.Statistics(startTime: 0, endTime: 0, received: 0, dropped: 0, delivered: 0)
-        closingSize = UInt64(interfaces * PcapngWriter().interfaceStatistics(interface: 0, full).count)
+        closingSize = UInt64(interfaces) * Self.statisticsSize
         open(rotation?.currentName ?? path)
+    }
+
+    /// An interface announced mid-capture: its IDB goes into this file now (pcapng takes an IDB
+    /// anywhere before the first packet naming it) and into the header of every later file.
+    mutating func addInterface(_ description: [UInt8]) {
+        header += description
+        buffer += description
+        fileSize += UInt64(description.count)
+        closingSize += Self.statisticsSize
+        inFile.append(0)
+        inEarlierFiles.append(0)
     }
 
     mutating func write(_ block: [UInt8], interface: UInt32) {

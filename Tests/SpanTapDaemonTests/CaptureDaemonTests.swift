@@ -11,12 +11,16 @@ import Testing
 struct CaptureDaemonTests {
     init() { NamespaceLab.ensureBPFFS() }
 
-    static func config(_ hosts: NamespaceLab, tap: String) -> String {
-        """
+    /// `portB`: false leaves port B out of the analyzer (only ingress of A is mirrored).
+    static func config(_ hosts: NamespaceLab, tap: String, portB: Bool = true) -> String {
+        let b = portB ? """
+            set forwarding-options analyzer ports input ingress interface \(hosts.forwarderB)
+            set forwarding-options analyzer ports input egress interface \(hosts.forwarderB)
+
+            """ : ""
+        return """
         set forwarding-options analyzer ports input ingress interface \(hosts.forwarderA)
-        set forwarding-options analyzer ports input ingress interface \(hosts.forwarderB)
-        set forwarding-options analyzer ports input egress interface \(hosts.forwarderB)
-        set forwarding-options analyzer ports input maximum-packet-length 128
+        \(b)set forwarding-options analyzer ports input maximum-packet-length 128
         set forwarding-options analyzer ports output interface \(tap)
         set dataplane xdp-mode generic
         set dataplane cross-connect wire0 interface \(hosts.forwarderA)
@@ -49,12 +53,12 @@ struct CaptureDaemonTests {
 
     /// The forwarder lab with the analyzer above, neighbours pinned, spantapd started and its
     /// cross-connect up. The caller defers `lab.cleanUp()` and `hosts.teardown()`.
-    static func forwarderLab() throws -> (NamespaceLab, DaemonLab) {
+    static func forwarderLab(portB: Bool = true) throws -> (NamespaceLab, DaemonLab) {
         let hosts = try NamespaceLab()
         do {
             try pinNeighbours(hosts)
             let tap = uniqueName("out")
-            let lab = try DaemonLab(config: config(hosts, tap: tap))
+            let lab = try DaemonLab(config: config(hosts, tap: tap, portB: portB))
             lab.interfaces = [tap]
             do {
                 try lab.start()
@@ -197,6 +201,64 @@ struct CaptureDaemonTests {
         // Per ping: the request in on A and out on B, the reply in on B.
         #expect(rows.count == 60 && rows.filter { $0[1] == "8" }.count == 40, "\(rows.count) frames: both halves captured")
         #expect(try lab.status().instances.first?.output.interface == moved)
+    }
+
+    /// A reload that adds port B to the captured instance: spantapd announces B to the client,
+    /// which writes B's Interface Description Block mid-file, and B's frames are in the file under
+    /// B's name, counted in B's own statistics block; a file `-G` opens afterwards starts with
+    /// both IDBs.
+    @Test func aPortAReloadAddsJoinsTheRunningCaptureAsAnInterfaceOfItsOwn() throws {
+        let (hosts, lab) = try Self.forwarderLab(portB: false)
+        defer { hosts.teardown() }
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("added.pcapng").path
+        let capture = try Self.startCapture(lab, "ports -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        let rotated = lab.directory.appendingPathComponent("rotated-%s.pcapng").path
+        let rotating = try Self.startCapture(lab, "ports -w \(rotated) -G 1")
+        defer { if rotating.isRunning { kill(rotating.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 2 })
+        #expect(try lab.status().captures?.first?.interfaces.map(\.name) == [hosts.forwarderA])
+        try hosts.inA("ping", "-c", "10", "-i", "0.05", "-W", "2", hosts.addressB)
+        try lab.writeConfig(Self.config(hosts, tap: lab.interfaces[0]))
+        let reload = try lab.send(.reload)
+        #expect(reload.ok, "\(reload.error ?? "")")
+        usleep(1_200_000) // the rotating capture opens a file after the announcement
+        try hosts.inA("ping", "-c", "10", "-i", "0.05", "-W", "2", hosts.addressB)
+        _ = Self.settledDelivered(lab)
+        let running = try #require(try lab.status().captures?.first { $0.pid == capture.processIdentifier })
+        for client in [capture, rotating] {
+            kill(client.processIdentifier, SIGINT)
+            client.waitUntilExit()
+            #expect(client.terminationStatus == 0)
+        }
+
+        #expect(running.interfaces.map(\.name) == [hosts.forwarderA, hosts.forwarderB], "status lists the added port: \(running)")
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "icmp.type"])
+        // Before: 10 requests in on A. After: requests in on A and out on B, replies in on B.
+        #expect(rows.count == 40, "\(rows.count) frames")
+        #expect(rows.prefix(10).allSatisfy { $0[0] == hosts.forwarderA } && rows.filter { $0[0] == hosts.forwarderB }.count == 20,
+                "B's frames only after the reload, under B's own name: \(rows.map { $0[0] })")
+        let info = try run("capinfos", "-c", "-I", path)
+        #expect(!info.lowercased().contains("warn") && info.contains("Number of interfaces in file: 2"), "\(info)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.count == 2 && statistics.map { $0.delivered ?? 0 } == [20, 20], "one ISB per interface, each its own frames")
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames + running.ringDrops)
+        #expect(lab.log().contains("capture follows its instances onto another interface"))
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: lab.directory.path).filter { $0.hasPrefix("rotated-") }.sorted()
+            .map { lab.directory.appendingPathComponent($0).path }
+        let perFile = try files.map { try Self.tsharkRows(["-r", $0, "-T", "fields", "-e", "frame.interface_name", "-e", "icmp.type"]) }
+        // The same frames (in another order: two sink workers interleave the ports' copies per client).
+        #expect(files.count >= 2 && perFile.joined().map { $0.joined() }.sorted() == rows.map { $0.joined() }.sorted(),
+                "the rotated files hold the same frames: \(files)")
+        let withB = zip(files, perFile).filter { $0.1.contains { $0[0] == hosts.forwarderB } }.map(\.0)
+        #expect(!withB.isEmpty)
+        for file in withB {
+            // Opened after the announcement (the pause above): both IDBs come from its header.
+            let info = try run("capinfos", "-c", "-I", file)
+            #expect(info.contains("Number of interfaces in file: 2"), "\(info)")
+        }
     }
 
     /// `-c 100` twice at once: one streamed into `tshark -r -`, one into a file; both end with
