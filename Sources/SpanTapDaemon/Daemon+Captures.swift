@@ -16,14 +16,18 @@ struct ActiveCapture {
     /// Per interface name, its bindings' ring drops when the capture began copying it.
     var ringDropsAtStart: [String: UInt64]
 
-    /// The counts now; `ringDrops`: the bindings' ring drops now, per interface name.
+    /// The counts now; `ringDrops`: the bindings' ring drops now, per interface name. Ring drops
+    /// are known by name only, so a port re-created under its name (a new ifindex, announced as
+    /// another interface) has them on its newest interface, and the sum stays right.
     func report(ringDrops: [String: UInt64]) -> CaptureReport {
         let counts = output.interfaceCounts
+        let newest = Dictionary(interfaces.map { ($0.name, $0.ifindex) }, uniquingKeysWith: { $1 })
         return CaptureReport(id: output.id, pid: peer.pid, instances: instances, interfaces: interfaces.map { interface in
             var counted = interface
             counted.frames = counts[interface.ifindex]?.frames ?? 0
             counted.drops = counts[interface.ifindex]?.drops ?? 0
-            counted.ringDrops = (ringDrops[interface.name] ?? 0) &- (ringDropsAtStart[interface.name] ?? 0)
+            counted.ringDrops = newest[interface.name] != interface.ifindex ? 0
+                : (ringDrops[interface.name] ?? 0) &- (ringDropsAtStart[interface.name] ?? 0)
             return counted
         }, queueBytes: queueBytes)
     }
@@ -138,7 +142,7 @@ extension Daemon {
                     continue
                 }
                 capture.interfaces.append(interface)
-                capture.ringDropsAtStart[interface.name] = ringDrops[interface.name] ?? 0
+                if capture.ringDropsAtStart[interface.name] == nil { capture.ringDropsAtStart[interface.name] = ringDrops[interface.name] ?? 0 }
                 logger.info("capture follows its instances onto another interface",
                             metadata: ["capture": "\(capture.output.id)", "interface": "\(interface.name)"])
             }
