@@ -31,8 +31,16 @@ final class DaemonLab {
         try writeConfig(config)
     }
 
+    /// Writes `text` as spantapd's config, with `set sink scheduling normal` after it unless it
+    /// says a scheduling class itself: the suites run side by side on 2 vCPUs, and a daemon whose
+    /// slow path is SCHED_IDLE (the default) gets no CPU while another test's trafgen or build
+    /// holds both, so its control socket stalled for seconds (CI: 1000 attach cycles took 100-127 s
+    /// instead of 3.5, and one reply never came). The default class itself is ThreadPlacementTests'
+    /// and bench row 3b's subject. Appended, so the lines of `text` keep their numbers.
     func writeConfig(_ text: String) throws {
-        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let scheduled = text.contains("scheduling") ? text : text + (text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
+            + "set sink scheduling normal\n"
+        try scheduled.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     /// Starts spantapd and waits (at most 10 s) until `ready` holds, by default until its control
