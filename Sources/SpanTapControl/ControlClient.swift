@@ -15,13 +15,16 @@ public final class ControlClient {
     public init(path: String = ControlClient.defaultPath) throws(ControlSocketError) {
         self.path = path
         let address = try UnixSocketAddress(path: path)
-        fd = try makeUnixStreamSocket(path: path)
-        guard address.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
+        let socket = try makeUnixStreamSocket(path: path)
+        // Connected before `fd` is set: a throw once every property is set runs deinit, which
+        // would close the descriptor a second time (by then perhaps another thread's).
+        guard address.withSockaddr({ connect(socket, $0, $1) }) == 0 else {
             let error = Errno.last
-            Glibc.close(fd)
+            Glibc.close(socket)
             throw ControlSocketError(operation: "connect to", path: path, errno: error,
                                      hint: error == .noSuchFileOrDirectory || error == .connectionRefused ? "is spantapd running?" : nil)
         }
+        fd = socket
     }
 
     deinit { Glibc.close(fd) }
