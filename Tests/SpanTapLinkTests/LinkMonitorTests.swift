@@ -175,18 +175,22 @@ struct LinkMonitorChurnTests {
         for name in names { try addVethPair(name, peer: uniqueName("chp")) }
     }
 
-    /// Runs `body` while four shells add and delete links as fast as `ip` goes.
+    /// Runs `body` while four shells add and delete links as fast as `ip` goes. They stop at the
+    /// end of a round (add, then delete), when a stop file appears: a shell killed mid-round left
+    /// its `ip link add` running after the cleanup, and the pair behind.
     private static func withChurn(_ body: () throws -> Void) throws {
         let churn = (0..<4).map { _ in (uniqueName("chn"), uniqueName("chq")) }
+        let stop = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(uniqueName("stop")).path
         defer { for (name, _) in churn { removeLinkIfPresent(name) } }
         let churners = try churn.map { name, peer in
-            try SpawnedProcess(["/bin/sh", "-c", "while :; do ip link add \(name) type veth peer name \(peer); ip link del \(name); done"])
+            try SpawnedProcess(["/bin/sh", "-c",
+                                "while [ ! -e \(stop) ]; do ip link add \(name) type veth peer name \(peer); ip link del \(name); done"])
         }
         defer {
-            for churner in churners {
-                churner.signal(SIGTERM)
-                churner.waitUntilExit()
-            }
+            FileManager.default.createFile(atPath: stop, contents: nil)
+            for churner in churners where !waitUntil(seconds: 10, { !churner.isRunning }) { churner.signal(SIGKILL) }
+            for churner in churners { churner.waitUntilExit() }
+            try? FileManager.default.removeItem(atPath: stop)
         }
         try body()
     }
