@@ -50,7 +50,7 @@ extension Daemon {
             throw CaptureRefusal("no mirror instance named '\(unknown)' (instances: \(known.sorted().joined(separator: ", ")))")
         }
         let wanted = request.instances.isEmpty ? known : Set(request.instances)
-        let rules = all.filter { wanted.contains($0.instance) && $0.ringRule != nil }
+        let rules = Self.rules(all, of: wanted)
         guard !rules.isEmpty else {
             throw CaptureRefusal("nothing to capture: no rule of \(wanted.sorted().joined(separator: ", ")) has its interface and output up")
         }
@@ -96,6 +96,12 @@ extension Daemon {
         return report
     }
 
+    /// Those of `rules` that `instances` own and that are up (have a ring rule): what a capture of
+    /// them copies.
+    static func rules(_ rules: [ResolvedRule], of instances: Set<String>) -> [ResolvedRule] {
+        rules.filter { instances.contains($0.instance) && $0.ringRule != nil }
+    }
+
     /// The interfaces (an Interface Description Block each in the client's file) whose frames
     /// `rules` select: one per port, with the instances that select it and the largest snap length.
     func captureInterfaces(_ rules: [ResolvedRule]) -> [CaptureReport.Interface] {
@@ -120,7 +126,7 @@ extension Daemon {
     /// any other, so their frames are left out).
     func captureSelections(_ capture: ActiveCapture, rules: [ResolvedRule]) -> Set<CaptureOutput.Selection> {
         let announced = Set(capture.interfaces.map(\.ifindex)), instances = Set(capture.instances)
-        return Set(rules.filter { instances.contains($0.instance) && $0.ringRule != nil && announced.contains(UInt32($0.ifindex)) }.map {
+        return Set(Self.rules(rules, of: instances).filter { announced.contains(UInt32($0.ifindex)) }.map {
             CaptureOutput.Selection(outputID: $0.outputID, ifindex: UInt32($0.ifindex), direction: $0.direction)
         })
     }
@@ -132,8 +138,7 @@ extension Daemon {
     func captureRulesChanged(_ rules: [ResolvedRule]) {
         for (connection, var capture) in captures {
             let instances = Set(capture.instances), announced = Set(capture.interfaces.map(\.ifindex))
-            let added = captureInterfaces(rules.filter { instances.contains($0.instance) && $0.ringRule != nil })
-                .filter { !announced.contains($0.ifindex) }
+            let added = captureInterfaces(Self.rules(rules, of: instances)).filter { !announced.contains($0.ifindex) }
             let ringDrops = added.isEmpty ? [:] : bindingRingDrops()
             for interface in added {
                 guard let bytes = try? ControlCodec.encodeLine(interface), capture.output.announce(bytes) else {

@@ -34,9 +34,10 @@ final class DaemonLab {
     /// Writes `text` as spantapd's config, with `set sink scheduling normal` after it unless it
     /// says a scheduling class itself: the suites run side by side on 2 vCPUs, and a daemon whose
     /// slow path is SCHED_IDLE (the default) gets no CPU while another test's trafgen or build
-    /// holds both, so its control socket stalled for seconds (CI: 1000 attach cycles took 100-127 s
-    /// instead of 3.5, and one reply never came). The default class itself is ThreadPlacementTests'
-    /// and bench row 3b's subject. Appended, so the lines of `text` keep their numbers.
+    /// holds both, so its control socket could stall for seconds (CI: a hostile producer's attach
+    /// reply never came, a restart's producers were not back in time). The default class itself is
+    /// ThreadPlacementTests' and bench row 3b's subject. Appended, so the lines of `text` keep
+    /// their numbers.
     func writeConfig(_ text: String) throws {
         let scheduled = text.contains("scheduling") ? text : text + (text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
             + "set sink scheduling normal\n"
