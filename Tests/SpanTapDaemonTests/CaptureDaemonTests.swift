@@ -261,6 +261,51 @@ struct CaptureDaemonTests {
         }
     }
 
+    /// The captured port deleted and created again under its name while an external producer
+    /// feeds it: the new port (new ifindex) joins the capture as an interface of its own with
+    /// the same name, each of the two IDBs holds its own frames and its own statistics block, and
+    /// the statistics add up to what status counted.
+    @Test func aPortCreatedAgainUnderItsNameJoinsTheCaptureAsAnotherInterface() throws {
+        let setup = try LiveRulesTests.TwoOutputs()
+        let lab = setup.lab
+        defer { lab.cleanUp() }
+        let path = lab.directory.appendingPathComponent("again.pcapng").path
+        let capture = try Self.startCapture(lab, "a -w \(path)")
+        defer { if capture.isRunning { kill(capture.processIdentifier, SIGKILL) } }
+        #expect(waitUntil { (try? lab.status().captures?.count) == 1 })
+        let framesNow = { (try? lab.status().captures?.first?.frames) ?? 0 }
+        let producer = try setup.startProducer(on: setup.ingressX, seconds: 8)
+        defer { producer.signal(SIGKILL) }
+        #expect(waitUntil { framesNow() >= 100 }, "frames of the first port reach the capture")
+        let first = try #require(ifindex(of: setup.ingressX))
+
+        try run("ip", "link", "del", setup.ingressX)
+        let beforeRecreation = framesNow()
+        try run("ip", "link", "add", setup.ingressX, "type", "veth", "peer", "name", setup.ingressX + "p")
+        let second = try #require(ifindex(of: setup.ingressX))
+        #expect(second != first)
+        #expect(waitUntil { framesNow() >= beforeRecreation + 100 }, "frames of the new port reach the capture")
+        producer.waitUntilExit()
+        let running = try #require(try lab.status().captures?.first)
+        kill(capture.processIdentifier, SIGINT)
+        capture.waitUntilExit()
+        #expect(capture.terminationStatus == 0)
+
+        #expect(running.interfaces.map(\.name) == [setup.ingressX, setup.ingressX], "\(running)")
+        #expect(running.interfaces.map(\.ifindex) == [UInt32(first), UInt32(second)])
+        let rows = try Self.tsharkRows(["-r", path, "-T", "fields", "-e", "frame.interface_id", "-e", "frame.interface_name"])
+        let onFirst = rows.filter { $0[0] == "0" }.count, onSecond = rows.filter { $0[0] == "1" }.count
+        #expect(rows.allSatisfy { $0[1] == setup.ingressX } && onFirst > 0 && onSecond > 0 && onFirst + onSecond == rows.count,
+                "every frame under one of the two IDBs named \(setup.ingressX): \(onFirst) + \(onSecond) of \(rows.count)")
+        #expect(rows.map(\.[0]) == rows.map(\.[0]).sorted(), "the old port's frames all come before the new one's")
+        let info = try run("capinfos", "-c", "-I", path)
+        #expect(!info.lowercased().contains("warn") && info.contains("Number of interfaces in file: 2"), "\(info)")
+        let statistics = try PcapngStatistics.read(path: path)
+        #expect(statistics.map(\.interface) == [0, 1] && statistics.map { $0.delivered ?? 0 } == [UInt64(onFirst), UInt64(onSecond)],
+                "one ISB per interface, each its own frames: \(statistics)")
+        #expect(statistics.reduce(0) { $0 + ($1.received ?? 0) } == running.frames + running.ringDrops)
+    }
+
     /// `-c 100` twice at once: one streamed into `tshark -r -`, one into a file; both end with
     /// exactly 100 frames while more keep coming.
     @Test func countEndsWithExactlyThatManyFramesStreamedAndInAFile() throws {
