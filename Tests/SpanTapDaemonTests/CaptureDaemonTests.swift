@@ -43,20 +43,12 @@ struct CaptureDaemonTests {
             .map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
-    /// Static neighbours both ways, so no ARP crosses the forwarder and the counts are exact.
-    static func pinNeighbours(_ hosts: NamespaceLab) throws {
-        let macA = try hosts.inA("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
-        let macB = try hosts.inB("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
-        try hosts.inA("ip", "neigh", "replace", hosts.addressB, "lladdr", macB, "dev", "eth0", "nud", "permanent")
-        try hosts.inB("ip", "neigh", "replace", hosts.addressA, "lladdr", macA, "dev", "eth0", "nud", "permanent")
-    }
-
     /// The forwarder lab with the analyzer above, neighbours pinned, spantapd started and its
     /// cross-connect up. The caller defers `lab.cleanUp()` and `hosts.teardown()`.
     static func forwarderLab(portB: Bool = true) throws -> (NamespaceLab, DaemonLab) {
         let hosts = try NamespaceLab()
         do {
-            try pinNeighbours(hosts)
+            try hosts.pinNeighbours()
             let tap = uniqueName("out")
             let lab = try DaemonLab(config: config(hosts, tap: tap, portB: portB))
             lab.interfaces = [tap]

@@ -64,7 +64,7 @@ struct ERSPANMirrorTests {
     @Test func typeIIIMarksEachFramesDirectionAndTruncationAndLosesNothingAt10kpps() throws {
         let hosts = try NamespaceLab()
         defer { hosts.teardown() }
-        try RemoteMirrorTests.pinNeighbours(hosts)
+        try hosts.pinNeighbours()
         let collector = try CollectorLab()
         defer { collector.teardown() }
         let session = Int.random(in: 1...1023)

@@ -14,7 +14,7 @@ struct FanOutTests {
     @Test func theSameFramesReachATapAVXLANAndAnERSPANOutputAndADeletedTapCostsTheOthersNothing() throws {
         let hosts = try NamespaceLab()
         defer { hosts.teardown() }
-        try RemoteMirrorTests.pinNeighbours(hosts)
+        try hosts.pinNeighbours()
         let collector = try CollectorLab()
         defer { collector.teardown() }
         let tap = uniqueName("fan"), vni = UInt32.random(in: 1000...16_000_000), session = Int.random(in: 1...1023)
@@ -68,7 +68,7 @@ struct FanOutTests {
     @Test func aMemberWhoseSendQueueIsFullDropsOnlyItsOwnCopies() throws {
         let hosts = try NamespaceLab()
         defer { hosts.teardown() }
-        try RemoteMirrorTests.pinNeighbours(hosts)
+        try hosts.pinNeighbours()
         let collector = try CollectorLab()
         defer { collector.teardown() }
         // A 16 kbit/s queue in front of the collector: each packet it holds stays charged to

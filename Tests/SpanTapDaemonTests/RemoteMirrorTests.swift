@@ -95,19 +95,11 @@ struct RemoteMirrorTests {
         try SpawnedProcess(["ip", "netns", "exec", hosts.namespaceA, "ping", "-q", "-c", "\(count)", "-i", "0.01", hosts.addressB])
     }
 
-    /// Static neighbour entries both ways: no ARP probe turns up in the middle of an exact count.
-    static func pinNeighbours(_ hosts: NamespaceLab) throws {
-        func mac(_ namespace: String) throws -> String {
-            try run("ip", "netns", "exec", namespace, "cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        try hosts.inA("ip", "neigh", "replace", hosts.addressB, "lladdr", try mac(hosts.namespaceB), "dev", "eth0", "nud", "permanent")
-        try hosts.inB("ip", "neigh", "replace", hosts.addressA, "lladdr", try mac(hosts.namespaceA), "dev", "eth0", "nud", "permanent")
-    }
 
     @Test func reloadToAnotherVNILosesNothingUncountedAndADeletedDeviceComesBack() throws {
         let hosts = try NamespaceLab()
         defer { hosts.teardown() }
-        try Self.pinNeighbours(hosts)
+        try hosts.pinNeighbours()
         let collector = try CollectorLab()
         defer { collector.teardown() }
         let first = UInt32.random(in: 1000...8_000_000), second = first + 1

@@ -80,6 +80,15 @@ public final class NamespaceLab: @unchecked Sendable {
         try run(["ip", "netns", "exec", namespaceB] + arguments)
     }
 
+    /// Static neighbour entries both ways (A for B, B for A): no ARP crosses the forwarder in the
+    /// middle of an exact count.
+    public func pinNeighbours() throws {
+        let macA = try inA("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        let macB = try inB("cat", "/sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        try inA("ip", "neigh", "replace", addressB, "lladdr", macB, "dev", "eth0", "nud", "permanent")
+        try inB("ip", "neigh", "replace", addressA, "lladdr", macA, "dev", "eth0", "nud", "permanent")
+    }
+
     /// Starts a long-running command (a server) inside host B's namespace, output discarded.
     /// Not through `run`: a server that daemonizes keeps the pipe open and `run` would wait
     /// forever. `teardown()` kills whatever is still running in the namespaces.
