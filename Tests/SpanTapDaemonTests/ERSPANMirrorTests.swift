@@ -62,11 +62,9 @@ struct ERSPANMirrorTests {
     }
 
     @Test func typeIIIMarksEachFramesDirectionAndTruncationAndLosesNothingAt10kpps() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        try hosts.pinNeighbours()
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         let session = Int.random(in: 1...1023)
         let lab = try DaemonLab(config: Self.config(hosts, collector, "erspan", ["version 3", "session-id \(session)", "hardware-id 5"],
                                                     egress: true, input: ["maximum-packet-length 300"]))
@@ -113,10 +111,9 @@ struct ERSPANMirrorTests {
     }
 
     @Test func typeIIOverIPv6CarriesVLANAndIndexAndCutsFramesToThePathMTU() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        let collector = try CollectorLab(ipv6: true)
-        defer { collector.teardown() }
+        let remote = try RemoteLab(ipv6: true)
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         let session = Int.random(in: 1...1023)
         let lab = try DaemonLab(config: Self.config(hosts, collector, "erspan", ["version 2", "session-id \(session)", "index 77"]))
         defer { lab.cleanUp() }
@@ -150,10 +147,9 @@ struct ERSPANMirrorTests {
     /// frame's send fail (EMSGSIZE, counted), after which frames are cut to the new MTU with the T
     /// bit; a route that makes the collector unreachable counts its frames as no_route.
     @Test func aShrunkPathMTUIsReadAgainAndALostRouteIsCounted() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         let lab = try DaemonLab(config: Self.config(hosts, collector, "erspan", ["version 2", "session-id 5"]))
         defer { lab.cleanUp() }
         try lab.start()
@@ -184,10 +180,9 @@ struct ERSPANMirrorTests {
     }
 
     @Test func greCarriesEthernetWithKeyAndSequenceAndDropsWhatTheMTUCannotTake() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         // The write(2) sink, where the other tests have io_uring: both send remote frames with sendmmsg.
         let lab = try DaemonLab(config: Self.config(hosts, collector, "gre", ["key 42", "sequence"]) + "set sink io-uring off\n")
         defer { lab.cleanUp() }

@@ -12,11 +12,9 @@ struct FanOutTests {
     init() { NamespaceLab.ensureBPFFS() }
 
     @Test func theSameFramesReachATapAVXLANAndAnERSPANOutputAndADeletedTapCostsTheOthersNothing() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        try hosts.pinNeighbours()
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         let tap = uniqueName("fan"), vni = UInt32.random(in: 1000...16_000_000), session = Int.random(in: 1...1023)
         let instance = "set forwarding-options port-mirroring instance span1"
         let ends = "remote \(collector.collectorAddress)", local = "local \(collector.localAddress)"
@@ -66,11 +64,9 @@ struct FanOutTests {
     }
 
     @Test func aMemberWhoseSendQueueIsFullDropsOnlyItsOwnCopies() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        try hosts.pinNeighbours()
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         // A 16 kbit/s queue in front of the collector: each packet it holds stays charged to
         // spantapd's GRE socket, so the socket's send buffer fills within the first few hundred.
         try run("tc", "qdisc", "add", "dev", collector.underlay, "root", "tbf", "rate", "16kbit", "burst", "1600", "limit", "10mb")

@@ -40,10 +40,9 @@ struct RemoteMirrorTests {
     }
 
     @Test func everyMirroredFrameReachesTheCollectorByteForByte() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         let vni = UInt32.random(in: 1000...16_000_000)
         let lab = try DaemonLab(config: Self.config(hosts, vxlan: Self.tunnel(to: collector, vni: vni)))
         lab.interfaces = ["stv\(vni)"]
@@ -97,11 +96,9 @@ struct RemoteMirrorTests {
 
 
     @Test func reloadToAnotherVNILosesNothingUncountedAndADeletedDeviceComesBack() throws {
-        let hosts = try NamespaceLab()
-        defer { hosts.teardown() }
-        try hosts.pinNeighbours()
-        let collector = try CollectorLab()
-        defer { collector.teardown() }
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
         let first = UInt32.random(in: 1000...8_000_000), second = first + 1
         let lab = try DaemonLab(config: Self.config(hosts, vxlan: Self.tunnel(to: collector, vni: first)))
         lab.interfaces = ["stv\(first)", "stv\(second)"]
