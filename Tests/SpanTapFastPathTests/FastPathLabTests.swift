@@ -89,10 +89,16 @@ struct FastPathLabTests {
         #expect(try NamespaceLab.hasXDPProgram(lab.forwarderA))
         #expect(XDPProgramInspector.inspect(ifindex: if_nametoindex(lab.forwarderA)) == .ours(mode: "generic"))
 
-        let fastPath = fastPath(lab, mode: .native, ringSize: 512)
+        try startsOverTheStaleProgram(lab, mode: .native)
+    }
+
+    /// Starts the fast path in `mode` where a stale program of the other mode is attached: the
+    /// cross-connect comes up in `mode` and forwards, and once stopped nothing is attached.
+    private func startsOverTheStaleProgram(_ lab: NamespaceLab, mode: XDPMode) throws {
+        let fastPath = fastPath(lab, mode: mode, ringSize: 512)
         defer { fastPath.stop() }
         try fastPath.start()
-        #expect(fastPath.crossConnects.first?.mode == .native)  // the stale generic program is gone
+        #expect(fastPath.crossConnects.first?.mode == mode)
         try lab.inA("ping", "-c", "2", "-i", "0.2", "-W", "2", lab.addressB)
         fastPath.stop()
         #expect(try !NamespaceLab.hasXDPProgram(lab.forwarderA))
@@ -119,14 +125,7 @@ struct FastPathLabTests {
         #expect(try NamespaceLab.hasXDPProgram(lab.forwarderA))
         #expect(XDPProgramInspector.inspect(ifindex: if_nametoindex(lab.forwarderA)) == .ours(mode: "native"))
 
-        let fastPath = fastPath(lab, mode: .generic, ringSize: 512)
-        defer { fastPath.stop() }
-        try fastPath.start()
-        #expect(fastPath.crossConnects.first?.mode == .generic)  // the stale native program is gone
-        try lab.inA("ping", "-c", "2", "-i", "0.2", "-W", "2", lab.addressB)
-        fastPath.stop()
-        #expect(try !NamespaceLab.hasXDPProgram(lab.forwarderA))
-        #expect(try !NamespaceLab.hasXDPProgram(lab.forwarderB))
+        try startsOverTheStaleProgram(lab, mode: .generic)
     }
 
     /// argv: interface, ready-file. Binds one AF_XDP socket (native XDP, copy, need_wakeup) with
