@@ -52,7 +52,7 @@ public final class Daemon: @unchecked Sendable {
         control = try LinkControl()
         // How the sink writes (`sink { io-uring }`) is chosen here, once: a reload does not change it.
         sink = SinkService(workers: SinkService.defaultWorkerCount, ioUring: config.sink.ioUring, logger: logger)
-        outputs = OutputManager(control: control, sink: sink, logger: logger,
+        outputs = OutputManager(queue: queue, control: control, sink: sink, logger: logger,
                                 deviceMTU: UInt32(geometry.slotCapacity - 14))
         try queue.sync { _ = try apply(config) }
     }

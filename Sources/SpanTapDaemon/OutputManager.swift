@@ -1,11 +1,14 @@
+import Dispatch
 import Logging
 import SpanTapConfig
 import SpanTapLink
 import SpanTapSink
+import SystemPackage
 
 /// Keeps the set of mirror outputs equal to what the config asks for, and keeps each one working
 /// while links come and go. Confined to the daemon queue.
 final class OutputManager {
+    private let queue: DispatchQueue
     private let control: LinkControl
     private let sink: SinkService
     private let logger: Logger
@@ -15,13 +18,16 @@ final class OutputManager {
     private(set) var outputs: [String: ManagedOutput] = [:]
     /// Instances with several outputs: the id their rules carry, and their outputs' names.
     private(set) var fanOuts: [String: FanOut] = [:]
+    /// Runs while a remote output waits for the network (see `attach`), trying it every second.
+    private var remoteRetry: DispatchSourceTimer?
 
     struct FanOut: Equatable {
         let id: UInt32
         let members: [String]
     }
 
-    init(control: LinkControl, sink: SinkService, logger: Logger, deviceMTU: UInt32) {
+    init(queue: DispatchQueue, control: LinkControl, sink: SinkService, logger: Logger, deviceMTU: UInt32) {
+        self.queue = queue
         self.control = control
         self.sink = sink
         self.logger = logger
@@ -192,6 +198,8 @@ final class OutputManager {
 
     /// Removes every output (devices deleted unless persistent).
     func removeAll() {
+        remoteRetry?.cancel()
+        remoteRetry = nil
         for fanOut in fanOuts.values { sink.setFanOut(id: fanOut.id, members: nil) }
         fanOuts.removeAll()
         for output in outputs.values { detach(output) }
@@ -259,14 +267,21 @@ final class OutputManager {
     /// A `vxlan` output is a VXLAN device of ours, an `erspan` or `gre` one a GRE socket of ours;
     /// otherwise a missing interface becomes a TAP of ours (with `settings.queues` queues), an existing TAP
     /// is re-attached, and any other existing interface is used as a port.
+    ///
+    /// A remote output whose remote has no route yet, or whose `local` address is on no interface
+    /// yet, is not an error but missing for now: spantapd starts before the network is configured
+    /// (the unit runs after network-pre.target), and a collector out of reach must not keep the
+    /// rest of the mirror from starting. A VXLAN device takes the same situation in its stride.
     private func attach(_ name: String, _ settings: OutputSettings, alias: String) throws -> ManagedOutput.Attachment {
         if let gre = settings.tunnel.gre {
-            let socket = try GRESocket(name: name, remote: gre.remote, local: gre.local)
             do {
-                return .remote(socket, try TunnelSession(header: TunnelHeader(gre.headerKind), ipv6: socket.isIPv6,
-                                                         descriptor: socket.descriptor))
+                return try remoteAttachment(name, gre)
             } catch {
-                throw LinkError(operation: "read path MTU", device: name, errno: error)
+                guard error.waitsForTheNetwork else { throw error }
+                logger.warning("the output's remote cannot be reached yet: its frames count as no_binding until it can; tried again every second",
+                               metadata: ["output": "\(name)", "remote": "\(gre.remote)", "error": "\(error)"])
+                retryRemotesEverySecond()
+                return .missing
             }
         }
         if let vxlan = settings.tunnel.vxlan {
@@ -279,6 +294,45 @@ final class OutputManager {
         }
         let configuration = TapConfiguration(mtu: deviceMTU, alias: alias, persistent: settings.persistent, queues: settings.queues)
         return .tap(try TapOutput.create(name: name, configuration: configuration, control: control))
+    }
+
+    private func remoteAttachment(_ name: String, _ gre: GRETunnel) throws(LinkError) -> ManagedOutput.Attachment {
+        let socket = try GRESocket(name: name, remote: gre.remote, local: gre.local)
+        do {
+            return .remote(socket, try TunnelSession(header: TunnelHeader(gre.headerKind), ipv6: socket.isIPv6, descriptor: socket.descriptor))
+        } catch {
+            throw LinkError(operation: "read path MTU", device: name, errno: error)
+        }
+    }
+
+    private func retryRemotesEverySecond() {
+        guard remoteRetry == nil else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler { [weak self] in self?.connectWaitingRemotes() }
+        timer.activate()
+        remoteRetry = timer
+    }
+
+    /// Hands the sink each remote output that waited for the network and now connects; the timer
+    /// stops once none waits.
+    private func connectWaitingRemotes() {
+        var waiting = 0
+        for output in outputs.values {
+            guard case .missing = output.attachment, let gre = output.settings.tunnel.gre else { continue }
+            guard let attachment = try? remoteAttachment(output.configuredName, gre) else {
+                waiting += 1
+                continue
+            }
+            output.attachment = attachment
+            if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
+            logger.info("the output's remote can be reached: it sends from now on",
+                        metadata: ["output": "\(output.configuredName)", "remote": "\(gre.remote)"])
+        }
+        if waiting == 0 {
+            remoteRetry?.cancel()
+            remoteRetry = nil
+        }
     }
 
     /// "spantap: span1,span2", shown by `ip link`. The kernel refuses an ifalias over 255 bytes
@@ -312,5 +366,13 @@ final class OutputManager {
             logger.error("cannot remove output device", metadata: ["output": "\(output.currentName)", "error": "\(error)"])
         }
         output.attachment = .missing
+    }
+}
+
+private extension LinkError {
+    /// Failed only because the network is not there yet: no route to the remote, or the local
+    /// address on no interface.
+    var waitsForTheNetwork: Bool {
+        [Errno.networkUnreachable, .noRouteToHost, .addressNotAvailable, .networkDown].contains(errno)
     }
 }

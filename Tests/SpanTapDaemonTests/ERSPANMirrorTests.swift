@@ -179,6 +179,51 @@ struct ERSPANMirrorTests {
         #expect(lab.stop() == 0)
     }
 
+    /// spantapd starts before the network is configured: a session whose remote has no route
+    /// yet, or whose `local` address is on no interface yet, waits (its frames count as
+    /// no_binding) while the rest of the daemon runs, and sends once the network is there.
+    @Test(arguments: ["no route to the remote", "the local address on no interface"])
+    func aSessionTheNetworkCannotCarryYetWaitsForIt(_ missing: String) throws {
+        let remote = try RemoteLab()
+        defer { remote.teardown() }
+        let (hosts, collector) = (remote.hosts, remote.collector)
+        var config = Self.config(hosts, collector, "erspan", ["version 3", "session-id 9"])
+        let later = collector.localAddress.split(separator: ".").dropLast().joined(separator: ".") + ".3"
+        let blocked: [String]?, unblock: [String]
+        if missing == "no route to the remote" {
+            blocked = ["ip", "route", "add", "unreachable", "\(collector.collectorAddress)/32"]
+            unblock = ["ip", "route", "del", "unreachable", "\(collector.collectorAddress)/32"]
+        } else {
+            config = config.replacingOccurrences(of: "local \(collector.localAddress)", with: "local \(later)")
+            blocked = nil
+            unblock = ["ip", "addr", "add", "\(later)/24", "dev", collector.underlay]
+        }
+        if let blocked { try run(blocked) }
+        // The unreachable route is tied to no device: removed here whatever happens.
+        defer { _ = try? run("ip", "route", "del", "unreachable", "\(collector.collectorAddress)/32") }
+        let lab = try DaemonLab(config: config)
+        defer { lab.cleanUp() }
+        try lab.start()
+        #expect(try lab.status().instances.first?.output.kind == "missing")
+        #expect(lab.log().contains("the output's remote cannot be reached yet"), "\(lab.log())")
+
+        try Self.send(hosts, [EthernetFrames.ipv4(total: 100, seed: 6)], count: 2, interval: 20_000)
+        let waiting = try RemoteMirrorTests.settled(lab)
+        #expect(waiting.mirroredPackets == 2 && waiting.mirrorDropsNoBinding == 2, "\(waiting)")
+        try run(unblock)
+        #expect(waitUntil(seconds: 3) { (try? lab.status().instances.first?.output.kind) == "erspan" }, "connected within a second or two")
+        let arriving = try PcapCapture(namespace: collector.namespace, interface: "eth0", direction: "in", filter: ["ip", "proto", "47"])
+        let frames = (7..<10).map { EthernetFrames.ipv4(total: 100, seed: $0) }
+        try Self.send(hosts, frames, count: 3, interval: 20_000)
+        let sending = try RemoteMirrorTests.settled(lab)
+        usleep(300_000)
+        let packets = try arriving.stop()
+        #expect(packets.map { Self.inner($0, encapsulation: 4 + 4 + 12) } == frames, "the three frames after, byte for byte")
+        #expect(sending.deliveredPackets == 3 && sending.mirrorDropsNoBinding == 2 && sending.writeErrors == 0, "\(sending)")
+        #expect(lab.log().contains("the output's remote can be reached: it sends from now on"))
+        #expect(lab.stop() == 0)
+    }
+
     @Test func greCarriesEthernetWithKeyAndSequenceAndDropsWhatTheMTUCannotTake() throws {
         let remote = try RemoteLab()
         defer { remote.teardown() }
