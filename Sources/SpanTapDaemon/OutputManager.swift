@@ -131,7 +131,9 @@ final class OutputManager {
     func commit(_ plan: Plan) {
         for output in plan.added {
             outputs[output.configuredName] = output
-            if let sinkOutput = output.sinkOutput() { sink.addOutput(sinkOutput) }
+            // Missing: a remote session waiting for the network, which `attach` logged.
+            guard let sinkOutput = output.sinkOutput() else { continue }
+            sink.addOutput(sinkOutput)
             logger.info("output ready", metadata: ["output": "\(output.configuredName)", "kind": "\(output.kind)",
                                                    "ifindex": "\(output.ifindex)", "id": "\(output.id)"])
         }
