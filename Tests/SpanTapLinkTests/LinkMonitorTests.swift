@@ -187,7 +187,7 @@ struct LinkMonitorChurnTests {
                                 "while [ ! -e \(stop) ]; do ip link add \(name) type veth peer name \(peer); ip link del \(name); done"])
         }
         defer {
-            FileManager.default.createFile(atPath: stop, contents: nil)
+            _ = FileManager.default.createFile(atPath: stop, contents: nil)
             for churner in churners where !waitUntil(seconds: 10, { !churner.isRunning }) { churner.signal(SIGKILL) }
             for churner in churners { churner.waitUntilExit() }
             try? FileManager.default.removeItem(atPath: stop)
