@@ -104,7 +104,7 @@ struct CaptureSession {
             return
         }
         guard let interface = interfaceIDs[header.ifindex] else { return }
-        output.write(PcapngWriter().enhancedPacket(
+        output.write(writer.enhancedPacket(
             interface: interface, timestamp: clock.wallTime(monotonic: header.timestampNanoseconds),
             direction: header.direction == 0 ? .inbound : .outbound, originalLength: header.originalLength,
             frame: body), interface: interface)

@@ -181,7 +181,7 @@ struct ERSPANMirrorTests {
 
     /// spantapd starts before the network is configured: a session whose remote has no route
     /// yet, or whose `local` address is on no interface yet, waits (its frames count as
-    /// no_binding) while the rest of the daemon runs, and sends once the network is there.
+    /// no_binding) while the cross-connect forwards and mirrors, and sends once the network is there.
     @Test(arguments: ["no route to the remote", "the local address on no interface"])
     func aSessionTheNetworkCannotCarryYetWaitsForIt(_ missing: String) throws {
         let remote = try RemoteLab()
